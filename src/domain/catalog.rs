@@ -1,0 +1,179 @@
+//! The tool catalog: which AI tools exist, how risky they are and how they are fulfilled.
+
+use super::{DomainError, ToolId};
+use serde::{Deserialize, Serialize};
+
+/// Whether a tool may be requested. Policies read it as the string `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolStatus {
+    /// Requestable.
+    Approved,
+    /// Temporarily not requestable.
+    Blocked,
+    /// Evaluated and refused.
+    Denied,
+}
+
+/// A tool's risk rating. Policies read it as the string `risk`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    /// Low risk.
+    Low,
+    /// Medium risk.
+    Medium,
+    /// High risk.
+    High,
+    /// Critical risk.
+    Critical,
+    /// Not yet rated.
+    Unrated,
+}
+
+impl ToolStatus {
+    /// The name policies see.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::Blocked => "blocked",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+impl Risk {
+    /// The name policies see.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+            Self::Unrated => "unrated",
+        }
+    }
+}
+
+/// How a grant for the tool is carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectorKind {
+    /// A person confirms fulfilment.
+    #[default]
+    Manual,
+    /// Membership of an Okta group.
+    OktaGroup,
+    /// Membership of an Entra group.
+    EntraGroup,
+}
+
+/// The fulfilment connector of a tool.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Connector {
+    /// The connector kind.
+    #[serde(rename = "type")]
+    pub kind: ConnectorKind,
+    /// The IdP group, for group connectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// A catalog entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Tool {
+    /// Catalog slug.
+    #[schema(value_type = String)]
+    pub id: ToolId,
+    /// Display name.
+    pub name: String,
+    /// Vendor.
+    pub provider: String,
+    /// Whether it can be requested.
+    pub status: ToolStatus,
+    /// Risk rating.
+    pub risk: Risk,
+    /// Days granted when a request does not say otherwise.
+    pub default_duration_days: u32,
+    /// Guidance shown to requesters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance: Option<String>,
+    /// How grants are fulfilled.
+    #[serde(default)]
+    pub connector: Connector,
+}
+
+/// The body of `PUT /v1/tools/{id}`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolUpsert {
+    /// Display name.
+    pub name: String,
+    /// Vendor.
+    pub provider: String,
+    /// Whether it can be requested.
+    pub status: ToolStatus,
+    /// Risk rating.
+    pub risk: Risk,
+    /// Default grant length in days (1 to 365).
+    pub default_duration_days: u32,
+    /// Guidance shown to requesters.
+    #[serde(default)]
+    pub guidance: Option<String>,
+    /// How grants are fulfilled; manual when absent.
+    #[serde(default)]
+    pub connector: Option<Connector>,
+}
+
+/// The longest grant anyone can ask for, in days; policies set tighter limits.
+pub const MAX_DURATION_DAYS: u32 = 365;
+const MAX_NAME: usize = 200;
+const MAX_TEXT: usize = 4000;
+
+impl ToolUpsert {
+    /// Checks the fields and builds the catalog entry for `id`.
+    pub fn into_tool(self, id: ToolId) -> Result<Tool, DomainError> {
+        let name = bounded_text("name", &self.name, MAX_NAME)?;
+        let provider = bounded_text("provider", &self.provider, MAX_NAME)?;
+        if !(1..=MAX_DURATION_DAYS).contains(&self.default_duration_days) {
+            return Err(DomainError::new(
+                "default_duration_days",
+                format!("must be between 1 and {MAX_DURATION_DAYS}"),
+            ));
+        }
+        let guidance = match self.guidance {
+            Some(g) => Some(bounded_text("guidance", &g, MAX_TEXT)?),
+            None => None,
+        };
+        let connector = self.connector.unwrap_or_default();
+        if connector.kind != ConnectorKind::Manual && connector.group.is_none() {
+            return Err(DomainError::new(
+                "connector.group",
+                "is required for group connectors",
+            ));
+        }
+        Ok(Tool {
+            id,
+            name,
+            provider,
+            status: self.status,
+            risk: self.risk,
+            default_duration_days: self.default_duration_days,
+            guidance,
+            connector,
+        })
+    }
+}
+
+/// Trims `raw` and checks it is non-empty and at most `max` characters.
+pub fn bounded_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        Err(DomainError::new(field, "must not be empty"))
+    } else if text.chars().count() > max {
+        Err(DomainError::new(field, format!("must be at most {max} characters")))
+    } else {
+        Ok(text.to_owned())
+    }
+}

@@ -1,0 +1,264 @@
+//! Identifier newtypes. Each has one `parse` that is the only way to build it from input.
+
+use super::DomainError;
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The identifier as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A user's identity: the lower-cased email address.
+    Email
+);
+string_id!(
+    /// A catalog slug (`chatgpt-enterprise`), or `unknown:<slug>` for a tool not in the catalog.
+    ToolId
+);
+string_id!(
+    /// A Jira issue key such as `AIR-123`.
+    IssueKey
+);
+string_id!(
+    /// An opaque request identifier.
+    RequestId
+);
+string_id!(
+    /// An opaque grant identifier.
+    GrantId
+);
+string_id!(
+    /// A directory group name such as `employees`.
+    GroupId
+);
+string_id!(
+    /// A policy version: the SHA-256 of the canonical bundle, 64 lower-case hex digits.
+    PolicyVersionId
+);
+
+const MAX_EMAIL: usize = 254;
+const MAX_SLUG: usize = 64;
+const MAX_ISSUE_KEY: usize = 64;
+
+impl Email {
+    /// Parses an email address; it is trimmed and lower-cased.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        let email = raw.trim().to_lowercase();
+        let valid = email.len() <= MAX_EMAIL
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+            })
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err(DomainError::new(field, "must be an email address"))
+        }
+    }
+}
+
+/// True when `s` is a slug: lower-case letters, digits and inner dashes, at most 64 characters.
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_SLUG
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+impl ToolId {
+    const UNKNOWN_PREFIX: &'static str = "unknown:";
+
+    /// Parses a catalog slug.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        if is_slug(raw) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::new(
+                field,
+                "must be a slug of lower-case letters, digits and dashes (at most 64)",
+            ))
+        }
+    }
+
+    /// The id of a tool that is not in the catalog, derived from its name.
+    pub fn unknown_from_name(field: &str, name: &str) -> Result<Self, DomainError> {
+        let mut slug = String::new();
+        for c in name.trim().to_lowercase().chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c);
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+        }
+        let slug: String = slug.trim_end_matches('-').chars().take(MAX_SLUG).collect();
+        let slug = slug.trim_end_matches('-');
+        if is_slug(slug) {
+            Ok(Self(format!("{}{slug}", Self::UNKNOWN_PREFIX)))
+        } else {
+            Err(DomainError::new(
+                field,
+                "must contain at least one letter or digit",
+            ))
+        }
+    }
+
+    /// Rebuilds an id read back from storage or from a path; accepts both forms.
+    pub fn parse_any(field: &str, raw: &str) -> Result<Self, DomainError> {
+        match raw.strip_prefix(Self::UNKNOWN_PREFIX) {
+            Some(slug) if is_slug(slug) => Ok(Self(raw.to_owned())),
+            Some(_) => Err(DomainError::new(field, "is not a valid unknown tool id")),
+            None => Self::parse(field, raw),
+        }
+    }
+}
+
+impl IssueKey {
+    /// Parses a Jira issue key: a project key (upper-case letter, then letters, digits or `_`),
+    /// a dash and a number.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        let key = raw.trim();
+        let valid = key.len() <= MAX_ISSUE_KEY
+            && key.split_once('-').is_some_and(|(project, number)| {
+                project.starts_with(|c: char| c.is_ascii_uppercase())
+                    && project
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                    && !number.is_empty()
+                    && number.bytes().all(|b| b.is_ascii_digit())
+            });
+        if valid {
+            Ok(Self(key.to_owned()))
+        } else {
+            Err(DomainError::new(field, "must be a Jira issue key like AIR-123"))
+        }
+    }
+}
+
+impl GroupId {
+    /// Parses a group name: a slug, with `_` and `.` also allowed.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        let valid = !raw.is_empty()
+            && raw.len() <= MAX_SLUG
+            && raw.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+            });
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::new(
+                field,
+                "must be lower-case letters, digits, '-', '_' or '.' (at most 64)",
+            ))
+        }
+    }
+}
+
+impl RequestId {
+    /// A fresh random request id.
+    pub fn generate() -> Self {
+        Self(format!("req_{}", uuid::Uuid::new_v4().simple()))
+    }
+
+    /// Rebuilds a request id from a path segment.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        parse_prefixed(field, raw, "req_").map(Self)
+    }
+}
+
+impl GrantId {
+    /// A fresh random grant id.
+    pub fn generate() -> Self {
+        Self(format!("grt_{}", uuid::Uuid::new_v4().simple()))
+    }
+
+    /// Rebuilds a grant id from a path segment.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        parse_prefixed(field, raw, "grt_").map(Self)
+    }
+}
+
+fn parse_prefixed(field: &str, raw: &str, prefix: &str) -> Result<String, DomainError> {
+    match raw.strip_prefix(prefix) {
+        Some(rest) if rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(raw.to_owned())
+        }
+        _ => Err(DomainError::new(
+            field,
+            format!("must be an id starting with {prefix}"),
+        )),
+    }
+}
+
+impl PolicyVersionId {
+    /// Parses a version: 64 lower-case hex digits.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        if raw.len() == 64 && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::new(field, "must be 64 lower-case hex digits"))
+        }
+    }
+
+    /// The version of a bundle digest.
+    pub fn from_digest(digest: &[u8]) -> Self {
+        Self(hex::encode(digest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_lower_cased_and_checked() {
+        assert_eq!(
+            Email::parse("e", " Alice@Example.COM ").map(|e| e.to_string()),
+            Ok("alice@example.com".to_owned())
+        );
+        for bad in ["", "alice", "@example.com", "alice@example", "a b@example.com"] {
+            assert!(Email::parse("e", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_tools_get_a_slug_from_their_name() {
+        let id = ToolId::unknown_from_name("n", "  Super AI (beta)! ").map(|t| t.to_string());
+        assert_eq!(id, Ok("unknown:super-ai-beta".to_owned()));
+        assert!(ToolId::unknown_from_name("n", "!!!").is_err());
+        assert!(ToolId::parse_any("t", "unknown:super-ai-beta").is_ok());
+        assert!(ToolId::parse("t", "unknown:x").is_err());
+    }
+
+    #[test]
+    fn issue_keys_follow_jira() {
+        assert!(IssueKey::parse("k", "AIR-123").is_ok());
+        assert!(IssueKey::parse("k", "A2_B-1").is_ok());
+        for bad in ["air-1", "AIR-", "AIR", "-1", "AIR-1a"] {
+            assert!(IssueKey::parse("k", bad).is_err(), "{bad}");
+        }
+    }
+}

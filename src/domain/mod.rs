@@ -1,0 +1,23 @@
+//! Domain types: the vocabulary of the service, parsed at the edge and trusted inside.
+
+pub mod catalog;
+pub mod decision;
+pub mod directory;
+pub mod error;
+pub mod ids;
+pub mod request;
+pub mod token;
+
+pub use catalog::{Connector, ConnectorKind, Risk, Tool, ToolStatus, ToolUpsert};
+pub use decision::{
+    ContendedFacts, Decision, DecisionFacts, DecisionRecord, Outcome, Reason, RequestContextFacts,
+    ToolFacts,
+    UserFacts,
+};
+pub use directory::{Group, GroupUpsert, User, UserUpsert};
+pub use error::DomainError;
+pub use ids::{Email, GrantId, GroupId, IssueKey, PolicyVersionId, RequestId, ToolId};
+pub use request::{
+    Grant, GrantState, NewRequest, NewTool, RequestRecord, RequestStatus, SubmitRequest,
+};
+pub use token::{Role, TokenRecord};

@@ -1,0 +1,249 @@
+//! Access requests and grants.
+
+use super::catalog::{MAX_DURATION_DAYS, bounded_text};
+use super::{DecisionRecord, DomainError, Email, GrantId, IssueKey, Outcome, RequestId, ToolId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A tool that is not in the catalog, named by the requester.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTool {
+    /// The tool's name.
+    pub name: String,
+    /// Where it lives.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// The body of `POST /v1/requests`, as sent.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// Jira issue key; the idempotency key.
+    pub issue_key: String,
+    /// Requester email.
+    pub requester: String,
+    /// Catalog id; exactly one of `tool` and `new_tool`.
+    #[serde(default)]
+    pub tool: Option<String>,
+    /// A tool not in the catalog.
+    #[serde(default)]
+    pub new_tool: Option<NewTool>,
+    /// Why the requester needs it.
+    pub purpose: String,
+    /// Days of access (1 to 365).
+    pub duration_days: i64,
+    /// JSM project key.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// JSM request type.
+    #[serde(default)]
+    pub request_type: Option<String>,
+}
+
+/// A parsed request, ready to decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewRequest {
+    /// Jira issue key.
+    pub issue_key: IssueKey,
+    /// Requester.
+    pub requester: Email,
+    /// The tool (`unknown:<slug>` for `new_tool`).
+    pub tool: ToolId,
+    /// The tool named by the requester, when not from the catalog.
+    pub new_tool: Option<NewTool>,
+    /// Stated purpose.
+    pub purpose: String,
+    /// Days of access.
+    pub duration_days: u32,
+    /// JSM project key or empty.
+    pub project: String,
+    /// JSM request type or empty.
+    pub request_type: String,
+}
+
+const MAX_PURPOSE: usize = 2000;
+const MAX_LABEL: usize = 100;
+
+impl SubmitRequest {
+    /// Checks every field; the first problem is the error.
+    pub fn parse(self) -> Result<NewRequest, DomainError> {
+        let issue_key = IssueKey::parse("issue_key", &self.issue_key)?;
+        let requester = Email::parse("requester", &self.requester)?;
+        let (tool, new_tool) = match (self.tool, self.new_tool) {
+            (Some(tool), None) => (ToolId::parse("tool", &tool)?, None),
+            (None, Some(new)) => {
+                let name = bounded_text("new_tool.name", &new.name, 200)?;
+                let url = match new.url {
+                    Some(url) => Some(bounded_text("new_tool.url", &url, 2000)?),
+                    None => None,
+                };
+                let id = ToolId::unknown_from_name("new_tool.name", &name)?;
+                (id, Some(NewTool { name, url }))
+            }
+            _ => {
+                return Err(DomainError::new(
+                    "tool",
+                    "exactly one of tool and new_tool must be given",
+                ));
+            }
+        };
+        let purpose = bounded_text("purpose", &self.purpose, MAX_PURPOSE)?;
+        let duration_days = u32::try_from(self.duration_days)
+            .ok()
+            .filter(|d| (1..=MAX_DURATION_DAYS).contains(d))
+            .ok_or_else(|| {
+                DomainError::new(
+                    "duration_days",
+                    format!("must be between 1 and {MAX_DURATION_DAYS}"),
+                )
+            })?;
+        Ok(NewRequest {
+            issue_key,
+            requester,
+            tool,
+            new_tool,
+            purpose,
+            duration_days,
+            project: optional_label("project", self.project)?,
+            request_type: optional_label("request_type", self.request_type)?,
+        })
+    }
+}
+
+fn optional_label(field: &str, raw: Option<String>) -> Result<String, DomainError> {
+    match raw {
+        None => Ok(String::new()),
+        Some(s) if s.trim().is_empty() => Ok(String::new()),
+        Some(s) => bounded_text(field, &s, MAX_LABEL),
+    }
+}
+
+impl NewRequest {
+    /// A digest of the parsed request: equal for retries of the same request.
+    pub fn fingerprint(&self) -> String {
+        // Serialising a struct of plain fields is deterministic (declaration order).
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(Sha256::digest(&bytes))
+    }
+}
+
+/// Where a request is in its workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Waiting for review.
+    Pending,
+    /// Approved; a grant exists.
+    Approved,
+    /// Refused.
+    Denied,
+}
+
+impl RequestStatus {
+    /// The status a fresh decision leaves the request in.
+    pub fn after(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::AutoApproved => Self::Approved,
+            Outcome::NeedsReview => Self::Pending,
+            Outcome::Denied => Self::Denied,
+        }
+    }
+
+    /// The name used in the API and indexes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// A request as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Request id.
+    pub id: RequestId,
+    /// Jira issue key.
+    pub issue_key: IssueKey,
+    /// Requester.
+    pub requester: Email,
+    /// Tool.
+    pub tool: ToolId,
+    /// Tool named by the requester, when not from the catalog.
+    pub new_tool: Option<NewTool>,
+    /// Stated purpose.
+    pub purpose: String,
+    /// Days of access.
+    pub duration_days: u32,
+    /// JSM project.
+    pub project: String,
+    /// JSM request type.
+    pub request_type: String,
+    /// Current status.
+    pub status: RequestStatus,
+    /// When it was submitted.
+    pub submitted_at: DateTime<Utc>,
+    /// [`NewRequest::fingerprint`] of the submitted body.
+    pub fingerprint: String,
+    /// The decision on submission.
+    pub decision: DecisionRecord,
+    /// The grant, once approved.
+    pub grant_id: Option<GrantId>,
+}
+
+/// Where a grant is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantState {
+    /// Approved, waiting for fulfilment.
+    PendingProvision,
+    /// Fulfilled and in force.
+    Active,
+    /// Ran out.
+    Expired,
+    /// Taken away.
+    Revoked,
+}
+
+impl GrantState {
+    /// The name policies and the API see.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingProvision => "pending_provision",
+            Self::Active => "active",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// A grant of access to one tool for one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Grant {
+    /// Grant id.
+    #[schema(value_type = String)]
+    pub grant_id: GrantId,
+    /// The request that created it.
+    #[schema(value_type = String)]
+    pub request_id: RequestId,
+    /// Who holds it.
+    #[schema(value_type = String)]
+    pub user: Email,
+    /// For which tool.
+    #[schema(value_type = String)]
+    pub tool: ToolId,
+    /// Lifecycle state.
+    pub state: GrantState,
+    /// Days granted.
+    pub duration_days: u32,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When fulfilment made it active.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// When it ends (set once active).
+    pub expires_at: Option<DateTime<Utc>>,
+}

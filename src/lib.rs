@@ -1,0 +1,7 @@
+//! clearance: governs access to AI tools for organisations that run Jira Service Management.
+//!
+//! Layers point one way: [`http`] → [`service`] → [`policy`], [`store`] → [`domain`].
+
+pub mod clock;
+pub mod domain;
+pub mod policy;
