@@ -4,4 +4,7 @@
 
 pub mod clock;
 pub mod domain;
+pub mod metrics;
 pub mod policy;
+pub mod service;
+pub mod store;

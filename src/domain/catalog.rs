@@ -172,7 +172,10 @@ pub fn bounded_text(field: &str, raw: &str, max: usize) -> Result<String, Domain
     if text.is_empty() {
         Err(DomainError::new(field, "must not be empty"))
     } else if text.chars().count() > max {
-        Err(DomainError::new(field, format!("must be at most {max} characters")))
+        Err(DomainError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ))
     } else {
         Ok(text.to_owned())
     }

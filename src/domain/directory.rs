@@ -60,7 +60,10 @@ const MAX_GROUPS: usize = 200;
 
 fn parse_groups(field: &str, raw: &[String]) -> Result<Vec<GroupId>, DomainError> {
     if raw.len() > MAX_GROUPS {
-        return Err(DomainError::new(field, format!("at most {MAX_GROUPS} groups")));
+        return Err(DomainError::new(
+            field,
+            format!("at most {MAX_GROUPS} groups"),
+        ));
     }
     let mut groups = raw
         .iter()
@@ -85,7 +88,10 @@ impl UserUpsert {
             None => None,
         };
         if manager.as_ref() == Some(&email) {
-            return Err(DomainError::new("manager", "a user cannot manage themselves"));
+            return Err(DomainError::new(
+                "manager",
+                "a user cannot manage themselves",
+            ));
         }
         Ok(User {
             email,

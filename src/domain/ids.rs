@@ -153,7 +153,10 @@ impl IssueKey {
         if valid {
             Ok(Self(key.to_owned()))
         } else {
-            Err(DomainError::new(field, "must be a Jira issue key like AIR-123"))
+            Err(DomainError::new(
+                field,
+                "must be a Jira issue key like AIR-123",
+            ))
         }
     }
 }
@@ -239,7 +242,13 @@ mod tests {
             Email::parse("e", " Alice@Example.COM ").map(|e| e.to_string()),
             Ok("alice@example.com".to_owned())
         );
-        for bad in ["", "alice", "@example.com", "alice@example", "a b@example.com"] {
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@example",
+            "a b@example.com",
+        ] {
             assert!(Email::parse("e", bad).is_err(), "{bad}");
         }
     }

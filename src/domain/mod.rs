@@ -5,18 +5,19 @@ pub mod decision;
 pub mod directory;
 pub mod error;
 pub mod ids;
+pub mod policy_version;
 pub mod request;
 pub mod token;
 
 pub use catalog::{Connector, ConnectorKind, Risk, Tool, ToolStatus, ToolUpsert};
 pub use decision::{
     ContendedFacts, Decision, DecisionFacts, DecisionRecord, Outcome, Reason, RequestContextFacts,
-    ToolFacts,
-    UserFacts,
+    ToolFacts, UserFacts,
 };
 pub use directory::{Group, GroupUpsert, User, UserUpsert};
 pub use error::DomainError;
 pub use ids::{Email, GrantId, GroupId, IssueKey, PolicyVersionId, RequestId, ToolId};
+pub use policy_version::{PolicyActivation, PolicyFile, PolicySource, PolicyVersionRecord};
 pub use request::{
     Grant, GrantState, NewRequest, NewTool, RequestRecord, RequestStatus, SubmitRequest,
 };

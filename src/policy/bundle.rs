@@ -1,19 +1,10 @@
 //! A policy bundle: the policy files and the schema, and the version that names them.
 
 use super::PolicyError;
-use crate::domain::PolicyVersionId;
+use crate::domain::{PolicyFile as BundleFile, PolicySource, PolicyVersionId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-
-/// One file of a bundle; `path` is its name relative to the policies folder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BundleFile {
-    /// File name relative to its folder, `/`-separated.
-    pub path: String,
-    /// The full text.
-    pub content: String,
-}
 
 /// Policy files (sorted by path) and the schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,18 +13,6 @@ pub struct Bundle {
     pub files: Vec<BundleFile>,
     /// The Cedar schema.
     pub schema: BundleFile,
-}
-
-/// Where a bundle was loaded from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct BundleSource {
-    /// The policies folder.
-    pub folder: String,
-    /// `HEAD` of the git checkout holding the folder, if it is in one.
-    pub git_commit: Option<String>,
-    /// Whether the checkout had uncommitted changes under the folder.
-    #[serde(default)]
-    pub git_dirty: bool,
 }
 
 impl Bundle {
@@ -96,27 +75,25 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-impl BundleSource {
-    /// Describes `dir`, asking git for the commit when the folder is in a checkout.
-    pub fn of(dir: &Path) -> Self {
-        let git = |args: &[&str]| {
-            std::process::Command::new("git")
-                .arg("-C")
-                .arg(dir)
-                .args(args)
-                .output()
-                .ok()
-                .filter(|out| out.status.success())
-                .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        };
-        let git_commit = git(&["rev-parse", "HEAD"]).filter(|c| !c.is_empty());
-        let git_dirty = git_commit.is_some()
-            && git(&["status", "--porcelain", "--", "."]).is_some_and(|s| !s.is_empty());
-        Self {
-            folder: dir.display().to_string(),
-            git_commit,
-            git_dirty,
-        }
+/// Describes `dir`, asking git for the commit when the folder is in a checkout.
+pub fn source_of(dir: &Path) -> PolicySource {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let git_commit = git(&["rev-parse", "HEAD"]).filter(|c| !c.is_empty());
+    let git_dirty = git_commit.is_some()
+        && git(&["status", "--porcelain", "--", "."]).is_some_and(|s| !s.is_empty());
+    PolicySource {
+        folder: dir.display().to_string(),
+        git_commit,
+        git_dirty,
     }
 }
 
@@ -134,8 +111,14 @@ mod tests {
     #[test]
     fn version_ignores_file_order_but_not_boundaries() {
         let schema = file("s.cedarschema", "namespace X {}");
-        let a = Bundle::new(vec![file("a.cedar", "ab"), file("b.cedar", "c")], schema.clone());
-        let b = Bundle::new(vec![file("b.cedar", "c"), file("a.cedar", "ab")], schema.clone());
+        let a = Bundle::new(
+            vec![file("a.cedar", "ab"), file("b.cedar", "c")],
+            schema.clone(),
+        );
+        let b = Bundle::new(
+            vec![file("b.cedar", "c"), file("a.cedar", "ab")],
+            schema.clone(),
+        );
         let c = Bundle::new(vec![file("a.cedar", "a"), file("b.cedar", "bc")], schema);
         assert_eq!(a.version(), b.version());
         assert_ne!(a.version(), c.version());

@@ -176,10 +176,8 @@ fn parse_files(files: &[BundleFile], problems: &mut Vec<PolicyDiagnostic>) -> Ve
         }
         let starts = policy_starts(&file.content);
         // Parsed ids are `policy0`, `policy1`, … in file order.
-        let mut numbered: Vec<(usize, &Policy)> = set
-            .policies()
-            .map(|p| (ordinal(p.id()), p))
-            .collect();
+        let mut numbered: Vec<(usize, &Policy)> =
+            set.policies().map(|p| (ordinal(p.id()), p)).collect();
         numbered.sort_by_key(|(n, _)| *n);
         for (n, policy) in numbered {
             let at = |message| {

@@ -12,7 +12,8 @@ mod entities;
 mod lint;
 pub mod testing;
 
-pub use bundle::{Bundle, BundleFile, BundleSource};
+pub use crate::domain::PolicyFile as BundleFile;
+pub use bundle::{Bundle, source_of};
 pub use diagnostics::PolicyDiagnostic;
 pub use engine::PolicyEngine;
 

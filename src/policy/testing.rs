@@ -81,7 +81,8 @@ pub fn run_dir(engine: &PolicyEngine, dir: &Path) -> Result<Vec<CaseResult>, Str
     let mut results = Vec::new();
     for path in paths {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {file}: {e}"))?;
         let cases: Vec<TestCase> =
             serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
         for case in cases {

@@ -8,8 +8,11 @@ use std::path::Path;
 
 fn shipped() -> Bundle {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Bundle::load(&root.join("policies"), &root.join("schemas/clearance.cedarschema"))
-        .expect("shipped bundle loads")
+    Bundle::load(
+        &root.join("policies"),
+        &root.join("schemas/clearance.cedarschema"),
+    )
+    .expect("shipped bundle loads")
 }
 
 fn facts(risk: &str, days: u32, employee: bool) -> DecisionFacts {
@@ -57,15 +60,21 @@ fn shipped_pack_compiles_with_stages_in_bundle_order() {
 #[test]
 fn decides_the_defaults() {
     let engine = PolicyEngine::compile(&shipped()).expect("compiles");
-    let auto = engine.decide_request(&facts("low", 30, true)).expect("decides");
+    let auto = engine
+        .decide_request(&facts("low", 30, true))
+        .expect("decides");
     assert_eq!(auto.outcome, Outcome::AutoApproved);
     assert_eq!(auto.determining_policies, ["auto-approve-low-risk"]);
 
-    let high = engine.decide_request(&facts("high", 30, true)).expect("decides");
+    let high = engine
+        .decide_request(&facts("high", 30, true))
+        .expect("decides");
     assert_eq!(high.outcome, Outcome::NeedsReview);
     assert_eq!(high.required_reviews, ["manager", "security"]);
 
-    let long = engine.decide_request(&facts("high", 31, true)).expect("decides");
+    let long = engine
+        .decide_request(&facts("high", 31, true))
+        .expect("decides");
     assert_eq!(long.outcome, Outcome::Denied);
     assert_eq!(long.reasons[0].code, "duration_exceeds_max");
 }

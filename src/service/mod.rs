@@ -1,0 +1,78 @@
+//! Use cases. Synchronous: the HTTP layer runs them on the blocking pool.
+//!
+//! Each use case checks the caller's role, parses its input into domain values, computes
+//! facts from the store, asks the policy engine, and records the result in one transaction
+//! together with its audit entry.
+
+mod auth;
+mod catalog;
+mod directory;
+mod error;
+mod facts;
+mod policies;
+mod requests;
+mod seed;
+
+pub use auth::{Actor, NewToken};
+pub use error::ServiceError;
+pub use policies::{ActivePolicy, Reloaded};
+pub use requests::Submitted;
+
+use crate::clock::SharedClock;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use policies::PolicyState;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the service finds its policies, and the bootstrap admin token.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The folder of `*.cedar` files.
+    pub policies_dir: PathBuf,
+    /// The Cedar schema file.
+    pub schema_path: PathBuf,
+    /// `CLEARANCE_ADMIN_TOKEN`, when set.
+    pub admin_token: Option<String>,
+}
+
+/// The service: store, active policies, clock and metrics.
+#[derive(Debug)]
+pub struct Service {
+    store: Store,
+    policies: PolicyState,
+    clock: SharedClock,
+    config: ServiceConfig,
+    metrics: Arc<Metrics>,
+}
+
+impl Service {
+    /// Starts the service over `store`: activates the bundle in the policies folder, or, if it
+    /// is invalid, keeps the version that was active before (refusing to start without one).
+    pub fn start(
+        store: Store,
+        config: ServiceConfig,
+        clock: SharedClock,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, ServiceError> {
+        let policies = PolicyState::start(&store, &config, clock.as_ref())?;
+        metrics.policy_seq(policies.current().seq());
+        Ok(Self {
+            store,
+            policies,
+            clock,
+            config,
+            metrics,
+        })
+    }
+
+    /// The metrics this service updates.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether the store answers; for readiness probes.
+    pub fn ready(&self) -> bool {
+        self.store.read().is_ok()
+    }
+}

@@ -1,0 +1,206 @@
+//! Deciding requests: the decision endpoint's use case, and reading requests back.
+
+use super::auth::ANY_ROLE;
+use super::facts::request_facts;
+use super::{Actor, Service, ServiceError};
+use crate::domain::{
+    ContendedFacts, DecisionRecord, Grant, GrantId, GrantState, Outcome, RequestId, RequestRecord,
+    RequestStatus, Role, SubmitRequest,
+};
+use crate::store::{NewAuditEntry, Queries, RequestFilter};
+use std::time::Instant;
+
+/// How often a decision is re-made when concurrent requests changed its facts.
+const MAX_ATTEMPTS: usize = 16;
+/// The most requests one listing returns.
+pub const MAX_LIST: usize = 500;
+
+/// The result of submitting a request.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The request as recorded.
+    pub request: RequestRecord,
+    /// True when this call recorded it; false for a retry of the same request.
+    pub created: bool,
+}
+
+enum Commit {
+    Recorded,
+    Existing(Box<RequestRecord>),
+    Stale(ContendedFacts),
+}
+
+impl Service {
+    /// Decides a request and records request, decision and grant in one durable transaction.
+    ///
+    /// Decisions are made outside the write transaction on a snapshot; if a concurrent commit
+    /// changed the contended facts (open requests, open grants, grant count) meanwhile, the
+    /// request is decided again on the fresh facts, under the same policy version.
+    pub fn submit(&self, actor: &Actor, body: SubmitRequest) -> Result<Submitted, ServiceError> {
+        actor.require(&[Role::Automation], "submit requests")?;
+        let started = Instant::now();
+        let input = body.parse()?;
+        let fingerprint = input.fingerprint();
+        let policy = self.policies.current();
+        let read = self.store.read()?;
+        if let Some(existing) = read.request_by_issue(&input.issue_key)? {
+            return replay(existing, &fingerprint);
+        }
+        let mut facts = request_facts(&read, &input)?;
+        drop(read);
+
+        for _ in 0..MAX_ATTEMPTS {
+            let decision = policy.engine.decide_request(&facts)?;
+            let now = self.clock.now();
+            let status = RequestStatus::after(decision.outcome);
+            let request_id = RequestId::generate();
+            let grant = (decision.outcome == Outcome::AutoApproved).then(|| Grant {
+                grant_id: GrantId::generate(),
+                request_id: request_id.clone(),
+                user: input.requester.clone(),
+                tool: facts.tool.id.clone(),
+                state: GrantState::PendingProvision,
+                duration_days: input.duration_days,
+                created_at: now,
+                starts_at: None,
+                expires_at: None,
+            });
+            let record = RequestRecord {
+                id: request_id,
+                issue_key: input.issue_key.clone(),
+                requester: input.requester.clone(),
+                tool: facts.tool.id.clone(),
+                new_tool: input.new_tool.clone(),
+                purpose: input.purpose.clone(),
+                duration_days: input.duration_days,
+                project: input.project.clone(),
+                request_type: input.request_type.clone(),
+                status,
+                submitted_at: now,
+                fingerprint: fingerprint.clone(),
+                grant_id: grant.as_ref().map(|g| g.grant_id.clone()),
+                decision: DecisionRecord {
+                    decision,
+                    policy_version: policy.engine.version().clone(),
+                    policy_seq: policy.seq(),
+                    decided_at: now,
+                    facts: facts.clone(),
+                },
+            };
+            let expected = facts.contended();
+            let commit = self.store.write(|w| {
+                if let Some(existing) = w.request_by_issue(&record.issue_key)? {
+                    return Ok::<_, ServiceError>(Commit::Existing(Box::new(existing)));
+                }
+                let fresh = w.contended(&record.requester, &record.tool)?;
+                if fresh != expected {
+                    return Ok(Commit::Stale(fresh));
+                }
+                w.insert_request(&record, grant.as_ref())?;
+                w.audit(decided_entry(actor, &record), now)?;
+                if let Some(grant) = &grant {
+                    w.audit(grant_created_entry(actor, grant, &record), now)?;
+                }
+                Ok(Commit::Recorded)
+            })?;
+            match commit {
+                Commit::Recorded => {
+                    self.metrics
+                        .decision(record.decision.decision.outcome, started.elapsed());
+                    return Ok(Submitted {
+                        request: record,
+                        created: true,
+                    });
+                }
+                Commit::Existing(existing) => return replay(*existing, &fingerprint),
+                Commit::Stale(fresh) => facts.refresh(fresh),
+            }
+        }
+        tracing::warn!(issue_key = %input.issue_key, "decision facts kept changing; gave up");
+        Err(ServiceError::Unavailable)
+    }
+
+    /// A request by id or by issue key.
+    pub fn request(&self, actor: &Actor, id_or_key: &str) -> Result<RequestRecord, ServiceError> {
+        actor.require(ANY_ROLE, "read requests")?;
+        let read = self.store.read()?;
+        let found = match RequestId::parse("id", id_or_key) {
+            Ok(id) => read.request(&id)?,
+            Err(_) => match crate::domain::IssueKey::parse("id", id_or_key) {
+                Ok(key) => read.request_by_issue(&key)?,
+                Err(_) => None,
+            },
+        };
+        found.ok_or(ServiceError::NotFound("request"))
+    }
+
+    /// Requests matching `filter`.
+    pub fn requests(
+        &self,
+        actor: &Actor,
+        mut filter: RequestFilter,
+    ) -> Result<Vec<RequestRecord>, ServiceError> {
+        actor.require(ANY_ROLE, "read requests")?;
+        filter.limit = filter.limit.clamp(1, MAX_LIST);
+        Ok(self.store.read()?.requests(&filter)?)
+    }
+
+    /// A grant by id.
+    pub fn grant(&self, actor: &Actor, id: &str) -> Result<Grant, ServiceError> {
+        actor.require(ANY_ROLE, "read grants")?;
+        let id = GrantId::parse("id", id)?;
+        self.store
+            .read()?
+            .grant(&id)?
+            .ok_or(ServiceError::NotFound("grant"))
+    }
+}
+
+/// A retry: the same body gets the stored request; a different body is a conflict.
+fn replay(existing: RequestRecord, fingerprint: &str) -> Result<Submitted, ServiceError> {
+    if existing.fingerprint == fingerprint {
+        Ok(Submitted {
+            request: existing,
+            created: false,
+        })
+    } else {
+        Err(ServiceError::IssueKeyConflict(
+            existing.issue_key.to_string(),
+        ))
+    }
+}
+
+fn decided_entry(actor: &Actor, record: &RequestRecord) -> NewAuditEntry {
+    let d = &record.decision;
+    NewAuditEntry {
+        kind: "request.decided",
+        actor: actor.audit_name(),
+        subject: record.id.to_string(),
+        data: serde_json::json!({
+            "issue_key": record.issue_key,
+            "requester": record.requester,
+            "tool": record.tool,
+            "duration_days": record.duration_days,
+            "outcome": d.decision.outcome,
+            "determining_policies": d.decision.determining_policies,
+            "required_reviews": d.decision.required_reviews,
+            "policy_version": d.policy_version,
+            "policy_seq": d.policy_seq,
+        }),
+    }
+}
+
+fn grant_created_entry(actor: &Actor, grant: &Grant, record: &RequestRecord) -> NewAuditEntry {
+    NewAuditEntry {
+        kind: "grant.created",
+        actor: actor.audit_name(),
+        subject: grant.grant_id.to_string(),
+        data: serde_json::json!({
+            "request_id": grant.request_id,
+            "user": grant.user,
+            "tool": grant.tool,
+            "state": grant.state,
+            "policy_version": record.decision.policy_version,
+        }),
+    }
+}

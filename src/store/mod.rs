@@ -1,0 +1,121 @@
+//! The store: the only module that knows redb.
+//!
+//! [`Store::read`] gives a snapshot; [`Store::write`] runs a closure in one write transaction
+//! that commits durably, or not at all, when the closure returns.
+
+mod audit;
+mod codec;
+mod queries;
+mod tables;
+mod writes;
+
+pub use audit::{AuditEntry, NewAuditEntry};
+pub use queries::{Queries, RequestFilter};
+pub use writes::WriteView;
+
+use redb::{Database, ReadTransaction, ReadableDatabase};
+use std::path::Path;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb failed.
+    #[error("database error: {0}")]
+    Database(#[from] redb::Error),
+    /// A stored record does not decode.
+    #[error("corrupt record in table {table}: {source}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The decoding error.
+        source: serde_json::Error,
+    },
+    /// A record does not encode.
+    #[error("cannot encode record: {0}")]
+    Encode(serde_json::Error),
+    /// The data folder could not be prepared.
+    #[error("cannot use data folder {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                Self::Database(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// The embedded database.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+}
+
+/// A consistent snapshot for reading.
+pub struct ReadView(ReadTransaction);
+
+impl Store {
+    /// The database file inside a data folder.
+    pub const FILE: &'static str = "clearance.redb";
+
+    /// Opens (creating if needed) the database in `data_dir`, and every table.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Folder {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let db = Database::create(data_dir.join(Self::FILE))?;
+        let store = Self { db };
+        store.write(|w| w.create_tables())?;
+        Ok(store)
+    }
+
+    /// A snapshot of everything committed so far.
+    pub fn read(&self) -> Result<ReadView, StoreError> {
+        Ok(ReadView(self.db.begin_read()?))
+    }
+
+    /// Runs `f` in one write transaction and commits it durably if `f` succeeds.
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut WriteView) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let txn = self.db.begin_write().map_err(StoreError::from)?;
+        let mut view = WriteView::new(txn);
+        let value = f(&mut view)?;
+        view.commit()?;
+        Ok(value)
+    }
+
+    /// Like [`Store::write`] but without waiting for the disk: for bulk loads in benchmarks.
+    pub fn write_unsynced<T, E>(
+        &self,
+        f: impl FnOnce(&mut WriteView) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut txn = self.db.begin_write().map_err(StoreError::from)?;
+        txn.set_durability(redb::Durability::None)
+            .map_err(|e| StoreError::Database(redb::Error::from(e)))?;
+        let mut view = WriteView::new(txn);
+        let value = f(&mut view)?;
+        view.commit()?;
+        Ok(value)
+    }
+}

@@ -1,0 +1,259 @@
+//! Reads, available in snapshots and inside write transactions alike.
+
+use super::codec::{Tables, decode, get};
+use super::tables::*;
+use super::{ReadView, StoreError};
+use crate::domain::{
+    ContendedFacts, Email, Grant, GrantId, Group, GroupId, IssueKey, PolicyActivation,
+    PolicyVersionId, PolicyVersionRecord, RequestId, RequestRecord, RequestStatus, TokenRecord,
+    Tool, ToolId, User,
+};
+use redb::{ReadOnlyTable, ReadableTable, TableDefinition};
+use std::collections::{BTreeMap, VecDeque};
+
+/// How many groups a user's ancestry may reach before the walk stops.
+const MAX_GROUPS_REACHED: usize = 1000;
+
+/// Which requests to list; the most selective index that fits is used.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// Only this status.
+    pub status: Option<RequestStatus>,
+    /// Only this requester.
+    pub requester: Option<Email>,
+    /// Only this tool.
+    pub tool: Option<ToolId>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl Tables for ReadView {
+    type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static> = ReadOnlyTable<K, V>;
+
+    fn open<'a, K: redb::Key + 'static, V: redb::Value + 'static>(
+        &'a self,
+        def: TableDefinition<K, V>,
+    ) -> Result<ReadOnlyTable<K, V>, StoreError> {
+        Ok(self.0.open_table(def)?)
+    }
+}
+
+/// True when `table` has a key starting with `(a, b)`.
+fn has_prefix2(
+    table: &impl ReadableTable<(&'static str, &'static str, &'static str), ()>,
+    a: &str,
+    b: &str,
+) -> Result<bool, StoreError> {
+    match table.range((a, b, "")..)?.next() {
+        Some(entry) => {
+            let (key, _) = entry?;
+            let (ka, kb, _) = key.value();
+            Ok(ka == a && kb == b)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Every query the service makes. Each is a point lookup or a bounded prefix range.
+pub trait Queries: Tables + Sized {
+    /// A catalog entry.
+    fn tool(&self, id: &ToolId) -> Result<Option<Tool>, StoreError> {
+        get(&self.open(TOOLS)?, "tools", id.as_str())
+    }
+
+    /// The whole catalog, by id.
+    fn tools(&self) -> Result<Vec<Tool>, StoreError> {
+        let table = self.open(TOOLS)?;
+        let mut tools = Vec::new();
+        for entry in table.iter()? {
+            tools.push(decode("tools", entry?.1.value())?);
+        }
+        Ok(tools)
+    }
+
+    /// A user.
+    fn user(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        get(&self.open(USERS)?, "users", email.as_str())
+    }
+
+    /// A group.
+    fn group(&self, id: &GroupId) -> Result<Option<Group>, StoreError> {
+        get(&self.open(GROUPS)?, "groups", id.as_str())
+    }
+
+    /// Every group reachable from `groups` with its direct parents (unknown groups have none).
+    fn group_ancestry(
+        &self,
+        groups: &[GroupId],
+    ) -> Result<Vec<(GroupId, Vec<GroupId>)>, StoreError> {
+        let table = self.open(GROUPS)?;
+        let mut seen: BTreeMap<GroupId, Vec<GroupId>> = BTreeMap::new();
+        let mut queue: VecDeque<GroupId> = groups.iter().cloned().collect();
+        while let Some(id) = queue.pop_front() {
+            if seen.contains_key(&id) || seen.len() >= MAX_GROUPS_REACHED {
+                continue;
+            }
+            let parents = get::<Group>(&table, "groups", id.as_str())?
+                .map(|g| g.parents)
+                .unwrap_or_default();
+            queue.extend(parents.iter().cloned());
+            seen.insert(id, parents);
+        }
+        Ok(seen.into_iter().collect())
+    }
+
+    /// The token whose secret hashes to `hash`.
+    fn token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        get(&self.open(TOKENS)?, "tokens", hash)
+    }
+
+    /// A request by id.
+    fn request(&self, id: &RequestId) -> Result<Option<RequestRecord>, StoreError> {
+        get(&self.open(REQUESTS)?, "requests", id.as_str())
+    }
+
+    /// A request by Jira issue key.
+    fn request_by_issue(&self, key: &IssueKey) -> Result<Option<RequestRecord>, StoreError> {
+        let index = self.open(REQUESTS_BY_ISSUE)?;
+        match index.get(key.as_str())? {
+            Some(id) => get(&self.open(REQUESTS)?, "requests", id.value()),
+            None => Ok(None),
+        }
+    }
+
+    /// Requests matching `filter`, at most `filter.limit`.
+    fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRecord>, StoreError> {
+        let ids = self.request_ids(filter)?;
+        let requests = self.open(REQUESTS)?;
+        let mut found = Vec::new();
+        for id in ids {
+            let Some(record) = get::<RequestRecord>(&requests, "requests", &id)? else {
+                continue;
+            };
+            let keep = filter.status.is_none_or(|s| s == record.status)
+                && filter
+                    .requester
+                    .as_ref()
+                    .is_none_or(|r| *r == record.requester)
+                && filter.tool.as_ref().is_none_or(|t| *t == record.tool);
+            if keep {
+                found.push(record);
+                if found.len() >= filter.limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Candidate request ids for `filter` from its most selective index.
+    fn request_ids(&self, filter: &RequestFilter) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        if let Some(user) = &filter.requester {
+            let tool = filter.tool.as_ref().map_or("", |t| t.as_str());
+            let table = self.open(REQUESTS_BY_USER_TOOL)?;
+            for entry in table.range((user.as_str(), tool, "")..)? {
+                let (key, _) = entry?;
+                let (u, t, id) = key.value();
+                if u != user.as_str() || (!tool.is_empty() && t != tool) {
+                    break;
+                }
+                ids.push(id.to_owned());
+            }
+        } else if let Some(prefix) = filter
+            .tool
+            .as_ref()
+            .map(|t| (REQUESTS_BY_TOOL, t.as_str()))
+            .or(filter.status.map(|s| (REQUESTS_BY_STATUS, s.as_str())))
+        {
+            let table = self.open(prefix.0)?;
+            for entry in table.range((prefix.1, "")..)? {
+                let (key, _) = entry?;
+                let (p, id) = key.value();
+                if p != prefix.1 {
+                    break;
+                }
+                ids.push(id.to_owned());
+            }
+        } else {
+            for entry in self.open(REQUESTS)?.iter()?.take(filter.limit) {
+                ids.push(entry?.0.value().to_owned());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The facts about `user` and `tool` that concurrent requests can change.
+    fn contended(&self, user: &Email, tool: &ToolId) -> Result<ContendedFacts, StoreError> {
+        let (u, t) = (user.as_str(), tool.as_str());
+        Ok(ContendedFacts {
+            has_open_request: has_prefix2(&self.open(OPEN_REQUESTS)?, u, t)?,
+            has_open_grant: has_prefix2(&self.open(OPEN_GRANTS)?, u, t)?,
+            active_grants_for_tool: self
+                .open(OPEN_GRANT_COUNT)?
+                .get(t)?
+                .map_or(0, |n| n.value()),
+        })
+    }
+
+    /// A grant.
+    fn grant(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
+        get(&self.open(GRANTS)?, "grants", id.as_str())
+    }
+
+    /// A policy version with its full text.
+    fn policy_version(
+        &self,
+        version: &PolicyVersionId,
+    ) -> Result<Option<PolicyVersionRecord>, StoreError> {
+        get(
+            &self.open(POLICY_VERSIONS)?,
+            "policy_versions",
+            version.as_str(),
+        )
+    }
+
+    /// Every policy version, newest first.
+    fn policy_versions(&self) -> Result<Vec<PolicyVersionRecord>, StoreError> {
+        let versions = self.open(POLICY_VERSIONS)?;
+        let mut out = Vec::new();
+        for entry in self.open(POLICY_SEQ)?.iter()?.rev() {
+            let (_, version) = entry?;
+            if let Some(record) = get(&versions, "policy_versions", version.value())? {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The latest activation: the version in force.
+    fn active_policy(&self) -> Result<Option<PolicyActivation>, StoreError> {
+        match self.open(POLICY_ACTIVATIONS)?.last()? {
+            Some((_, bytes)) => decode("policy_activations", bytes.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Ids of the requests decided under `version`.
+    fn decisions_by_version(
+        &self,
+        version: &PolicyVersionId,
+        limit: usize,
+    ) -> Result<Vec<RequestId>, StoreError> {
+        let table = self.open(DECISIONS_BY_VERSION)?;
+        let mut ids = Vec::new();
+        for entry in table.range((version.as_str(), "")..)? {
+            let (key, _) = entry?;
+            let (v, id) = key.value();
+            if v != version.as_str() || ids.len() >= limit {
+                break;
+            }
+            if let Ok(id) = RequestId::parse("id", id) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+}
+
+impl<T: Tables> Queries for T {}

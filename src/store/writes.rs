@@ -1,0 +1,190 @@
+//! Writes, inside one write transaction. Each method keeps its record's indexes in step.
+
+use super::StoreError;
+use super::audit::{AuditEntry, NewAuditEntry};
+use super::codec::{Tables, encode};
+use super::tables::*;
+use crate::domain::{
+    Grant, GrantState, Group, PolicyActivation, PolicyVersionRecord, RequestRecord, RequestStatus,
+    TokenRecord, Tool, User,
+};
+use chrono::{DateTime, Utc};
+use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+
+/// An open write transaction.
+pub struct WriteView(WriteTransaction);
+
+impl Tables for WriteView {
+    type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static> = Table<'a, K, V>;
+
+    fn open<'a, K: redb::Key + 'static, V: redb::Value + 'static>(
+        &'a self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Table<'a, K, V>, StoreError> {
+        Ok(self.0.open_table(def)?)
+    }
+}
+
+fn is_open(state: GrantState) -> bool {
+    matches!(state, GrantState::PendingProvision | GrantState::Active)
+}
+
+impl WriteView {
+    pub(super) fn new(txn: WriteTransaction) -> Self {
+        Self(txn)
+    }
+
+    pub(super) fn commit(self) -> Result<(), StoreError> {
+        Ok(self.0.commit()?)
+    }
+
+    /// Creates every table, so that snapshots can open them before the first write.
+    pub(super) fn create_tables(&mut self) -> Result<(), StoreError> {
+        macro_rules! create {
+            ($($t:ident),*) => {$( self.open($t)?; )*};
+        }
+        create!(
+            TOOLS,
+            USERS,
+            GROUPS,
+            TOKENS,
+            REQUESTS,
+            REQUESTS_BY_ISSUE,
+            REQUESTS_BY_USER_TOOL,
+            REQUESTS_BY_TOOL,
+            REQUESTS_BY_STATUS,
+            OPEN_REQUESTS,
+            GRANTS,
+            GRANTS_BY_USER_TOOL,
+            OPEN_GRANTS,
+            OPEN_GRANT_COUNT,
+            DECISIONS_BY_VERSION,
+            POLICY_VERSIONS,
+            POLICY_SEQ,
+            POLICY_ACTIVATIONS,
+            AUDIT
+        );
+        Ok(())
+    }
+
+    /// Inserts or replaces a catalog entry.
+    pub fn put_tool(&mut self, tool: &Tool) -> Result<(), StoreError> {
+        self.open(TOOLS)?
+            .insert(tool.id.as_str(), encode(tool)?.as_slice())?;
+        Ok(())
+    }
+
+    /// Inserts or replaces a user.
+    pub fn put_user(&mut self, user: &User) -> Result<(), StoreError> {
+        self.open(USERS)?
+            .insert(user.email.as_str(), encode(user)?.as_slice())?;
+        Ok(())
+    }
+
+    /// Inserts or replaces a group.
+    pub fn put_group(&mut self, group: &Group) -> Result<(), StoreError> {
+        self.open(GROUPS)?
+            .insert(group.id.as_str(), encode(group)?.as_slice())?;
+        Ok(())
+    }
+
+    /// Stores a token under the hash of its secret.
+    pub fn put_token(&mut self, hash: &str, token: &TokenRecord) -> Result<(), StoreError> {
+        self.open(TOKENS)?.insert(hash, encode(token)?.as_slice())?;
+        Ok(())
+    }
+
+    /// Records a new request with its decision, and the grant when it was approved.
+    pub fn insert_request(
+        &mut self,
+        request: &RequestRecord,
+        grant: Option<&Grant>,
+    ) -> Result<(), StoreError> {
+        let (id, user, tool) = (
+            request.id.as_str(),
+            request.requester.as_str(),
+            request.tool.as_str(),
+        );
+        self.open(REQUESTS)?
+            .insert(id, encode(request)?.as_slice())?;
+        self.open(REQUESTS_BY_ISSUE)?
+            .insert(request.issue_key.as_str(), id)?;
+        self.open(REQUESTS_BY_USER_TOOL)?
+            .insert((user, tool, id), ())?;
+        self.open(REQUESTS_BY_TOOL)?.insert((tool, id), ())?;
+        self.open(REQUESTS_BY_STATUS)?
+            .insert((request.status.as_str(), id), ())?;
+        if request.status == RequestStatus::Pending {
+            self.open(OPEN_REQUESTS)?.insert((user, tool, id), ())?;
+        }
+        self.open(DECISIONS_BY_VERSION)?
+            .insert((request.decision.policy_version.as_str(), id), ())?;
+        if let Some(grant) = grant {
+            self.insert_grant(grant)?;
+        }
+        Ok(())
+    }
+
+    /// Records a new grant.
+    pub fn insert_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        let (id, user, tool) = (
+            grant.grant_id.as_str(),
+            grant.user.as_str(),
+            grant.tool.as_str(),
+        );
+        self.open(GRANTS)?.insert(id, encode(grant)?.as_slice())?;
+        self.open(GRANTS_BY_USER_TOOL)?
+            .insert((user, tool, id), ())?;
+        if is_open(grant.state) {
+            self.open(OPEN_GRANTS)?.insert((user, tool, id), ())?;
+            let mut counts = self.open(OPEN_GRANT_COUNT)?;
+            let n = counts.get(tool)?.map_or(0, |n| n.value());
+            counts.insert(tool, n + 1)?;
+        }
+        Ok(())
+    }
+
+    /// Stores a new policy version; its `seq` must be the next one.
+    pub fn insert_policy_version(
+        &mut self,
+        record: &PolicyVersionRecord,
+    ) -> Result<(), StoreError> {
+        self.open(POLICY_VERSIONS)?
+            .insert(record.version.as_str(), encode(record)?.as_slice())?;
+        self.open(POLICY_SEQ)?
+            .insert(record.seq, record.version.as_str())?;
+        Ok(())
+    }
+
+    /// The sequence number the next new policy version gets.
+    pub fn next_policy_seq(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .open(POLICY_SEQ)?
+            .last()?
+            .map_or(1, |(k, _)| k.value() + 1))
+    }
+
+    /// Makes a version the active one.
+    pub fn activate_policy(&mut self, activation: &PolicyActivation) -> Result<(), StoreError> {
+        let mut table = self.open(POLICY_ACTIVATIONS)?;
+        let next = table.last()?.map_or(1, |(k, _)| k.value() + 1);
+        table.insert(next, encode(activation)?.as_slice())?;
+        Ok(())
+    }
+
+    /// Appends an audit entry at `at`; returns its seq.
+    pub fn audit(&mut self, entry: NewAuditEntry, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut table = self.open(AUDIT)?;
+        let seq = table.last()?.map_or(1, |(k, _)| k.value() + 1);
+        let stored = AuditEntry {
+            seq,
+            at,
+            kind: entry.kind.to_owned(),
+            actor: entry.actor,
+            subject: entry.subject,
+            data: entry.data,
+        };
+        table.insert(seq, encode(&stored)?.as_slice())?;
+        Ok(seq)
+    }
+}
