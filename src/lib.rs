@@ -2,9 +2,12 @@
 //!
 //! Layers point one way: [`http`] → [`service`] → [`policy`], [`store`] → [`domain`].
 
+pub mod cli;
 pub mod clock;
 pub mod domain;
+pub mod http;
 pub mod metrics;
 pub mod policy;
 pub mod service;
+pub mod startup;
 pub mod store;

@@ -53,6 +53,7 @@ pub struct PolicyEngine {
     pub(super) meta: HashMap<PolicyId, PolicyMeta>,
     pub(super) stages: Vec<String>,
     pub(super) types: Types,
+    files: Vec<BundleFile>,
 }
 
 /// A parsed policy with where it came from.
@@ -101,12 +102,18 @@ impl PolicyEngine {
             meta,
             stages,
             types,
+            files: bundle.files.clone(),
         })
     }
 
     /// The version of the bundle this engine was compiled from.
     pub fn version(&self) -> &PolicyVersionId {
         &self.version
+    }
+
+    /// The policy files this engine was compiled from.
+    pub fn files(&self) -> &[BundleFile] {
+        &self.files
     }
 
     /// Review stages the policies name, in the order they first appear in the bundle.

@@ -1,0 +1,69 @@
+//! Extractors whose rejections use the API's error shape.
+
+use super::AppState;
+use super::error::ApiError;
+use crate::service::Actor;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use serde::de::DeserializeOwned;
+
+/// The most bytes a request body may have.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON body; malformed JSON is `invalid_json`, the wrong shape `validation_failed`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(BODY_LIMIT)
+            } else {
+                ApiError::InvalidJson(rejection.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
+            if e.is_data() {
+                ApiError::ValidationFailed(e.to_string())
+            } else {
+                ApiError::InvalidJson(e.to_string())
+            }
+        })
+    }
+}
+
+/// Query parameters; the wrong shape is `validation_failed`.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Query::try_from_uri(&parts.uri)
+            .map(|Query(q)| ApiQuery(q))
+            .map_err(|e| ApiError::ValidationFailed(e.body_text()))
+    }
+}
+
+/// The caller, from `Authorization: Bearer <token>`.
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let secret = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or(crate::service::ServiceError::Unauthenticated)?
+            .to_owned();
+        app.run(move |service| service.authenticate(&secret)).await
+    }
+}

@@ -1,0 +1,88 @@
+//! HTTP: thin handlers that extract, call one service function and map the result.
+
+mod catalog;
+mod directory;
+mod error;
+mod extract;
+mod openapi;
+mod ops;
+mod policies;
+mod requests;
+
+pub use error::{ApiError, ErrorBody};
+pub use openapi::ApiDoc;
+
+use crate::service::{Service, ServiceError};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::routing::{get, post, put};
+use std::sync::Arc;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Shared state of the handlers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    service: Arc<Service>,
+}
+
+impl AppState {
+    /// State over a started service.
+    pub fn new(service: Arc<Service>) -> Self {
+        Self { service }
+    }
+
+    /// Runs a (blocking) use case on the blocking pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Service) -> Result<T, ServiceError> + Send + 'static,
+    {
+        let service = self.service.clone();
+        Ok(tokio::task::spawn_blocking(move || f(&service)).await??)
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/v1/requests",
+            post(requests::submit).get(requests::list),
+        )
+        .route("/v1/requests/{id}", get(requests::get_one))
+        .route("/v1/grants/{id}", get(requests::get_grant))
+        .route("/v1/tools", get(catalog::list))
+        .route("/v1/tools/seed", post(catalog::seed))
+        .route("/v1/tools/{id}", put(catalog::put).get(catalog::get_one))
+        .route("/v1/users/{email}", put(directory::put_user).get(directory::get_user))
+        .route("/v1/groups/{id}", put(directory::put_group))
+        .route("/v1/tokens", post(directory::create_token))
+        .route("/v1/policies/active", get(policies::active))
+        .route("/v1/policies/versions", get(policies::versions))
+        .route("/v1/policies/versions/{version}", get(policies::version))
+        .route("/v1/policies/reload", post(policies::reload))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(ops::no_route)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .with_state(state);
+    api.layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
