@@ -31,7 +31,11 @@ struct BundleArgs {
     #[arg(long, env = "CLEARANCE_POLICIES", default_value = "./policies")]
     policies: PathBuf,
     /// The Cedar schema.
-    #[arg(long, env = "CLEARANCE_SCHEMA", default_value = "./schemas/clearance.cedarschema")]
+    #[arg(
+        long,
+        env = "CLEARANCE_SCHEMA",
+        default_value = "./schemas/clearance.cedarschema"
+    )]
     schema: PathBuf,
 }
 
@@ -190,9 +194,17 @@ fn test(args: &BundleArgs, tests: Option<PathBuf>) -> ExitCode {
     };
     let failed: Vec<_> = results.iter().filter(|r| r.failure.is_some()).collect();
     for r in &failed {
-        eprintln!("FAIL {}: {}", r.label, r.failure.as_deref().unwrap_or_default());
+        eprintln!(
+            "FAIL {}: {}",
+            r.label,
+            r.failure.as_deref().unwrap_or_default()
+        );
     }
-    println!("{} passed, {} failed", results.len() - failed.len(), failed.len());
+    println!(
+        "{} passed, {} failed",
+        results.len() - failed.len(),
+        failed.len()
+    );
     if failed.is_empty() && !results.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -67,12 +67,13 @@ impl Application {
         })
         .await
         .map_err(|_| ServiceError::Unavailable)??;
-        let listener = TcpListener::bind(&config.listen)
-            .await
-            .map_err(|source| StartupError::Listen {
-                addr: config.listen.clone(),
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(&config.listen)
+                .await
+                .map_err(|source| StartupError::Listen {
+                    addr: config.listen.clone(),
+                    source,
+                })?;
         Ok(Self {
             listener,
             service: Arc::new(service),
@@ -85,7 +86,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and closes the store.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let app = router(AppState::new(self.service));
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)

@@ -54,7 +54,8 @@ pub async fn list(
     ApiQuery(params): ApiQuery<ToolsParams>,
 ) -> Result<Json<Vec<Tool>>, ApiError> {
     Ok(Json(
-        app.run(move |s| s.tools(&actor, params.requestable)).await?,
+        app.run(move |s| s.tools(&actor, params.requestable))
+            .await?,
     ))
 }
 

@@ -21,7 +21,9 @@ pub async fn put_user(
     Path(email): Path<String>,
     ApiJson(body): ApiJson<UserUpsert>,
 ) -> Result<Json<User>, ApiError> {
-    Ok(Json(app.run(move |s| s.put_user(&actor, &email, body)).await?))
+    Ok(Json(
+        app.run(move |s| s.put_user(&actor, &email, body)).await?,
+    ))
 }
 
 /// One user.
@@ -48,7 +50,9 @@ pub async fn put_group(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<GroupUpsert>,
 ) -> Result<Json<Group>, ApiError> {
-    Ok(Json(app.run(move |s| s.put_group(&actor, &id, body)).await?))
+    Ok(Json(
+        app.run(move |s| s.put_group(&actor, &id, body)).await?,
+    ))
 }
 
 /// A new token's secret, shown once.

@@ -26,13 +26,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 ApiError::InvalidJson(rejection.body_text())
             }
         })?;
-        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
-            if e.is_data() {
-                ApiError::ValidationFailed(e.to_string())
-            } else {
-                ApiError::InvalidJson(e.to_string())
-            }
-        })
+        // Syntax first, then shape: `[1,2` is invalid JSON even though its first element
+        // would already fail to fit the expected type.
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+        T::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::ValidationFailed(e.to_string()))
     }
 }
 
@@ -54,7 +54,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 impl FromRequestParts<AppState> for Actor {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let secret = parts
             .headers
             .get(header::AUTHORIZATION)

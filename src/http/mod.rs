@@ -49,16 +49,16 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route(
-            "/v1/requests",
-            post(requests::submit).get(requests::list),
-        )
+        .route("/v1/requests", post(requests::submit).get(requests::list))
         .route("/v1/requests/{id}", get(requests::get_one))
         .route("/v1/grants/{id}", get(requests::get_grant))
         .route("/v1/tools", get(catalog::list))
         .route("/v1/tools/seed", post(catalog::seed))
         .route("/v1/tools/{id}", put(catalog::put).get(catalog::get_one))
-        .route("/v1/users/{email}", put(directory::put_user).get(directory::get_user))
+        .route(
+            "/v1/users/{email}",
+            put(directory::put_user).get(directory::get_user),
+        )
         .route("/v1/groups/{id}", put(directory::put_group))
         .route("/v1/tokens", post(directory::create_token))
         .route("/v1/policies/active", get(policies::active))

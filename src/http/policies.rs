@@ -76,7 +76,10 @@ fn version_view(record: PolicyVersionRecord, with_text: bool) -> VersionView {
 /// The active policy version.
 #[utoipa::path(get, path = "/v1/policies/active", tag = "policies",
     responses((status = 200, body = ActiveView)), security(("bearer" = [])))]
-pub async fn active(State(app): State<AppState>, actor: Actor) -> Result<Json<ActiveView>, ApiError> {
+pub async fn active(
+    State(app): State<AppState>,
+    actor: Actor,
+) -> Result<Json<ActiveView>, ApiError> {
     let active = app.run(move |s| s.active_policy(&actor)).await?;
     let a = &active.activation;
     Ok(Json(ActiveView {
@@ -97,7 +100,12 @@ pub async fn versions(
     actor: Actor,
 ) -> Result<Json<Vec<VersionView>>, ApiError> {
     let records = app.run(move |s| s.policy_versions(&actor)).await?;
-    Ok(Json(records.into_iter().map(|r| version_view(r, false)).collect()))
+    Ok(Json(
+        records
+            .into_iter()
+            .map(|r| version_view(r, false))
+            .collect(),
+    ))
 }
 
 /// One version with the full text of every file and the schema.

@@ -4,8 +4,7 @@ use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
 use crate::domain::{
-    DomainError, Email, Grant, Outcome, Reason, RequestRecord, RequestStatus, SubmitRequest,
-    ToolId,
+    DomainError, Email, Grant, Outcome, Reason, RequestRecord, RequestStatus, SubmitRequest, ToolId,
 };
 use crate::service::Actor;
 use crate::store::RequestFilter;
@@ -172,7 +171,10 @@ impl ListParams {
                 .requester
                 .map(|r| Email::parse("requester", &r))
                 .transpose()?,
-            tool: self.tool.map(|t| ToolId::parse_any("tool", &t)).transpose()?,
+            tool: self
+                .tool
+                .map(|t| ToolId::parse_any("tool", &t))
+                .transpose()?,
             limit: self.limit.unwrap_or(100),
         })
     }
@@ -187,7 +189,9 @@ pub async fn list(
     actor: Actor,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<Vec<RequestView>>, ApiError> {
-    let filter = params.into_filter().map_err(crate::service::ServiceError::from)?;
+    let filter = params
+        .into_filter()
+        .map_err(crate::service::ServiceError::from)?;
     let records = app.run(move |s| s.requests(&actor, filter)).await?;
     Ok(Json(records.iter().map(RequestView::from).collect()))
 }

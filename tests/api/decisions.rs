@@ -1,0 +1,238 @@
+//! Each default rule of the shipped policy pack, deciding through the real server.
+
+use crate::helpers::{codes, request_body, spawn_app};
+use serde_json::json;
+
+#[tokio::test]
+async fn low_risk_tool_is_auto_approved_with_a_pending_grant() {
+    let app = spawn_app().await.with_defaults().await;
+    let answer = app
+        .decide(&request_body("AIR-1", "alice@example.com", "grammarly", 30))
+        .await;
+    assert_eq!(answer["status"], "approved");
+    assert_eq!(answer["decision"]["outcome"], "auto_approved");
+    assert_eq!(
+        answer["decision"]["determining_policies"],
+        json!(["auto-approve-low-risk"])
+    );
+    assert_eq!(answer["grant"]["state"], "pending_provision");
+    let active = app.active_policy().await;
+    assert_eq!(answer["decision"]["policy_version"], active["version"]);
+    assert_eq!(answer["decision"]["policy_seq"], active["seq"]);
+
+    let grant_id = answer["grant"]["grant_id"].as_str().unwrap();
+    let grant: serde_json::Value = app
+        .get(&format!("/v1/grants/{grant_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(grant["user"], "alice@example.com");
+    assert_eq!(grant["tool"], "grammarly");
+    assert_eq!(grant["state"], "pending_provision");
+}
+
+#[tokio::test]
+async fn unknown_tools_are_denied_whether_named_or_new() {
+    let app = spawn_app().await.with_defaults().await;
+    let named = app
+        .decide(&request_body(
+            "AIR-1",
+            "alice@example.com",
+            "not-in-catalog",
+            7,
+        ))
+        .await;
+    assert_eq!(named["status"], "denied");
+    assert_eq!(codes(&named), ["unknown_tool"]);
+
+    let new_tool = app
+        .decide(
+            &json!({"issue_key": "AIR-2", "requester": "alice@example.com",
+            "new_tool": {"name": "Super AI", "url": "https://super.example"},
+            "purpose": "Summaries", "duration_days": 7}),
+        )
+        .await;
+    assert_eq!(codes(&new_tool), ["unknown_tool"]);
+    let stored: serde_json::Value = app.request("AIR-2").await.json().await.unwrap();
+    assert_eq!(stored["tool"], "unknown:super-ai");
+}
+
+#[tokio::test]
+async fn blocked_and_denied_tools_are_not_requestable() {
+    let app = spawn_app().await.with_defaults().await;
+    app.put_tool("shadow-ai", "low", "blocked").await;
+    app.put_tool("banned-ai", "low", "denied").await;
+    for (key, tool) in [("AIR-1", "shadow-ai"), ("AIR-2", "banned-ai")] {
+        let answer = app
+            .decide(&request_body(key, "alice@example.com", tool, 7))
+            .await;
+        assert_eq!(answer["status"], "denied");
+        assert_eq!(codes(&answer), ["tool_not_approved"], "{tool}");
+        assert!(answer["grant"].is_null());
+    }
+}
+
+#[tokio::test]
+async fn duration_maximum_follows_risk() {
+    let app = spawn_app().await.with_defaults().await;
+    // grammarly low, cursor medium, otter-ai high, elevenlabs critical (seeded catalog).
+    let cases = [
+        ("grammarly", 180),
+        ("cursor", 90),
+        ("otter-ai", 30),
+        ("elevenlabs", 14),
+    ];
+    for (i, (tool, max)) in cases.into_iter().enumerate() {
+        let over = app
+            .decide(&request_body(
+                &format!("OVER-{i}"),
+                "alice@example.com",
+                tool,
+                max + 1,
+            ))
+            .await;
+        assert_eq!(
+            codes(&over),
+            ["duration_exceeds_max"],
+            "{tool} for {} days",
+            max + 1
+        );
+        let user = format!("user{i}@example.com");
+        let at_max = app
+            .decide(&request_body(&format!("MAX-{i}"), &user, tool, max))
+            .await;
+        assert_ne!(
+            at_max["status"], "denied",
+            "{tool} for {max} days: {at_max}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_second_request_for_the_same_tool_is_a_duplicate() {
+    let app = spawn_app().await.with_defaults().await;
+    let first = app
+        .decide(&request_body("AIR-1", "alice@example.com", "cursor", 30))
+        .await;
+    assert_eq!(first["status"], "pending");
+    let second = app
+        .decide(&request_body("AIR-2", "alice@example.com", "cursor", 30))
+        .await;
+    assert_eq!(codes(&second), ["duplicate_request"]);
+
+    // An open grant blocks as well.
+    app.decide(&request_body("AIR-3", "alice@example.com", "grammarly", 30))
+        .await;
+    let again = app
+        .decide(&request_body("AIR-4", "alice@example.com", "grammarly", 30))
+        .await;
+    assert_eq!(codes(&again), ["duplicate_request"]);
+    // Another user is not affected.
+    let bob = app
+        .decide(&request_body("AIR-5", "bob@example.com", "cursor", 30))
+        .await;
+    assert_eq!(bob["status"], "pending");
+}
+
+#[tokio::test]
+async fn high_and_critical_risk_need_security_review() {
+    let app = spawn_app().await.with_defaults().await;
+    let medium = app
+        .decide(&request_body("AIR-1", "alice@example.com", "cursor", 30))
+        .await;
+    assert_eq!(medium["decision"]["outcome"], "needs_review");
+    assert_eq!(medium["decision"]["required_reviews"], json!(["manager"]));
+    let high = app
+        .decide(&request_body("AIR-2", "alice@example.com", "otter-ai", 30))
+        .await;
+    assert_eq!(
+        high["decision"]["required_reviews"],
+        json!(["manager", "security"])
+    );
+    assert_eq!(codes(&high), ["manager_review", "security_review"]);
+    let critical = app
+        .decide(&request_body(
+            "AIR-3",
+            "alice@example.com",
+            "elevenlabs",
+            14,
+        ))
+        .await;
+    assert_eq!(
+        critical["decision"]["required_reviews"],
+        json!(["manager", "security"])
+    );
+}
+
+#[tokio::test]
+async fn low_risk_for_non_employees_or_long_periods_needs_review() {
+    let app = spawn_app().await.with_defaults().await;
+    app.put_user("carol@example.com", &["contractors"], None)
+        .await;
+    let contractor = app
+        .decide(&request_body("AIR-1", "carol@example.com", "grammarly", 30))
+        .await;
+    assert_eq!(contractor["decision"]["outcome"], "needs_review");
+    let long = app
+        .decide(&request_body("AIR-2", "alice@example.com", "grammarly", 31))
+        .await;
+    assert_eq!(long["decision"]["outcome"], "needs_review");
+}
+
+#[tokio::test]
+async fn nested_groups_reach_the_policies() {
+    let app = spawn_app().await.with_defaults().await;
+    assert_eq!(
+        app.put_group("contractors-eu", &["employees"])
+            .await
+            .status(),
+        200
+    );
+    app.put_user("dora@example.com", &["contractors-eu"], None)
+        .await;
+    let answer = app
+        .decide(&request_body("AIR-1", "dora@example.com", "grammarly", 30))
+        .await;
+    assert_eq!(answer["decision"]["outcome"], "auto_approved");
+}
+
+#[tokio::test]
+async fn critical_tool_grant_limit_is_enforced() {
+    let app = spawn_app().await.with_defaults().await;
+    // Let a pilot group get the critical tool without review, so grants accumulate.
+    app.write_policy(
+        "pilot.cedar",
+        r#"@id("pilot-critical")
+@code("pilot_auto_approved")
+@reason("The voice pilot group gets critical tools without review.")
+permit (principal in Clearance::Group::"pilot", action == Clearance::Action::"auto_approve", resource)
+when { resource.risk == "critical" };
+"#,
+    );
+    assert_eq!(app.reload().await.status(), 200);
+    for i in 0..6 {
+        app.put_user(&format!("pilot{i}@example.com"), &["pilot"], None)
+            .await;
+    }
+    for i in 0..5 {
+        let answer = app
+            .decide(&request_body(
+                &format!("VOX-{i}"),
+                &format!("pilot{i}@example.com"),
+                "elevenlabs",
+                14,
+            ))
+            .await;
+        assert_eq!(answer["status"], "approved", "{answer}");
+    }
+    let sixth = app
+        .decide(&request_body(
+            "VOX-5",
+            "pilot5@example.com",
+            "elevenlabs",
+            14,
+        ))
+        .await;
+    assert_eq!(codes(&sixth), ["critical_grant_limit"]);
+}

@@ -1,0 +1,17 @@
+//! Integration tests: a real server on 127.0.0.1:0, talked to over HTTP.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod auth;
+mod bad_input;
+mod decisions;
+mod helpers;
+mod idempotency;
+mod operations;
+mod policies;
+mod restart;
