@@ -1,1 +1,187 @@
-fn main() {}
+//! One full decision in process: entity slice from redb plus every Cedar call, no commit.
+//!
+//! Two stores: 1,000 users / 100 tools / 10,000 grants, and 100,000 users / 1,000 tools /
+//! 1,000,000 grants. Criterion reports the mean and median; afterwards a plain loop of
+//! 20,000 decisions per store prints p50/p99/max, which criterion does not.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
+
+use chrono::{TimeZone, Utc};
+use clearance::clock::ManualClock;
+use clearance::domain::{
+    Connector, Email, Grant, GrantId, GrantState, GroupId, RequestId, Risk, Role, SubmitRequest,
+    Tool, ToolId, ToolStatus, User,
+};
+use clearance::metrics::Metrics;
+use clearance::service::{Actor, Service, ServiceConfig};
+use clearance::store::Store;
+use criterion::Criterion;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Size {
+    label: &'static str,
+    users: usize,
+    tools: usize,
+    grants: usize,
+}
+
+const SIZES: [Size; 2] = [
+    Size {
+        label: "small_1k_users_100_tools_10k_grants",
+        users: 1_000,
+        tools: 100,
+        grants: 10_000,
+    },
+    Size {
+        label: "large_100k_users_1k_tools_1m_grants",
+        users: 100_000,
+        tools: 1_000,
+        grants: 1_000_000,
+    },
+];
+
+const RISKS: [Risk; 4] = [Risk::Low, Risk::Medium, Risk::High, Risk::Critical];
+
+fn email(i: usize) -> Email {
+    Email::parse("e", &format!("user{i}@example.com")).unwrap()
+}
+
+fn tool_id(i: usize) -> ToolId {
+    ToolId::parse("t", &format!("tool-{i}")).unwrap()
+}
+
+fn seed(store: &Store, size: &Size) {
+    let employees = GroupId::parse("g", "employees").unwrap();
+    store
+        .write_unsynced(|w| {
+            for t in 0..size.tools {
+                w.put_tool(&Tool {
+                    id: tool_id(t),
+                    name: format!("Tool {t}"),
+                    provider: "Vendor".into(),
+                    status: ToolStatus::Approved,
+                    risk: RISKS[t % RISKS.len()],
+                    default_duration_days: 30,
+                    guidance: None,
+                    connector: Connector::default(),
+                })?;
+            }
+            for u in 0..size.users {
+                w.put_user(&User {
+                    email: email(u),
+                    groups: vec![employees.clone()],
+                    department: Some("Engineering".into()),
+                    manager: Some(email((u + 1) % size.users)),
+                })?;
+            }
+            Ok::<_, clearance::store::StoreError>(())
+        })
+        .unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    for chunk in (0..size.grants).collect::<Vec<_>>().chunks(100_000) {
+        store
+            .write_unsynced(|w| {
+                for &g in chunk {
+                    w.insert_grant(&Grant {
+                        grant_id: GrantId::generate(),
+                        request_id: RequestId::generate(),
+                        user: email(g % size.users),
+                        tool: tool_id((g / size.users) % size.tools),
+                        state: GrantState::Active,
+                        duration_days: 30,
+                        created_at: now,
+                        starts_at: Some(now),
+                        expires_at: None,
+                    })?;
+                }
+                Ok::<_, clearance::store::StoreError>(())
+            })
+            .unwrap();
+    }
+}
+
+fn service(size: &Size, dir: &std::path::Path) -> Service {
+    let store = Store::open(dir).unwrap();
+    seed(&store, size);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let config = ServiceConfig {
+        policies_dir: root.join("policies"),
+        schema_path: root.join("schemas/clearance.cedarschema"),
+        admin_token: None,
+    };
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    Service::start(store, config, clock, Arc::new(Metrics::default())).unwrap()
+}
+
+fn body(i: usize, size: &Size) -> SubmitRequest {
+    // A different user and tool each time, so no lookup is served from a warm path only.
+    let user = (i * 7919) % size.users;
+    let tool = (i * 104_729) % size.tools;
+    serde_json::from_value(serde_json::json!({
+        "issue_key": format!("BENCH-{i}"),
+        "requester": format!("user{user}@example.com"),
+        "tool": format!("tool-{tool}"),
+        "purpose": "Benchmark the decision path",
+        "duration_days": 14,
+    }))
+    .unwrap()
+}
+
+fn percentiles(label: &str, service: &Service, actor: &Actor, size: &Size) {
+    let mut times: Vec<Duration> = (0..20_000)
+        .map(|i| {
+            let b = body(i, size);
+            let started = Instant::now();
+            black_box(service.evaluate(actor, b).unwrap());
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
+    println!(
+        "{label}: p50 {:?}  p90 {:?}  p99 {:?}  max {:?}  (n = {})",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        times[times.len() - 1],
+        times.len()
+    );
+}
+
+fn main() {
+    let mut criterion = Criterion::default()
+        .sample_size(50)
+        .measurement_time(Duration::from_secs(5))
+        .configure_from_args();
+    let actor = Actor {
+        token_id: "bench".into(),
+        role: Role::Automation,
+        subject: None,
+    };
+    let mut report = Vec::new();
+    for size in &SIZES {
+        let dir = tempfile::tempdir().unwrap();
+        let seeding = Instant::now();
+        let service = service(size, dir.path());
+        eprintln!("{}: seeded in {:?}", size.label, seeding.elapsed());
+        let mut i = 0usize;
+        criterion.bench_function(&format!("decide/{}", size.label), |b| {
+            b.iter(|| {
+                i += 1;
+                black_box(service.evaluate(&actor, body(i, size)).unwrap())
+            })
+        });
+        report.push((size.label, service));
+    }
+    for ((label, service), size) in report.iter().zip(&SIZES) {
+        percentiles(label, service, &actor, size);
+    }
+    criterion.final_summary();
+}

@@ -4,8 +4,8 @@ use super::auth::ANY_ROLE;
 use super::facts::request_facts;
 use super::{Actor, Service, ServiceError};
 use crate::domain::{
-    ContendedFacts, DecisionRecord, Grant, GrantId, GrantState, Outcome, RequestId, RequestRecord,
-    RequestStatus, Role, SubmitRequest,
+    ContendedFacts, Decision, DecisionRecord, Grant, GrantId, GrantState, Outcome, RequestId,
+    RequestRecord, RequestStatus, Role, SubmitRequest,
 };
 use crate::store::{NewAuditEntry, Queries, RequestFilter};
 use std::time::Instant;
@@ -118,6 +118,15 @@ impl Service {
         }
         tracing::warn!(issue_key = %input.issue_key, "decision facts kept changing; gave up");
         Err(ServiceError::Unavailable)
+    }
+
+    /// Decides a request on the current facts without recording anything (a dry run).
+    pub fn evaluate(&self, actor: &Actor, body: SubmitRequest) -> Result<Decision, ServiceError> {
+        actor.require(&[Role::Automation], "evaluate requests")?;
+        let input = body.parse()?;
+        let policy = self.policies.current();
+        let facts = request_facts(&self.store.read()?, &input)?;
+        Ok(policy.engine.decide_request(&facts)?)
     }
 
     /// A request by id or by issue key.

@@ -30,8 +30,8 @@ pub struct RequestFilter {
 impl Tables for ReadView {
     type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static> = ReadOnlyTable<K, V>;
 
-    fn open<'a, K: redb::Key + 'static, V: redb::Value + 'static>(
-        &'a self,
+    fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
         def: TableDefinition<K, V>,
     ) -> Result<ReadOnlyTable<K, V>, StoreError> {
         Ok(self.0.open_table(def)?)
