@@ -165,8 +165,16 @@ fn main() {
         role: Role::Automation,
         subject: None,
     };
+    // `cargo bench --bench decide -- small` builds and measures only the matching store.
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-') && a != "decide");
+    let sizes: Vec<&Size> = SIZES
+        .iter()
+        .filter(|s| filter.as_ref().is_none_or(|f| s.label.contains(f.as_str())))
+        .collect();
     let mut report = Vec::new();
-    for size in &SIZES {
+    for size in sizes.iter().copied() {
         let dir = tempfile::tempdir().unwrap();
         let seeding = Instant::now();
         let service = service(size, dir.path());
@@ -180,7 +188,7 @@ fn main() {
         });
         report.push((size.label, service));
     }
-    for ((label, service), size) in report.iter().zip(&SIZES) {
+    for ((label, service), size) in report.iter().zip(sizes) {
         percentiles(label, service, &actor, size);
     }
     criterion.final_summary();

@@ -90,8 +90,9 @@ pub fn source_of(dir: &Path) -> PolicySource {
     let git_commit = git(&["rev-parse", "HEAD"]).filter(|c| !c.is_empty());
     let git_dirty = git_commit.is_some()
         && git(&["status", "--porcelain", "--", "."]).is_some_and(|s| !s.is_empty());
+    let folder = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     PolicySource {
-        folder: dir.display().to_string(),
+        folder: folder.display().to_string(),
         git_commit,
         git_dirty,
     }

@@ -58,7 +58,8 @@ impl PolicyEngine {
         let action_uid = self.types.uid(&self.types.action, action);
         let request = Request::new(principal, action_uid, resource, context, None)
             .map_err(|e| PolicyError::Evaluation(e.to_string()))?;
-        let response = Authorizer::new().is_authorized(&request, &self.policies, entities);
+        let response =
+            Authorizer::new().is_authorized(&request, self.policies_for(action), entities);
         for error in response.diagnostics().errors() {
             tracing::warn!(policy_version = %self.version, action, %error, "policy evaluation error");
         }

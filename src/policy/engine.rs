@@ -50,6 +50,9 @@ pub struct PolicyEngine {
     pub(super) version: PolicyVersionId,
     pub(super) schema: Schema,
     pub(super) policies: PolicySet,
+    /// The policies that can apply to each action: Cedar evaluates every policy it is given,
+    /// so each call gets only those whose action scope can match.
+    by_action: HashMap<String, PolicySet>,
     pub(super) meta: HashMap<PolicyId, PolicyMeta>,
     pub(super) stages: Vec<String>,
     pub(super) types: Types,
@@ -95,10 +98,12 @@ impl PolicyEngine {
         }
         let types = Types::new()?;
         let stages = review_stages(&policies, &position_of, &types);
+        let by_action = split_by_action(&policies, &types)?;
         Ok(Self {
             version: bundle.version(),
             schema,
             policies,
+            by_action,
             meta,
             stages,
             types,
@@ -126,6 +131,11 @@ impl PolicyEngine {
         let mut ids: Vec<String> = self.meta.values().map(|m| m.id.clone()).collect();
         ids.sort();
         ids
+    }
+
+    /// The policies to evaluate for `action`.
+    pub(super) fn policies_for(&self, action: &str) -> &PolicySet {
+        self.by_action.get(action).unwrap_or(&self.policies)
     }
 
     /// Reasons for the given determining policies, from their annotations.
@@ -232,6 +242,42 @@ fn validate(
         let (file, text) = locate(w.policy_id());
         problems.push(PolicyDiagnostic::from_cedar(file, text, w));
     }
+}
+
+/// The actions of the vocabulary; a policy scoped to none of them applies to all.
+const ACTIONS: [&str; 5] = [
+    "request",
+    "auto_approve",
+    "require_review",
+    "approve",
+    "extend",
+];
+
+fn split_by_action(
+    policies: &PolicySet,
+    types: &Types,
+) -> Result<HashMap<String, PolicySet>, PolicyError> {
+    let mut sets: HashMap<String, PolicySet> = ACTIONS
+        .iter()
+        .map(|a| ((*a).to_owned(), PolicySet::new()))
+        .collect();
+    for policy in policies.policies() {
+        let applies: Vec<EntityUid> = match policy.action_constraint() {
+            cedar_policy::ActionConstraint::Any => ACTIONS
+                .iter()
+                .map(|a| types.uid(&types.action, a))
+                .collect(),
+            cedar_policy::ActionConstraint::In(uids) => uids,
+            cedar_policy::ActionConstraint::Eq(uid) => vec![uid],
+        };
+        for uid in applies {
+            if let Some(set) = sets.get_mut(uid.id().unescaped()) {
+                set.add(policy.clone())
+                    .map_err(|e| PolicyError::Evaluation(e.to_string()))?;
+            }
+        }
+    }
+    Ok(sets)
 }
 
 /// Every `ReviewStage` the policies name, in bundle order (file, then position in file).

@@ -1,0 +1,106 @@
+//! `clearance policy validate` and `clearance policy test`, run as a security team's CI would.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn clearance(args: &[&str], policies: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clearance"))
+        .args(args)
+        .arg("--policies")
+        .arg(policies)
+        .arg("--schema")
+        .arg(repo().join("schemas/clearance.cedarschema"))
+        .env_remove("CLEARANCE_POLICIES")
+        .env_remove("CLEARANCE_SCHEMA")
+        .output()
+        .expect("binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A copy of the shipped pack, tests included, to break on purpose.
+fn copy_of_pack() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    for sub in ["", "tests"] {
+        for entry in std::fs::read_dir(repo().join("policies").join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    dir
+}
+
+#[test]
+fn the_shipped_pack_validates_and_its_tests_pass() {
+    let validate = clearance(&["policy", "validate"], &repo().join("policies"));
+    assert!(validate.status.success(), "{}", text(&validate.stderr));
+    assert!(text(&validate.stdout).contains("stages [manager, security]"));
+
+    let test = clearance(&["policy", "test"], &repo().join("policies"));
+    assert!(test.status.success(), "{}", text(&test.stderr));
+    assert!(
+        text(&test.stdout).contains(" passed, 0 failed"),
+        "{}",
+        text(&test.stdout)
+    );
+}
+
+#[test]
+fn a_broken_policy_fails_validation_with_file_and_line() {
+    let pack = copy_of_pack();
+    std::fs::write(
+        pack.path().join("broken.cedar"),
+        "@id(\"b\")\n@code(\"b\")\n@reason(\"b\")\nforbid (principal, action == Clearance::Action::\"request\", resource)\nwhen { context.colour == \"red\" };\n",
+    )
+    .unwrap();
+    let out = clearance(&["policy", "validate"], pack.path());
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("broken.cedar:5:"), "{stderr}");
+    assert!(stderr.contains("colour"), "{stderr}");
+
+    std::fs::write(
+        pack.path().join("broken.cedar"),
+        "permit (principal, action, resource);\n",
+    )
+    .unwrap();
+    let out = clearance(&["policy", "validate"], pack.path());
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("broken.cedar:1:1: policy has no @id annotation"));
+}
+
+#[test]
+fn a_failing_test_case_fails_the_run_and_is_named() {
+    let pack = copy_of_pack();
+    let path = pack.path().join("review.cedar");
+    let policy = std::fs::read_to_string(&path).unwrap();
+    // Raise the auto-approval limit: the shipped case for 31 days must now fail.
+    std::fs::write(
+        &path,
+        policy.replace("context.duration_days <= 30", "context.duration_days <= 60"),
+    )
+    .unwrap();
+    let out = clearance(&["policy", "test"], pack.path());
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("FAIL")
+            && stderr.contains("low-risk tools for more than 30 days need review"),
+        "{stderr}"
+    );
+    assert!(
+        text(&out.stdout).contains(" 1 failed"),
+        "{}",
+        text(&out.stdout)
+    );
+}
