@@ -1,8 +1,9 @@
-//! The command line: `serve`, `policy validate`, `policy test`.
+//! The command line: `serve`, `sweep`, `policy validate`, `policy test`.
 
 use crate::clock::SystemClock;
 use crate::policy::{Bundle, PolicyEngine, PolicyError, testing};
-use crate::startup::{Application, Config, shutdown_signal};
+use crate::service::LifecycleConfig;
+use crate::startup::{Application, Config, shutdown_signal, sweep_once};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,9 @@ enum Command {
     /// Work with policy bundles (for security teams' CI).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run the lifecycle sweeps once and print what they changed (for cron; the server must
+    /// not be running on the same data folder).
+    Sweep(StoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -44,11 +48,65 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CLEARANCE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Run the lifecycle sweeps every this many seconds (0: never; use `clearance sweep`).
+    #[arg(long, env = "CLEARANCE_SWEEP_INTERVAL_SECS", default_value_t = 300)]
+    sweep_interval_secs: u64,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+struct StoreArgs {
     /// Folder for the database.
     #[arg(long, env = "CLEARANCE_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
     #[command(flatten)]
     bundle: BundleArgs,
+    #[command(flatten)]
+    lifecycle: LifecycleArgs,
+}
+
+#[derive(Debug, Args)]
+struct LifecycleArgs {
+    /// Days before expiry that a grant gets a recertification.
+    #[arg(long, env = "CLEARANCE_RECERT_WINDOW_DAYS", default_value_t = 14)]
+    recert_window_days: u32,
+    /// Hours a request may wait for review before it is escalated.
+    #[arg(long, env = "CLEARANCE_APPROVAL_SLA_HOURS", default_value_t = 72)]
+    approval_sla_hours: u32,
+    /// Who escalations are addressed to.
+    #[arg(long, env = "CLEARANCE_ESCALATION_TARGET", default_value = "group:approvers")]
+    escalation_target: String,
+    /// Days a request may stay pending before it expires.
+    #[arg(long, env = "CLEARANCE_MAX_REQUEST_AGE_DAYS", default_value_t = 30)]
+    max_request_age_days: u32,
+}
+
+impl LifecycleArgs {
+    fn config(&self) -> LifecycleConfig {
+        LifecycleConfig {
+            recert_window: chrono::Duration::days(self.recert_window_days.into()),
+            approval_sla: chrono::Duration::hours(self.approval_sla_hours.max(1).into()),
+            escalation_target: self.escalation_target.clone(),
+            max_request_age: chrono::Duration::days(self.max_request_age_days.max(1).into()),
+        }
+    }
+}
+
+impl StoreArgs {
+    fn config(self, listen: String, sweep_every: Option<std::time::Duration>) -> Config {
+        Config {
+            listen,
+            lifecycle: self.lifecycle.config(),
+            data_dir: self.data_dir,
+            policies_dir: self.bundle.policies,
+            schema_path: self.bundle.schema,
+            admin_token: std::env::var("CLEARANCE_ADMIN_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty()),
+            sweep_every,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +128,7 @@ impl Cli {
     pub fn run(self) -> ExitCode {
         match self.command {
             Command::Serve(args) => serve(args),
+            Command::Sweep(args) => sweep(args),
             Command::Policy(PolicyCommand::Validate(args)) => validate(&args),
             Command::Policy(PolicyCommand::Test { bundle, tests }) => test(&bundle, tests),
         }
@@ -89,15 +148,9 @@ fn init_logging() {
 
 fn serve(args: ServeArgs) -> ExitCode {
     init_logging();
-    let config = Config {
-        listen: args.listen,
-        data_dir: args.data_dir,
-        policies_dir: args.bundle.policies,
-        schema_path: args.bundle.schema,
-        admin_token: std::env::var("CLEARANCE_ADMIN_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty()),
-    };
+    let every = (args.sweep_interval_secs > 0)
+        .then(|| std::time::Duration::from_secs(args.sweep_interval_secs));
+    let config = args.store.config(args.listen, every);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -212,5 +265,25 @@ fn test(args: &BundleArgs, tests: Option<PathBuf>) -> ExitCode {
             eprintln!("no test cases found in {}", dir.display());
         }
         ExitCode::FAILURE
+    }
+}
+
+fn sweep(args: StoreArgs) -> ExitCode {
+    init_logging();
+    match sweep_once(args.config(String::new(), None)) {
+        Ok(report) => {
+            println!(
+                "{} requests expired, {} escalations, {} grants expired, {} recertifications opened",
+                report.requests_expired,
+                report.escalations,
+                report.grants_expired,
+                report.recertifications
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            report_startup(&e);
+            ExitCode::FAILURE
+        }
     }
 }

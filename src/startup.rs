@@ -1,9 +1,9 @@
 //! Building and running the server: configuration, store, service, listener.
 
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, SystemClock};
 use crate::http::{AppState, router};
 use crate::metrics::Metrics;
-use crate::service::{Service, ServiceConfig, ServiceError};
+use crate::service::{LifecycleConfig, Service, ServiceConfig, ServiceError, SweepReport};
 use crate::store::{Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,6 +24,11 @@ pub struct Config {
     pub schema_path: PathBuf,
     /// Bootstrap admin token (`CLEARANCE_ADMIN_TOKEN`).
     pub admin_token: Option<String>,
+    /// Timing of recertification, escalation and request expiry.
+    pub lifecycle: LifecycleConfig,
+    /// How often the server runs the lifecycle sweeps; `None` leaves them to
+    /// `clearance sweep` or `POST /v1/sweeps/run`.
+    pub sweep_every: Option<std::time::Duration>,
 }
 
 /// Why the server could not start.
@@ -45,28 +50,38 @@ pub enum StartupError {
     },
 }
 
+/// Opens the store and runs the lifecycle sweeps once at the wall clock's now.
+pub fn sweep_once(config: Config) -> Result<SweepReport, StartupError> {
+    let service = start_service(&config, Arc::new(SystemClock))?;
+    Ok(service.run_sweeps()?)
+}
+
+fn start_service(config: &Config, clock: SharedClock) -> Result<Service, StartupError> {
+    let store = Store::open(&config.data_dir)?;
+    let service_config = ServiceConfig {
+        policies_dir: config.policies_dir.clone(),
+        schema_path: config.schema_path.clone(),
+        admin_token: config.admin_token.clone(),
+        lifecycle: config.lifecycle.clone(),
+    };
+    Ok(Service::start(store, service_config, clock, Arc::new(Metrics::default()))?)
+}
+
 /// A server ready to run.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
     service: Arc<Service>,
+    sweep_every: Option<std::time::Duration>,
 }
 
 impl Application {
     /// Opens the store, activates policies and binds the listener.
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StartupError> {
-        let store = Store::open(&config.data_dir)?;
-        let service_config = ServiceConfig {
-            policies_dir: config.policies_dir.clone(),
-            schema_path: config.schema_path.clone(),
-            admin_token: config.admin_token.clone(),
-        };
-        let metrics = Arc::new(Metrics::default());
-        let service = tokio::task::spawn_blocking(move || {
-            Service::start(store, service_config, clock, metrics)
-        })
-        .await
-        .map_err(|_| ServiceError::Unavailable)??;
+        let started = config.clone();
+        let service = tokio::task::spawn_blocking(move || start_service(&started, clock))
+            .await
+            .map_err(|_| ServiceError::Unavailable)??;
         let listener =
             TcpListener::bind(&config.listen)
                 .await
@@ -77,6 +92,7 @@ impl Application {
         Ok(Self {
             listener,
             service: Arc::new(service),
+            sweep_every: config.sweep_every,
         })
     }
 
@@ -90,10 +106,33 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let sweeps = self
+            .sweep_every
+            .map(|every| tokio::spawn(sweep_loop(self.service.clone(), every)));
         let app = router(AppState::new(self.service));
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        if let Some(sweeps) = sweeps {
+            sweeps.abort();
+        }
+        served
+    }
+}
+
+/// Runs the lifecycle sweeps every `every`, on the blocking pool; failures are logged and
+/// the next tick tries again.
+async fn sweep_loop(service: Arc<Service>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let service = service.clone();
+        match tokio::task::spawn_blocking(move || service.run_sweeps()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "lifecycle sweep failed"),
+            Err(e) => tracing::error!(error = %e, "lifecycle sweep task failed"),
+        }
     }
 }
 

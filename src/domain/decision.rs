@@ -16,6 +16,17 @@ pub enum Outcome {
     Denied,
 }
 
+impl Outcome {
+    /// The name used in the API and indexes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AutoApproved => "auto_approved",
+            Self::NeedsReview => "needs_review",
+            Self::Denied => "denied",
+        }
+    }
+}
+
 /// One reason for a decision, from the annotations of a determining policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reason {

@@ -4,9 +4,12 @@ pub mod catalog;
 pub mod decision;
 pub mod directory;
 pub mod error;
+pub mod facts;
+pub mod grant;
 pub mod ids;
 pub mod policy_version;
 pub mod request;
+pub mod review;
 pub mod token;
 
 pub use catalog::{Connector, ConnectorKind, Risk, Tool, ToolStatus, ToolUpsert};
@@ -16,9 +19,12 @@ pub use decision::{
 };
 pub use directory::{Group, GroupUpsert, User, UserUpsert};
 pub use error::DomainError;
+pub use facts::{ApprovalFacts, ExtendFacts, StageVerdict, Verdict};
 pub use ids::{Email, GrantId, GroupId, IssueKey, PolicyVersionId, RequestId, ToolId};
 pub use policy_version::{PolicyActivation, PolicyFile, PolicySource, PolicyVersionRecord};
-pub use request::{
-    Grant, GrantState, NewRequest, NewTool, RequestRecord, RequestStatus, SubmitRequest,
+pub use grant::{Grant, GrantState};
+pub use request::{NewRequest, NewTool, RequestRecord, RequestStatus, SubmitRequest};
+pub use review::{
+    Approval, Closure, Escalation, Job, JobKind, JobOutcome, RecertState, Recertification,
 };
 pub use token::{Role, TokenRecord};

@@ -1,6 +1,7 @@
 //! Access requests and grants.
 
 use super::catalog::{MAX_DURATION_DAYS, bounded_text};
+use super::review::{Approval, Closure};
 use super::{DecisionRecord, DomainError, Email, GrantId, IssueKey, Outcome, RequestId, ToolId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -140,6 +141,8 @@ pub enum RequestStatus {
     Approved,
     /// Refused.
     Denied,
+    /// Pending for longer than the maximum age; can no longer be approved.
+    Expired,
 }
 
 impl RequestStatus {
@@ -158,6 +161,7 @@ impl RequestStatus {
             Self::Pending => "pending",
             Self::Approved => "approved",
             Self::Denied => "denied",
+            Self::Expired => "expired",
         }
     }
 }
@@ -193,57 +197,33 @@ pub struct RequestRecord {
     pub decision: DecisionRecord,
     /// The grant, once approved.
     pub grant_id: Option<GrantId>,
+    /// Sign-offs so far, in order.
+    #[serde(default)]
+    pub approvals: Vec<Approval>,
+    /// How the request left `pending` other than by approval: denial or expiry.
+    #[serde(default)]
+    pub closed: Option<Closure>,
 }
 
-/// Where a grant is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum GrantState {
-    /// Approved, waiting for fulfilment.
-    PendingProvision,
-    /// Fulfilled and in force.
-    Active,
-    /// Ran out.
-    Expired,
-    /// Taken away.
-    Revoked,
-}
+impl RequestRecord {
+    /// Required stages not yet signed off, in stage order.
+    pub fn remaining_stages(&self) -> Vec<String> {
+        self.decision
+            .decision
+            .required_reviews
+            .iter()
+            .filter(|stage| !self.approvals.iter().any(|a| &a.stage == *stage))
+            .cloned()
+            .collect()
+    }
 
-impl GrantState {
-    /// The name policies and the API see.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PendingProvision => "pending_provision",
-            Self::Active => "active",
-            Self::Expired => "expired",
-            Self::Revoked => "revoked",
+    /// When a person concluded the review: the last approval, or the denial.
+    pub fn concluded_at(&self) -> Option<DateTime<Utc>> {
+        match self.status {
+            RequestStatus::Approved => self.approvals.last().map(|a| a.at),
+            RequestStatus::Denied => self.closed.as_ref().map(|c| c.at),
+            RequestStatus::Pending | RequestStatus::Expired => None,
         }
     }
 }
 
-/// A grant of access to one tool for one user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Grant {
-    /// Grant id.
-    #[schema(value_type = String)]
-    pub grant_id: GrantId,
-    /// The request that created it.
-    #[schema(value_type = String)]
-    pub request_id: RequestId,
-    /// Who holds it.
-    #[schema(value_type = String)]
-    pub user: Email,
-    /// For which tool.
-    #[schema(value_type = String)]
-    pub tool: ToolId,
-    /// Lifecycle state.
-    pub state: GrantState,
-    /// Days granted.
-    pub duration_days: u32,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When fulfilment made it active.
-    pub starts_at: Option<DateTime<Utc>>,
-    /// When it ends (set once active).
-    pub expires_at: Option<DateTime<Utc>>,
-}

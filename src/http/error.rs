@@ -1,5 +1,6 @@
 //! The one error type of the HTTP layer and its mapping to status and `{"error": {...}}`.
 
+use crate::domain::Reason;
 use crate::policy::PolicyDiagnostic;
 use crate::service::ServiceError;
 use axum::Json;
@@ -53,30 +54,46 @@ pub struct ErrorDetail {
     /// Policy problems, for `invalid_policy`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<PolicyDiagnostic>>,
+    /// Why the policies refused, for `approval_not_permitted` and `extension_not_permitted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<Reason>>,
 }
 
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         use ServiceError as S;
-        match self {
-            Self::Service(S::Invalid(_)) | Self::ValidationFailed(_) => {
-                (StatusCode::BAD_REQUEST, "validation_failed")
-            }
-            Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
-            Self::Service(S::Unauthenticated) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            Self::Service(S::Forbidden(_)) => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::Service(S::NotFound(_)) | Self::NoRoute => (StatusCode::NOT_FOUND, "not_found"),
-            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            Self::Service(S::IssueKeyConflict(_)) => (StatusCode::CONFLICT, "issue_key_conflict"),
-            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            Self::Service(S::InvalidPolicy(_)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_policy")
-            }
-            Self::Service(S::Unavailable) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            Self::Service(S::Store(_) | S::Policy(_)) | Self::Join(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
-        }
+        let status = match self {
+            Self::Service(e) => match e {
+                S::Invalid(_) | S::BulkLimitExceeded(_) => StatusCode::BAD_REQUEST,
+                S::Unauthenticated => StatusCode::UNAUTHORIZED,
+                S::Forbidden(_) | S::NotPermitted { .. } => StatusCode::FORBIDDEN,
+                S::NotFound(_) => StatusCode::NOT_FOUND,
+                S::IssueKeyConflict(_)
+                | S::RequestNotPending(_)
+                | S::DuplicateGrant { .. }
+                | S::InvalidTransition(_) => StatusCode::CONFLICT,
+                S::InvalidPolicy(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                S::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+                S::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                S::Store(_) | S::Policy(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Self::ValidationFailed(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
+            Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Join(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let code = match self {
+            Self::Service(e) => e.code(),
+            Self::ValidationFailed(_) => "validation_failed",
+            Self::InvalidJson(_) => "invalid_json",
+            Self::NoRoute => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Join(_) => "internal",
+        };
+        (status, code)
     }
 }
 
@@ -90,10 +107,18 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
-        let (field, details) = match self {
-            Self::Service(ServiceError::Invalid(e)) => (Some(e.field), None),
-            Self::Service(ServiceError::InvalidPolicy(d)) => (None, Some(d)),
-            _ => (None, None),
+        let retry_after = match &self {
+            Self::Service(ServiceError::RateLimited(secs)) => Some(*secs),
+            Self::Service(ServiceError::Unavailable) => Some(1),
+            _ => None,
+        };
+        let (field, details, reasons) = match self {
+            Self::Service(ServiceError::Invalid(e)) => (Some(e.field), None, None),
+            Self::Service(ServiceError::InvalidPolicy(d)) => (None, Some(d), None),
+            Self::Service(ServiceError::NotPermitted { reasons, .. }) => {
+                (None, None, Some(reasons))
+            }
+            _ => (None, None, None),
         };
         let body = ErrorBody {
             error: ErrorDetail {
@@ -101,13 +126,14 @@ impl IntoResponse for ApiError {
                 message,
                 field,
                 details,
+                reasons,
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

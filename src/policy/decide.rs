@@ -2,19 +2,19 @@
 
 use super::PolicyError;
 use super::engine::PolicyEngine;
-use super::entities::RequestSlice;
+use super::entities::Question;
 use crate::domain::{Decision, DecisionFacts, Outcome, Reason};
 use cedar_policy::{Authorizer, Context, Decision as CedarDecision, EntityUid, Request, Response};
 
 impl PolicyEngine {
     /// Decides a request on `facts`. Deterministic: the same facts give the same decision.
     pub fn decide_request(&self, facts: &DecisionFacts) -> Result<Decision, PolicyError> {
-        let slice = self.request_slice(facts)?;
-        let requested = self.ask(&slice, "request", &slice.tool)?;
+        let q = self.request_question(facts)?;
+        let requested = self.ask(&q, "request", &q.resource)?;
         if requested.decision() == CedarDecision::Deny {
             return Ok(self.denied(&requested));
         }
-        let auto = self.ask(&slice, "auto_approve", &slice.tool)?;
+        let auto = self.ask(&q, "auto_approve", &q.resource)?;
         if auto.decision() == CedarDecision::Allow {
             return Ok(self.concluded(Outcome::AutoApproved, [&auto], Vec::new()));
         }
@@ -22,7 +22,7 @@ impl PolicyEngine {
         let mut responses = Vec::new();
         for stage in &self.stages {
             let uid = self.types.uid(&self.types.stage, stage);
-            let response = self.ask(&slice, "require_review", &uid)?;
+            let response = self.ask(&q, "require_review", &uid)?;
             if response.decision() == CedarDecision::Allow {
                 required.push(stage.clone());
                 responses.push(response);
@@ -31,18 +31,29 @@ impl PolicyEngine {
         Ok(self.concluded(Outcome::NeedsReview, responses.iter(), required))
     }
 
-    fn ask(
+    /// May this request enter the workflow now? (`request` only; asked again at approval.)
+    pub fn may_request(&self, facts: &DecisionFacts) -> Result<Decision, PolicyError> {
+        let q = self.request_question(facts)?;
+        let requested = self.ask(&q, "request", &q.resource)?;
+        if requested.decision() == CedarDecision::Deny {
+            Ok(self.denied(&requested))
+        } else {
+            Ok(self.concluded(Outcome::NeedsReview, [&requested], Vec::new()))
+        }
+    }
+
+    pub(super) fn ask(
         &self,
-        slice: &RequestSlice,
+        q: &Question,
         action: &str,
         resource: &EntityUid,
     ) -> Result<Response, PolicyError> {
         self.authorize(
-            slice.principal.clone(),
+            q.principal.clone(),
             action,
             resource.clone(),
-            slice.context.clone(),
-            &slice.entities,
+            q.context.clone(),
+            &q.entities,
         )
     }
 
@@ -66,20 +77,24 @@ impl PolicyEngine {
         Ok(response)
     }
 
-    fn denied(&self, response: &Response) -> Decision {
+    pub(super) fn denied(&self, response: &Response) -> Decision {
         let mut decision = self.concluded(Outcome::Denied, [response], Vec::new());
         if decision.reasons.is_empty() {
-            // Cedar denies by default when nothing permits; say so rather than say nothing.
-            decision.reasons.push(Reason {
-                policy: String::new(),
-                code: "no_permit".into(),
-                message: "No policy permits this request.".into(),
-            });
+            decision.reasons = self.no_permit();
         }
         decision
     }
 
-    fn concluded<'a>(
+    /// Cedar denies by default when nothing permits; say so rather than say nothing.
+    pub(super) fn no_permit(&self) -> Vec<Reason> {
+        vec![Reason {
+            policy: String::new(),
+            code: "no_permit".into(),
+            message: "No policy permits this.".into(),
+        }]
+    }
+
+    pub(super) fn concluded<'a>(
         &self,
         outcome: Outcome,
         responses: impl IntoIterator<Item = &'a Response>,

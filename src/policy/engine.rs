@@ -21,6 +21,8 @@ pub(super) struct Types {
     pub group: EntityTypeName,
     pub tool: EntityTypeName,
     pub stage: EntityTypeName,
+    pub request: EntityTypeName,
+    pub grant: EntityTypeName,
     pub action: EntityTypeName,
 }
 
@@ -35,6 +37,8 @@ impl Types {
             group: name("Group")?,
             tool: name("Tool")?,
             stage: name("ReviewStage")?,
+            request: name("AccessRequest")?,
+            grant: name("Grant")?,
             action: name("Action")?,
         })
     }

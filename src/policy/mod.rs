@@ -10,6 +10,7 @@ mod diagnostics;
 mod engine;
 mod entities;
 mod lint;
+mod review;
 pub mod testing;
 
 pub use crate::domain::PolicyFile as BundleFile;

@@ -1,6 +1,6 @@
 //! The service layer's error: what a use case can refuse, and internal failures.
 
-use crate::domain::DomainError;
+use crate::domain::{DomainError, Reason};
 use crate::policy::{PolicyDiagnostic, PolicyError};
 use crate::store::StoreError;
 
@@ -22,6 +22,38 @@ pub enum ServiceError {
     /// The issue key was used before with a different body.
     #[error("issue key {0} was already submitted with a different body")]
     IssueKeyConflict(String),
+    /// The policies refused (an approval or an extension); `code` is the API error code.
+    #[error("{message}")]
+    NotPermitted {
+        /// `approval_not_permitted` or `extension_not_permitted`.
+        code: &'static str,
+        /// For humans.
+        message: &'static str,
+        /// The determining policies' reasons.
+        reasons: Vec<Reason>,
+    },
+    /// The request was already approved, denied or expired.
+    #[error("the request is {0}, not pending")]
+    RequestNotPending(&'static str),
+    /// The user already holds an open grant for the tool.
+    #[error("{user} already holds grant {grant} for {tool}")]
+    DuplicateGrant {
+        /// The holder.
+        user: String,
+        /// The tool.
+        tool: String,
+        /// The open grant.
+        grant: String,
+    },
+    /// The record is not in a state that allows this.
+    #[error("{0}")]
+    InvalidTransition(String),
+    /// Too many ids in one bulk call.
+    #[error("a bulk call takes at most {0} ids")]
+    BulkLimitExceeded(usize),
+    /// Too many calls; retry after the given seconds.
+    #[error("too many bulk calls; retry in {0} s")]
+    RateLimited(u64),
     /// The policy bundle was refused; the active version is unchanged.
     #[error("the policy bundle is invalid")]
     InvalidPolicy(Vec<PolicyDiagnostic>),
@@ -47,6 +79,28 @@ impl From<PolicyError> for ServiceError {
                 format!("cannot read: {source}"),
             )]),
             other => Self::Policy(other),
+        }
+    }
+}
+
+impl ServiceError {
+    /// The stable API error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "validation_failed",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::IssueKeyConflict(_) => "issue_key_conflict",
+            Self::NotPermitted { code, .. } => code,
+            Self::RequestNotPending(_) => "request_not_pending",
+            Self::DuplicateGrant { .. } => "duplicate_grant",
+            Self::InvalidTransition(_) => "invalid_transition",
+            Self::BulkLimitExceeded(_) => "bulk_limit_exceeded",
+            Self::RateLimited(_) => "rate_limited",
+            Self::InvalidPolicy(_) => "invalid_policy",
+            Self::Unavailable => "unavailable",
+            Self::Store(_) | Self::Policy(_) => "internal",
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Computing the facts of a request from the store: the part Rust owns.
 
 use super::ServiceError;
-use crate::domain::{DecisionFacts, NewRequest, RequestContextFacts, ToolFacts, ToolId, UserFacts};
+use crate::domain::{
+    DecisionFacts, Email, NewRequest, RequestContextFacts, Tool, ToolFacts, ToolId, UserFacts,
+};
 use crate::store::Queries;
 
 /// Status and risk of a tool that is not in the catalog, as policies see it.
@@ -13,16 +15,7 @@ pub(super) fn request_facts(
     read: &impl Queries,
     input: &NewRequest,
 ) -> Result<DecisionFacts, ServiceError> {
-    let user = read.user(&input.requester)?;
-    let groups = user.as_ref().map(|u| u.groups.clone()).unwrap_or_default();
-    let group_parents = read.group_ancestry(&groups)?;
-    let user = UserFacts {
-        email: input.requester.clone(),
-        department: user.as_ref().and_then(|u| u.department.clone()),
-        manager: user.and_then(|u| u.manager),
-        groups,
-        group_parents,
-    };
+    let user = user_facts(read, &input.requester)?;
     let tool = tool_facts(read, input)?;
     let contended = read.contended(&input.requester, &tool.id)?;
     let context = RequestContextFacts {
@@ -42,20 +35,65 @@ pub(super) fn request_facts(
     })
 }
 
+/// A person as policies see them: directory attributes and every group they reach.
+/// Someone not in the directory is in no group.
+pub(super) fn user_facts(read: &impl Queries, email: &Email) -> Result<UserFacts, ServiceError> {
+    let user = read.user(email)?;
+    let groups = user.as_ref().map(|u| u.groups.clone()).unwrap_or_default();
+    let group_parents = read.group_ancestry(&groups)?;
+    Ok(UserFacts {
+        email: email.clone(),
+        department: user.as_ref().and_then(|u| u.department.clone()),
+        manager: user.and_then(|u| u.manager),
+        groups,
+        group_parents,
+    })
+}
+
+/// A tool already recorded on a request or grant: its catalog entry now, else the facts it
+/// was first decided on, else unknown.
+pub(super) fn recorded_tool_facts(
+    read: &impl Queries,
+    id: &ToolId,
+    recorded: Option<&ToolFacts>,
+) -> Result<ToolFacts, ServiceError> {
+    Ok(match (read.tool(id)?, recorded) {
+        (Some(tool), _) => catalog_facts(tool),
+        (None, Some(recorded)) => recorded.clone(),
+        (None, None) => unknown_facts(id.clone(), id.to_string(), String::new()),
+    })
+}
+
+fn catalog_facts(tool: Tool) -> ToolFacts {
+    ToolFacts {
+        id: tool.id,
+        name: tool.name,
+        provider: tool.provider,
+        status: tool.status.as_str().to_owned(),
+        risk: tool.risk.as_str().to_owned(),
+        default_duration_days: tool.default_duration_days,
+        in_catalog: true,
+    }
+}
+
+fn unknown_facts(id: ToolId, name: String, provider: String) -> ToolFacts {
+    ToolFacts {
+        id,
+        name,
+        provider,
+        status: UNKNOWN_STATUS.to_owned(),
+        risk: UNRATED.to_owned(),
+        default_duration_days: 0,
+        in_catalog: false,
+    }
+}
+
 /// The catalog entry, or `unknown:<slug>` facts when the tool is not in the catalog.
 fn tool_facts(read: &impl Queries, input: &NewRequest) -> Result<ToolFacts, ServiceError> {
     if input.new_tool.is_none()
         && let Some(tool) = read.tool(&input.tool)?
     {
-        return Ok(ToolFacts {
-            id: tool.id,
-            name: tool.name,
-            provider: tool.provider,
-            status: tool.status.as_str().to_owned(),
-            risk: tool.risk.as_str().to_owned(),
-            default_duration_days: tool.default_duration_days,
-            in_catalog: true,
-        });
+        return Ok(catalog_facts(tool));
     }
     let (id, name, provider) = match &input.new_tool {
         Some(new) => (
@@ -69,13 +107,5 @@ fn tool_facts(read: &impl Queries, input: &NewRequest) -> Result<ToolFacts, Serv
             String::new(),
         ),
     };
-    Ok(ToolFacts {
-        id,
-        name,
-        provider,
-        status: UNKNOWN_STATUS.to_owned(),
-        risk: UNRATED.to_owned(),
-        default_duration_days: 0,
-        in_catalog: false,
-    })
+    Ok(unknown_facts(id, name, provider))
 }

@@ -4,16 +4,32 @@
 //! facts from the store, asks the policy engine, and records the result in one transaction
 //! together with its audit entry.
 
+mod approvals;
 mod auth;
+mod bulk;
 mod catalog;
 mod directory;
 mod error;
 mod facts;
+mod grants;
+mod insights;
+mod jobs;
 mod policies;
+mod ratelimit;
+mod recerts;
 mod requests;
 mod seed;
+mod sweeps;
+mod transitions;
 
+pub use approvals::{ApproveBody, DenyBody, Reviewed};
 pub use auth::{Actor, NewToken};
+pub use bulk::{BulkAction, BulkBody, BulkError, BulkResult, MAX_BULK_IDS};
+pub use grants::{AccessEntry, ExtendBody, RevokeBody};
+pub use insights::{Insights, MonthOutcomes, ToolGrants};
+pub use jobs::CompleteJob;
+pub use recerts::{KeepBody, QueueItem};
+pub use sweeps::{LifecycleConfig, SweepReport};
 pub use error::ServiceError;
 pub use policies::{ActivePolicy, Reloaded};
 pub use requests::Submitted;
@@ -34,6 +50,8 @@ pub struct ServiceConfig {
     pub schema_path: PathBuf,
     /// `CLEARANCE_ADMIN_TOKEN`, when set.
     pub admin_token: Option<String>,
+    /// Recertification window, approval SLA, escalation target, maximum request age.
+    pub lifecycle: LifecycleConfig,
 }
 
 /// The service: store, active policies, clock and metrics.
@@ -44,6 +62,7 @@ pub struct Service {
     clock: SharedClock,
     config: ServiceConfig,
     metrics: Arc<Metrics>,
+    bulk_limit: ratelimit::RateLimit,
 }
 
 impl Service {
@@ -63,6 +82,7 @@ impl Service {
             clock,
             config,
             metrics,
+            bulk_limit: ratelimit::RateLimit::new(5, chrono::Duration::minutes(1)),
         })
     }
 

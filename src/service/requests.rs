@@ -2,9 +2,10 @@
 
 use super::auth::ANY_ROLE;
 use super::facts::request_facts;
+use super::grants::record_new_grant;
 use super::{Actor, Service, ServiceError};
 use crate::domain::{
-    ContendedFacts, Decision, DecisionRecord, Grant, GrantId, GrantState, Outcome, RequestId,
+    ContendedFacts, Decision, DecisionRecord, Grant, GrantId, Outcome, RequestId,
     RequestRecord, RequestStatus, Role, SubmitRequest,
 };
 use crate::store::{NewAuditEntry, Queries, RequestFilter};
@@ -54,16 +55,14 @@ impl Service {
             let now = self.clock.now();
             let status = RequestStatus::after(decision.outcome);
             let request_id = RequestId::generate();
-            let grant = (decision.outcome == Outcome::AutoApproved).then(|| Grant {
-                grant_id: GrantId::generate(),
-                request_id: request_id.clone(),
-                user: input.requester.clone(),
-                tool: facts.tool.id.clone(),
-                state: GrantState::PendingProvision,
-                duration_days: input.duration_days,
-                created_at: now,
-                starts_at: None,
-                expires_at: None,
+            let grant = (decision.outcome == Outcome::AutoApproved).then(|| {
+                Grant::pending(
+                    request_id.clone(),
+                    input.requester.clone(),
+                    facts.tool.id.clone(),
+                    input.duration_days,
+                    now,
+                )
             });
             let record = RequestRecord {
                 id: request_id,
@@ -79,6 +78,8 @@ impl Service {
                 submitted_at: now,
                 fingerprint: fingerprint.clone(),
                 grant_id: grant.as_ref().map(|g| g.grant_id.clone()),
+                approvals: Vec::new(),
+                closed: None,
                 decision: DecisionRecord {
                     decision,
                     policy_version: policy.engine.version().clone(),
@@ -96,10 +97,11 @@ impl Service {
                 if fresh != expected {
                     return Ok(Commit::Stale(fresh));
                 }
-                w.insert_request(&record, grant.as_ref())?;
+                w.insert_request(&record)?;
                 w.audit(decided_entry(actor, &record), now)?;
                 if let Some(grant) = &grant {
-                    w.audit(grant_created_entry(actor, grant, &record), now)?;
+                    let version = &record.decision.policy_version;
+                    record_new_grant(w, &actor.audit_name(), grant, version, now)?;
                 }
                 Ok(Commit::Recorded)
             })?;
@@ -195,21 +197,6 @@ fn decided_entry(actor: &Actor, record: &RequestRecord) -> NewAuditEntry {
             "required_reviews": d.decision.required_reviews,
             "policy_version": d.policy_version,
             "policy_seq": d.policy_seq,
-        }),
-    }
-}
-
-fn grant_created_entry(actor: &Actor, grant: &Grant, record: &RequestRecord) -> NewAuditEntry {
-    NewAuditEntry {
-        kind: "grant.created",
-        actor: actor.audit_name(),
-        subject: grant.grant_id.to_string(),
-        data: serde_json::json!({
-            "request_id": grant.request_id,
-            "user": grant.user,
-            "tool": grant.tool,
-            "state": grant.state,
-            "policy_version": record.decision.policy_version,
         }),
     }
 }

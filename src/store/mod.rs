@@ -5,11 +5,15 @@
 
 mod audit;
 mod codec;
+mod insights;
+mod lifecycle;
 mod queries;
 mod tables;
 mod writes;
 
 pub use audit::{AuditEntry, NewAuditEntry};
+pub use insights::InsightQueries;
+pub use lifecycle::{GrantFilter, LifecycleQueries, TimeKey};
 pub use queries::{Queries, RequestFilter};
 pub use writes::WriteView;
 

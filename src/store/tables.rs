@@ -57,3 +57,40 @@ pub const POLICY_ACTIVATIONS: TableDefinition<u64, &[u8]> =
 
 /// The audit log by seq.
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+
+/// `(expires_at ms, grant id)` for active grants: what expires when.
+pub const GRANTS_BY_EXPIRY: TableDefinition<(i64, &str), ()> =
+    TableDefinition::new("grants_by_expiry");
+/// `(submitted_at ms, request id)` for pending requests: what waits since when.
+pub const PENDING_BY_AGE: TableDefinition<(i64, &str), ()> = TableDefinition::new("pending_by_age");
+
+/// Fulfilment and deprovisioning jobs by id.
+pub const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
+/// `(kind, job id)` for open jobs.
+pub const OPEN_JOBS: TableDefinition<(&str, &str), ()> = TableDefinition::new("open_jobs");
+
+/// Recertifications by id.
+pub const RECERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("recertifications");
+/// `(grant id, expires_at ms)` → recertification id: one review per expiry.
+pub const RECERT_BY_GRANT: TableDefinition<(&str, i64), &str> =
+    TableDefinition::new("recertifications_by_grant");
+/// `(request id, breach)` → escalation.
+pub const ESCALATIONS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("escalations");
+/// `(grant id, job id)` for every job.
+pub const JOBS_BY_GRANT: TableDefinition<(&str, &str), ()> = TableDefinition::new("jobs_by_grant");
+/// `(state, tool, grant id)` for every grant.
+pub const GRANTS_BY_STATE: TableDefinition<(&str, &str, &str), ()> =
+    TableDefinition::new("grants_by_state");
+/// Number of active grants, by tool.
+pub const ACTIVE_GRANT_COUNT: TableDefinition<&str, u64> =
+    TableDefinition::new("active_grant_count");
+/// `(request id, breach)` for escalations of requests that are still pending.
+pub const OPEN_ESCALATIONS: TableDefinition<(&str, u32), ()> =
+    TableDefinition::new("open_escalations");
+/// Requests by `(submission month YYYY-MM, decision outcome)`: a count.
+pub const REQUESTS_BY_MONTH: TableDefinition<(&str, &str), u64> =
+    TableDefinition::new("requests_by_month");
+/// Reviewed requests by whole minutes from submission to the final decision: a count.
+pub const REVIEW_MINUTES: TableDefinition<u64, u64> = TableDefinition::new("review_minutes");
+/// Recertification ids still open.
+pub const OPEN_RECERTS: TableDefinition<&str, ()> = TableDefinition::new("open_recertifications");

@@ -25,8 +25,21 @@ impl Tables for WriteView {
     }
 }
 
-fn is_open(state: GrantState) -> bool {
-    matches!(state, GrantState::PendingProvision | GrantState::Active)
+/// Adds `delta` to a counter, never below zero; a counter at zero is removed.
+pub(super) fn bump<'k, K: redb::Key + 'static>(
+    table: &mut Table<'_, K, u64>,
+    key: impl std::borrow::Borrow<K::SelfType<'k>>,
+    delta: i64,
+) -> Result<(), StoreError> {
+    let key = key.borrow();
+    let n = table.get(key)?.map_or(0, |n| n.value());
+    let n = n.saturating_add_signed(delta);
+    if n == 0 {
+        table.remove(key)?;
+    } else {
+        table.insert(key, n)?;
+    }
+    Ok(())
 }
 
 impl WriteView {
@@ -62,7 +75,21 @@ impl WriteView {
             POLICY_VERSIONS,
             POLICY_SEQ,
             POLICY_ACTIVATIONS,
-            AUDIT
+            AUDIT,
+            GRANTS_BY_EXPIRY,
+            PENDING_BY_AGE,
+            JOBS,
+            OPEN_JOBS,
+            RECERTS,
+            RECERT_BY_GRANT,
+            ESCALATIONS,
+            JOBS_BY_GRANT,
+            GRANTS_BY_STATE,
+            ACTIVE_GRANT_COUNT,
+            OPEN_ESCALATIONS,
+            REQUESTS_BY_MONTH,
+            REVIEW_MINUTES,
+            OPEN_RECERTS
         );
         Ok(())
     }
@@ -94,12 +121,8 @@ impl WriteView {
         Ok(())
     }
 
-    /// Records a new request with its decision, and the grant when it was approved.
-    pub fn insert_request(
-        &mut self,
-        request: &RequestRecord,
-        grant: Option<&Grant>,
-    ) -> Result<(), StoreError> {
+    /// Records a new request with its decision.
+    pub fn insert_request(&mut self, request: &RequestRecord) -> Result<(), StoreError> {
         let (id, user, tool) = (
             request.id.as_str(),
             request.requester.as_str(),
@@ -116,12 +139,14 @@ impl WriteView {
             .insert((request.status.as_str(), id), ())?;
         if request.status == RequestStatus::Pending {
             self.open(OPEN_REQUESTS)?.insert((user, tool, id), ())?;
+            self.open(PENDING_BY_AGE)?
+                .insert((request.submitted_at.timestamp_millis(), id), ())?;
         }
         self.open(DECISIONS_BY_VERSION)?
             .insert((request.decision.policy_version.as_str(), id), ())?;
-        if let Some(grant) = grant {
-            self.insert_grant(grant)?;
-        }
+        let month = request.submitted_at.format("%Y-%m").to_string();
+        let outcome = request.decision.decision.outcome.as_str();
+        bump(&mut self.open(REQUESTS_BY_MONTH)?, (month.as_str(), outcome), 1)?;
         Ok(())
     }
 
@@ -135,11 +160,40 @@ impl WriteView {
         self.open(GRANTS)?.insert(id, encode(grant)?.as_slice())?;
         self.open(GRANTS_BY_USER_TOOL)?
             .insert((user, tool, id), ())?;
-        if is_open(grant.state) {
-            self.open(OPEN_GRANTS)?.insert((user, tool, id), ())?;
-            let mut counts = self.open(OPEN_GRANT_COUNT)?;
-            let n = counts.get(tool)?.map_or(0, |n| n.value());
-            counts.insert(tool, n + 1)?;
+        self.index_grant(grant, 1)
+    }
+
+    /// Adds (`delta` 1) or removes (`delta` -1) a grant's state-dependent index entries.
+    pub(super) fn index_grant(&mut self, grant: &Grant, delta: i64) -> Result<(), StoreError> {
+        let (id, user, tool) = (
+            grant.grant_id.as_str(),
+            grant.user.as_str(),
+            grant.tool.as_str(),
+        );
+        let key = (grant.state.as_str(), tool, id);
+        if delta > 0 {
+            self.open(GRANTS_BY_STATE)?.insert(key, ())?;
+        } else {
+            self.open(GRANTS_BY_STATE)?.remove(key)?;
+        }
+        if grant.is_open() {
+            if delta > 0 {
+                self.open(OPEN_GRANTS)?.insert((user, tool, id), ())?;
+            } else {
+                self.open(OPEN_GRANTS)?.remove((user, tool, id))?;
+            }
+            bump(&mut self.open(OPEN_GRANT_COUNT)?, tool, delta)?;
+        }
+        if grant.state == GrantState::Active {
+            bump(&mut self.open(ACTIVE_GRANT_COUNT)?, tool, delta)?;
+            if let Some(at) = grant.expires_at {
+                let key = (at.timestamp_millis(), id);
+                if delta > 0 {
+                    self.open(GRANTS_BY_EXPIRY)?.insert(key, ())?;
+                } else {
+                    self.open(GRANTS_BY_EXPIRY)?.remove(key)?;
+                }
+            }
         }
         Ok(())
     }

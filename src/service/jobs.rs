@@ -1,0 +1,99 @@
+//! Fulfilment and deprovisioning jobs: the queue people and connectors work from.
+
+use super::auth::ANY_ROLE;
+use super::grants::OPERATORS;
+use super::{Actor, Service, ServiceError, transitions};
+use crate::domain::{Job, JobKind, JobOutcome};
+use crate::store::{LifecycleQueries, NewAuditEntry, Queries, WriteView};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// The most jobs one listing returns.
+const MAX_LIST: usize = 500;
+
+/// The body of `POST /v1/jobs/{id}/complete`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteJob {
+    /// `fulfilled` (fulfilment done), `deprovisioned` (access removed) or `verified` (a
+    /// completed job checked).
+    pub outcome: JobOutcome,
+}
+
+/// Completes `job` with `outcome`. A fulfilment makes its grant active; `verified` marks a
+/// job that was already completed.
+pub(super) fn complete_job(
+    w: &mut WriteView,
+    actor: &Actor,
+    job: &Job,
+    outcome: JobOutcome,
+    at: DateTime<Utc>,
+) -> Result<Job, ServiceError> {
+    let by = actor.audit_name();
+    let refused = || {
+        ServiceError::InvalidTransition(format!(
+            "a {} job that is {} cannot be marked {}",
+            job.kind.as_str(),
+            if job.is_open() { "open" } else { "completed" },
+            serde_json::to_value(outcome).unwrap_or_default()
+        ))
+    };
+    let done = match (job.kind, outcome, job.is_open()) {
+        (JobKind::Fulfil, JobOutcome::Fulfilled, true) => {
+            let grant = w
+                .grant(&job.grant_id)?
+                .ok_or(ServiceError::NotFound("grant"))?;
+            transitions::activate(w, &by, job, &grant, at)?;
+            return Ok(job.completed(outcome, &by, at));
+        }
+        (JobKind::Deprovision, JobOutcome::Deprovisioned, true) => job.completed(outcome, &by, at),
+        (_, JobOutcome::Verified, false)
+            if job.outcome != Some(JobOutcome::Cancelled) && job.verified_at.is_none() =>
+        {
+            Job {
+                verified_at: Some(at),
+                verified_by: Some(by.clone()),
+                ..job.clone()
+            }
+        }
+        _ => return Err(refused()),
+    };
+    w.put_job(&done)?;
+    w.audit(
+        NewAuditEntry {
+            kind: "job.completed",
+            actor: by,
+            subject: done.job_id.clone(),
+            data: serde_json::json!({
+                "kind": done.kind,
+                "grant_id": done.grant_id,
+                "outcome": outcome,
+            }),
+        },
+        at,
+    )?;
+    Ok(done)
+}
+
+impl Service {
+    /// Open jobs, of one kind or of all.
+    pub fn open_jobs(&self, actor: &Actor, kind: Option<JobKind>) -> Result<Vec<Job>, ServiceError> {
+        actor.require(ANY_ROLE, "read jobs")?;
+        Ok(self.store.read()?.open_jobs(kind, MAX_LIST)?)
+    }
+
+    /// Marks a job done.
+    pub fn complete_job(
+        &self,
+        actor: &Actor,
+        id: &str,
+        body: CompleteJob,
+    ) -> Result<Job, ServiceError> {
+        actor.require(OPERATORS, "complete jobs")?;
+        let now = self.clock.now();
+        self.store.write(|w| {
+            let job = w.job(id)?.ok_or(ServiceError::NotFound("job"))?;
+            complete_job(w, actor, &job, body.outcome, now)
+        })
+    }
+}

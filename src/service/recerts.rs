@@ -1,0 +1,127 @@
+//! Recertification: keep (extend through the `extend` policies) or revoke a grant that is
+//! about to expire; and the review queues.
+
+use super::approvals::{REVIEWERS, acting_person, approval_facts};
+use super::auth::ANY_ROLE;
+use super::grants::{OPERATORS, RevokeBody, parse_days};
+use super::{Actor, Service, ServiceError};
+use crate::domain::{
+    Email, Escalation, Grant, RecertState, Recertification, RequestId, RequestRecord,
+};
+use crate::store::{InsightQueries, LifecycleQueries, Queries};
+use serde::{Deserialize, Serialize};
+
+/// The most items one queue returns.
+const MAX_LIST: usize = 500;
+/// The most pending requests the approval queue asks the policies about.
+const MAX_QUEUE_SCAN: usize = 2_000;
+
+/// The body of `POST /v1/recertifications/{id}/keep`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeepBody {
+    /// Days to extend by; defaults to the grant's original duration.
+    #[serde(default)]
+    pub days: Option<i64>,
+    /// Who reviews; required unless the token is bound to a person.
+    #[serde(default)]
+    pub reviewer: Option<String>,
+}
+
+/// A request waiting for this approver, with the stage they may sign off.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QueueItem {
+    /// The request.
+    #[schema(value_type = Object)]
+    pub request: RequestRecord,
+    /// The stage this approver would sign off.
+    pub stage: String,
+}
+
+impl Service {
+    /// Open recertifications.
+    pub fn open_recerts(&self, actor: &Actor) -> Result<Vec<Recertification>, ServiceError> {
+        actor.require(ANY_ROLE, "read recertifications")?;
+        Ok(self.store.read()?.open_recerts(MAX_LIST)?)
+    }
+
+    fn open_recert(&self, id: &str) -> Result<(Recertification, Grant), ServiceError> {
+        let read = self.store.read()?;
+        let recert = read
+            .recert(id)?
+            .ok_or(ServiceError::NotFound("recertification"))?;
+        if recert.state != RecertState::Open {
+            return Err(ServiceError::InvalidTransition(format!(
+                "recertification {id} is already closed"
+            )));
+        }
+        let grant = read
+            .grant(&recert.grant_id)?
+            .ok_or(ServiceError::NotFound("grant"))?;
+        Ok((recert, grant))
+    }
+
+    /// Keeps the grant: extends it (by `days`, default its original duration) as `reviewer`.
+    pub fn keep(&self, actor: &Actor, id: &str, body: KeepBody) -> Result<Grant, ServiceError> {
+        actor.require(OPERATORS, "recertify grants")?;
+        let reviewer = acting_person(actor, "reviewer", body.reviewer.as_deref())?;
+        let (_, grant) = self.open_recert(id)?;
+        let days = match body.days {
+            Some(days) => parse_days("days", days)?,
+            None => grant.duration_days,
+        };
+        self.extend_as(actor, &grant, &reviewer, days)
+    }
+
+    /// Revokes the grant under review.
+    pub fn recert_revoke(
+        &self,
+        actor: &Actor,
+        id: &str,
+        body: RevokeBody,
+    ) -> Result<Grant, ServiceError> {
+        actor.require(OPERATORS, "recertify grants")?;
+        let (_, grant) = self.open_recert(id)?;
+        self.revoke(actor, grant.grant_id.as_str(), body)
+    }
+
+    /// Pending requests `approver` may sign off now, oldest first, each with its stage.
+    pub fn approval_queue(
+        &self,
+        actor: &Actor,
+        approver: Option<&str>,
+    ) -> Result<Vec<QueueItem>, ServiceError> {
+        actor.require(REVIEWERS, "read approval queues")?;
+        let approver: Email = acting_person(actor, "approver", approver)?;
+        let policy = self.policies.current();
+        let read = self.store.read()?;
+        let mut queue = Vec::new();
+        for (_, id) in read.pending_since(None, self.clock.now(), MAX_QUEUE_SCAN)? {
+            let Some(request) = RequestId::parse("id", &id)
+                .ok()
+                .map(|id| read.request(&id))
+                .transpose()?
+                .flatten()
+            else {
+                continue;
+            };
+            let facts = approval_facts(&read, &request, &approver)?;
+            let verdict = policy
+                .engine
+                .approvable_stage(&facts, &request.remaining_stages())?;
+            if let Some(stage) = verdict.stage {
+                queue.push(QueueItem { request, stage });
+                if queue.len() >= MAX_LIST {
+                    break;
+                }
+            }
+        }
+        Ok(queue)
+    }
+
+    /// Escalations of requests that are still pending.
+    pub fn open_escalations(&self, actor: &Actor) -> Result<Vec<Escalation>, ServiceError> {
+        actor.require(ANY_ROLE, "read escalations")?;
+        Ok(self.store.read()?.open_escalations(MAX_LIST)?)
+    }
+}

@@ -1,0 +1,87 @@
+//! Counters and small indexes behind `GET /v1/insights`: each read is bounded by the number
+//! of months, tools or distinct durations, never by the number of requests or grants.
+
+use super::StoreError;
+use super::codec::{Tables, decode};
+use super::tables::*;
+use crate::domain::Escalation;
+use redb::{ReadableTable, ReadableTableMetadata};
+
+/// Reads for insights, in snapshots.
+pub trait InsightQueries: Tables + Sized {
+    /// `(month, outcome, count)` of every decided request, oldest month first.
+    fn requests_by_month(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.open(REQUESTS_BY_MONTH)?.iter()? {
+            let (key, count) = entry?;
+            let (month, outcome) = key.value();
+            out.push((month.to_owned(), outcome.to_owned(), count.value()));
+        }
+        Ok(out)
+    }
+
+    /// `(tool, count)` of active grants.
+    fn active_grants_by_tool(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.open(ACTIVE_GRANT_COUNT)?.iter()? {
+            let (tool, count) = entry?;
+            out.push((tool.value().to_owned(), count.value()));
+        }
+        Ok(out)
+    }
+
+    /// The median of whole minutes from submission to a person's decision, and how many
+    /// requests it is over.
+    fn median_review_minutes(&self) -> Result<(Option<u64>, u64), StoreError> {
+        let table = self.open(REVIEW_MINUTES)?;
+        let mut buckets = Vec::new();
+        for entry in table.iter()? {
+            let (minutes, count) = entry?;
+            buckets.push((minutes.value(), count.value()));
+        }
+        let total: u64 = buckets.iter().map(|(_, n)| n).sum();
+        let middle = total.div_ceil(2);
+        let mut seen = 0;
+        for (minutes, n) in buckets {
+            seen += n;
+            if seen >= middle && total > 0 {
+                return Ok((Some(minutes), total));
+            }
+        }
+        Ok((None, total))
+    }
+
+    /// Escalations of requests still pending, at most `limit`.
+    fn open_escalations(&self, limit: usize) -> Result<Vec<Escalation>, StoreError> {
+        let all = self.open(ESCALATIONS)?;
+        let mut out = Vec::new();
+        for entry in self.open(OPEN_ESCALATIONS)?.iter()?.take(limit) {
+            let (key, _) = entry?;
+            if let Some(value) = all.get(key.value())? {
+                out.push(decode("escalations", value.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many escalations of still-pending requests there are.
+    fn count_open_escalations(&self) -> Result<u64, StoreError> {
+        Ok(self.open(OPEN_ESCALATIONS)?.len()?)
+    }
+
+    /// How many active grants expire at or before `until` (the walk stops at `until`).
+    fn count_expiring(&self, until: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
+        let table = self.open(GRANTS_BY_EXPIRY)?;
+        let mut n = 0;
+        for entry in table.range((i64::MIN, "")..)? {
+            let (key, _) = entry?;
+            if key.value().0 > until.timestamp_millis() {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl<T: Tables> InsightQueries for T {}

@@ -1,0 +1,346 @@
+//! Writes and reads of the review and grant lifecycle: request and grant transitions, jobs,
+//! recertifications and escalations, with their time indexes.
+
+use super::codec::{Tables, decode, encode, get};
+use super::tables::*;
+use super::writes::bump;
+use super::{StoreError, WriteView};
+use crate::domain::{
+    Email, Escalation, Grant, GrantId, GrantState, Job, JobKind, RecertState, Recertification,
+    RequestId, RequestRecord, RequestStatus, ToolId,
+};
+use chrono::{DateTime, Utc};
+use redb::ReadableTable;
+
+/// Which grants to list.
+#[derive(Debug, Clone, Default)]
+pub struct GrantFilter {
+    /// Only this user's.
+    pub user: Option<Email>,
+    /// Only for this tool.
+    pub tool: Option<ToolId>,
+    /// Only in this state.
+    pub state: Option<GrantState>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+/// A position in a `(time ms, id)` index: sweeps page through due items with it.
+pub type TimeKey = (i64, String);
+
+/// Keys of a `(time, id)` index after `after` and at or before `until`, at most `limit`.
+fn due(
+    table: &impl ReadableTable<(i64, &'static str), ()>,
+    after: Option<&TimeKey>,
+    until: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<TimeKey>, StoreError> {
+    use std::ops::Bound;
+    let start = match after {
+        Some((at, id)) => Bound::Excluded((*at, id.as_str())),
+        None => Bound::Unbounded,
+    };
+    let mut out = Vec::new();
+    for entry in table.range::<(i64, &str)>((start, Bound::Unbounded))?.take(limit) {
+        let (key, _) = entry?;
+        let (at, id) = key.value();
+        if at > ms(until) {
+            break;
+        }
+        out.push((at, id.to_owned()));
+    }
+    Ok(out)
+}
+
+/// Reads of the lifecycle, in snapshots and write transactions alike.
+pub trait LifecycleQueries: Tables + Sized {
+    /// Grants matching `filter`.
+    fn grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>, StoreError> {
+        let grants = self.open(GRANTS)?;
+        let mut ids = Vec::new();
+        if let Some(user) = &filter.user {
+            let tool = filter.tool.as_ref().map_or("", |t| t.as_str());
+            for entry in self.open(GRANTS_BY_USER_TOOL)?.range((user.as_str(), tool, "")..)? {
+                let (key, _) = entry?;
+                let (u, t, id) = key.value();
+                if u != user.as_str() || (!tool.is_empty() && t != tool) {
+                    break;
+                }
+                ids.push(id.to_owned());
+            }
+        } else {
+            for entry in grants.iter()? {
+                ids.push(entry?.0.value().to_owned());
+                if ids.len() >= filter.limit.saturating_mul(4) {
+                    break;
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(grant) = get::<Grant>(&grants, "grants", &id)? else {
+                continue;
+            };
+            let keep = filter.tool.as_ref().is_none_or(|t| *t == grant.tool)
+                && filter.state.is_none_or(|s| s == grant.state);
+            if keep {
+                out.push(grant);
+                if out.len() >= filter.limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `user` has a pending request for `tool` other than `except`.
+    fn has_other_open_request(
+        &self,
+        user: &Email,
+        tool: &ToolId,
+        except: &RequestId,
+    ) -> Result<bool, StoreError> {
+        let table = self.open(OPEN_REQUESTS)?;
+        for entry in table.range((user.as_str(), tool.as_str(), "")..)? {
+            let (key, _) = entry?;
+            let (u, t, id) = key.value();
+            if u != user.as_str() || t != tool.as_str() {
+                break;
+            }
+            if id != except.as_str() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The open grant of `user` for `tool`, if any.
+    fn open_grant(&self, user: &Email, tool: &ToolId) -> Result<Option<GrantId>, StoreError> {
+        let table = self.open(OPEN_GRANTS)?;
+        let mut range = table.range((user.as_str(), tool.as_str(), "")..)?;
+        if let Some(entry) = range.next() {
+            let (key, _) = entry?;
+            let (u, t, id) = key.value();
+            if u == user.as_str() && t == tool.as_str() {
+                return Ok(GrantId::parse("id", id).ok());
+            }
+        }
+        Ok(None)
+    }
+
+    /// Jobs of one grant, oldest id first.
+    fn jobs_for_grant(&self, grant: &GrantId) -> Result<Vec<Job>, StoreError> {
+        let jobs = self.open(JOBS)?;
+        let mut out = Vec::new();
+        let id = grant.as_str();
+        for entry in self.open(JOBS_BY_GRANT)?.range((id, "")..)? {
+            let (key, _) = entry?;
+            let (g, job) = key.value();
+            if g != id {
+                break;
+            }
+            if let Some(job) = get(&jobs, "jobs", job)? {
+                out.push(job);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A job.
+    fn job(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        get(&self.open(JOBS)?, "jobs", id)
+    }
+
+    /// Open jobs of `kind` (or of every kind, fulfilment first), at most `limit`.
+    fn open_jobs(&self, kind: Option<JobKind>, limit: usize) -> Result<Vec<Job>, StoreError> {
+        let jobs = self.open(JOBS)?;
+        let index = self.open(OPEN_JOBS)?;
+        let from = kind.map_or("", JobKind::as_str);
+        let mut out = Vec::new();
+        for entry in index.range((from, "")..)?.take(limit) {
+            let (key, _) = entry?;
+            let (k, id) = key.value();
+            if kind.is_some() && k != from {
+                break;
+            }
+            if let Some(job) = get(&jobs, "jobs", id)? {
+                out.push(job);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Active grants expiring at or before `until`, soonest first, after the cursor `after`.
+    fn grants_expiring(
+        &self,
+        after: Option<&TimeKey>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TimeKey>, StoreError> {
+        due(&self.open(GRANTS_BY_EXPIRY)?, after, until, limit)
+    }
+
+    /// Pending requests submitted at or before `until`, oldest first, after the cursor `after`.
+    fn pending_since(
+        &self,
+        after: Option<&TimeKey>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TimeKey>, StoreError> {
+        due(&self.open(PENDING_BY_AGE)?, after, until, limit)
+    }
+
+    /// A recertification.
+    fn recert(&self, id: &str) -> Result<Option<Recertification>, StoreError> {
+        get(&self.open(RECERTS)?, "recertifications", id)
+    }
+
+    /// The recertification of `grant` for its expiry at `expires_at`, if one was opened.
+    fn recert_for(
+        &self,
+        grant: &GrantId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<Recertification>, StoreError> {
+        let id = match self
+            .open(RECERT_BY_GRANT)?
+            .get((grant.as_str(), ms(expires_at)))?
+        {
+            Some(id) => id.value().to_owned(),
+            None => return Ok(None),
+        };
+        self.recert(&id)
+    }
+
+    /// Open recertifications, at most `limit`.
+    fn open_recerts(&self, limit: usize) -> Result<Vec<Recertification>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.open(OPEN_RECERTS)?.iter()?.take(limit) {
+            let (key, _) = entry?;
+            if let Some(recert) = self.recert(key.value())? {
+                out.push(recert);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether breach `breach` of `request` was escalated already.
+    fn has_escalation(&self, request: &RequestId, breach: u32) -> Result<bool, StoreError> {
+        Ok(self
+            .open(ESCALATIONS)?
+            .get((request.as_str(), breach))?
+            .is_some())
+    }
+
+    /// Escalations of one request.
+    fn escalations(&self, request: &RequestId) -> Result<Vec<Escalation>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.open(ESCALATIONS)?.range((request.as_str(), 0)..)? {
+            let (key, value) = entry?;
+            if key.value().0 != request.as_str() {
+                break;
+            }
+            out.push(decode("escalations", value.value())?);
+        }
+        Ok(out)
+    }
+}
+
+impl<T: Tables> LifecycleQueries for T {}
+
+impl WriteView {
+    /// Replaces a request, keeping the status, open-request and age indexes in step.
+    pub fn update_request(
+        &mut self,
+        old: &RequestRecord,
+        new: &RequestRecord,
+    ) -> Result<(), StoreError> {
+        let (id, user, tool) = (new.id.as_str(), new.requester.as_str(), new.tool.as_str());
+        self.open(REQUESTS)?.insert(id, encode(new)?.as_slice())?;
+        if old.status != new.status {
+            let mut by_status = self.open(REQUESTS_BY_STATUS)?;
+            by_status.remove((old.status.as_str(), id))?;
+            by_status.insert((new.status.as_str(), id), ())?;
+            if old.status == RequestStatus::Pending {
+                self.open(OPEN_REQUESTS)?.remove((user, tool, id))?;
+                self.open(PENDING_BY_AGE)?
+                    .remove((ms(old.submitted_at), id))?;
+                let mut open = self.open(OPEN_ESCALATIONS)?;
+                let breaches: Vec<u32> = open
+                    .range((id, 0)..=(id, u32::MAX))?
+                    .map(|e| e.map(|(k, _)| k.value().1))
+                    .collect::<Result<_, _>>()?;
+                for breach in breaches {
+                    open.remove((id, breach))?;
+                }
+            }
+            if matches!(new.status, RequestStatus::Approved | RequestStatus::Denied)
+                && let Some(closed_at) = new.concluded_at()
+            {
+                let minutes = (closed_at - new.submitted_at).num_minutes().max(0);
+                let minutes = u64::try_from(minutes).unwrap_or(0);
+                bump(&mut self.open(REVIEW_MINUTES)?, minutes, 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a new grant and its fulfilment job.
+    pub fn create_grant(&mut self, grant: &Grant, job: &Job) -> Result<(), StoreError> {
+        self.insert_grant(grant)?;
+        self.put_job(job)
+    }
+
+    /// Replaces a grant, keeping its state, open-grant, count and expiry indexes in step.
+    pub fn update_grant(&mut self, old: &Grant, new: &Grant) -> Result<(), StoreError> {
+        self.open(GRANTS)?
+            .insert(new.grant_id.as_str(), encode(new)?.as_slice())?;
+        self.index_grant(old, -1)?;
+        self.index_grant(new, 1)
+    }
+
+    /// Inserts or replaces a job, keeping the open-job index in step.
+    pub fn put_job(&mut self, job: &Job) -> Result<(), StoreError> {
+        self.open(JOBS)?
+            .insert(job.job_id.as_str(), encode(job)?.as_slice())?;
+        self.open(JOBS_BY_GRANT)?
+            .insert((job.grant_id.as_str(), job.job_id.as_str()), ())?;
+        let key = (job.kind.as_str(), job.job_id.as_str());
+        if job.completed_at.is_none() {
+            self.open(OPEN_JOBS)?.insert(key, ())?;
+        } else {
+            self.open(OPEN_JOBS)?.remove(key)?;
+        }
+        Ok(())
+    }
+
+    /// Inserts or replaces a recertification.
+    pub fn put_recert(&mut self, recert: &Recertification) -> Result<(), StoreError> {
+        self.open(RECERTS)?
+            .insert(recert.recert_id.as_str(), encode(recert)?.as_slice())?;
+        self.open(RECERT_BY_GRANT)?.insert(
+            (recert.grant_id.as_str(), ms(recert.expires_at)),
+            recert.recert_id.as_str(),
+        )?;
+        if recert.state == RecertState::Open {
+            self.open(OPEN_RECERTS)?.insert(recert.recert_id.as_str(), ())?;
+        } else {
+            self.open(OPEN_RECERTS)?.remove(recert.recert_id.as_str())?;
+        }
+        Ok(())
+    }
+
+    /// Records an escalation.
+    pub fn put_escalation(&mut self, escalation: &Escalation) -> Result<(), StoreError> {
+        self.open(ESCALATIONS)?.insert(
+            (escalation.request_id.as_str(), escalation.breach),
+            encode(escalation)?.as_slice(),
+        )?;
+        self.open(OPEN_ESCALATIONS)?
+            .insert((escalation.request_id.as_str(), escalation.breach), ())?;
+        Ok(())
+    }
+}
