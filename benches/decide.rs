@@ -13,7 +13,7 @@
 use chrono::{TimeZone, Utc};
 use clearance::clock::ManualClock;
 use clearance::domain::{
-    Connector, Email, Grant, GrantId, GrantState, GroupId, RequestId, Risk, Role, SubmitRequest,
+    Connector, Email, Grant, GrantState, GroupId, RequestId, Risk, Role, SubmitRequest,
     Tool, ToolId, ToolStatus, User,
 };
 use clearance::metrics::Metrics;
@@ -89,17 +89,16 @@ fn seed(store: &Store, size: &Size) {
         store
             .write_unsynced(|w| {
                 for &g in chunk {
-                    w.insert_grant(&Grant {
-                        grant_id: GrantId::generate(),
-                        request_id: RequestId::generate(),
-                        user: email(g % size.users),
-                        tool: tool_id((g / size.users) % size.tools),
-                        state: GrantState::Active,
-                        duration_days: 30,
-                        created_at: now,
-                        starts_at: Some(now),
-                        expires_at: None,
-                    })?;
+                    let mut grant = Grant::pending(
+                        RequestId::generate(),
+                        email(g % size.users),
+                        tool_id((g / size.users) % size.tools),
+                        30,
+                        now,
+                    );
+                    grant.state = GrantState::Active;
+                    grant.starts_at = Some(now);
+                    w.insert_grant(&grant)?;
                 }
                 Ok::<_, clearance::store::StoreError>(())
             })
@@ -115,6 +114,7 @@ fn service(size: &Size, dir: &std::path::Path) -> Service {
         policies_dir: root.join("policies"),
         schema_path: root.join("schemas/clearance.cedarschema"),
         admin_token: None,
+        lifecycle: Default::default(),
     };
     let clock = Arc::new(ManualClock::new(Utc::now()));
     Service::start(store, config, clock, Arc::new(Metrics::default())).unwrap()

@@ -4,10 +4,13 @@ mod catalog;
 mod directory;
 mod error;
 mod extract;
+mod grants;
+mod lifecycle;
 mod openapi;
 mod ops;
 mod policies;
 mod requests;
+mod review;
 
 pub use error::{ApiError, ErrorBody};
 pub use openapi::ApiDoc;
@@ -50,8 +53,25 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/v1/requests", post(requests::submit).get(requests::list))
+        .route("/v1/requests/bulk", post(review::bulk))
         .route("/v1/requests/{id}", get(requests::get_one))
-        .route("/v1/grants/{id}", get(requests::get_grant))
+        .route("/v1/requests/{id}/approve", post(review::approve))
+        .route("/v1/requests/{id}/deny", post(review::deny))
+        .route("/v1/approvals", get(review::queue))
+        .route("/v1/grants", get(grants::list))
+        .route("/v1/grants/{id}", get(grants::get_one))
+        .route("/v1/grants/{id}/fulfill", post(grants::fulfill))
+        .route("/v1/grants/{id}/revoke", post(grants::revoke))
+        .route("/v1/grants/{id}/extend", post(grants::extend))
+        .route("/v1/users/{email}/access", get(grants::access))
+        .route("/v1/jobs", get(grants::jobs))
+        .route("/v1/jobs/{id}/complete", post(grants::complete_job))
+        .route("/v1/recertifications", get(grants::recerts))
+        .route("/v1/recertifications/{id}/keep", post(grants::keep))
+        .route("/v1/recertifications/{id}/revoke", post(grants::recert_revoke))
+        .route("/v1/escalations", get(lifecycle::escalations))
+        .route("/v1/insights", get(lifecycle::insights))
+        .route("/v1/sweeps/run", post(lifecycle::run_sweeps))
         .route("/v1/tools", get(catalog::list))
         .route("/v1/tools/seed", post(catalog::seed))
         .route("/v1/tools/{id}", put(catalog::put).get(catalog::get_one))

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use super::{catalog, directory, ops, policies, requests};
+use super::{catalog, directory, grants, lifecycle, ops, policies, requests, review};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -9,7 +9,12 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "clearance", description = "Governs access to AI tools for JSM organisations."),
     paths(
-        requests::submit, requests::get_one, requests::list, requests::get_grant,
+        requests::submit, requests::get_one, requests::list,
+        review::approve, review::deny, review::bulk, review::queue,
+        grants::list, grants::get_one, grants::fulfill, grants::revoke, grants::extend,
+        grants::access, grants::jobs, grants::complete_job,
+        grants::recerts, grants::keep, grants::recert_revoke,
+        lifecycle::run_sweeps, lifecycle::escalations, lifecycle::insights,
         catalog::put, catalog::get_one, catalog::list, catalog::seed,
         directory::put_user, directory::get_user, directory::put_group, directory::create_token,
         policies::active, policies::versions, policies::version, policies::reload,

@@ -4,7 +4,7 @@ use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
 use crate::domain::{
-    DomainError, Email, Grant, Outcome, Reason, RequestRecord, RequestStatus, SubmitRequest, ToolId,
+    Approval, Closure, DomainError, Email, Outcome, Reason, RequestRecord, RequestStatus, SubmitRequest, ToolId,
 };
 use crate::service::Actor;
 use crate::store::RequestFilter;
@@ -61,6 +61,12 @@ pub struct RequestView {
     submitted_at: DateTime<Utc>,
     decision: DecisionView,
     grant_id: Option<String>,
+    /// Stages signed off so far, with approver and policy version.
+    approvals: Vec<Approval>,
+    /// Stages still waiting.
+    remaining_reviews: Vec<String>,
+    /// How it was denied or expired.
+    closed: Option<Closure>,
 }
 
 fn decision_view(record: &RequestRecord) -> DecisionView {
@@ -108,6 +114,9 @@ impl From<&RequestRecord> for RequestView {
             submitted_at: record.submitted_at,
             decision: decision_view(record),
             grant_id: record.grant_id.as_ref().map(ToString::to_string),
+            approvals: record.approvals.clone(),
+            remaining_reviews: record.remaining_stages(),
+            closed: record.closed.clone(),
         }
     }
 }
@@ -153,7 +162,7 @@ pub async fn get_one(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
-    /// `pending`, `approved` or `denied`.
+    /// `pending`, `approved`, `denied` or `expired`.
     status: Option<RequestStatus>,
     /// Requester email.
     requester: Option<String>,
@@ -194,17 +203,4 @@ pub async fn list(
         .map_err(crate::service::ServiceError::from)?;
     let records = app.run(move |s| s.requests(&actor, filter)).await?;
     Ok(Json(records.iter().map(RequestView::from).collect()))
-}
-
-/// One grant.
-#[utoipa::path(get, path = "/v1/grants/{id}", tag = "grants",
-    params(("id" = String, Path, description = "Grant id")),
-    responses((status = 200, body = Grant), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn get_grant(
-    State(app): State<AppState>,
-    actor: Actor,
-    Path(id): Path<String>,
-) -> Result<Json<Grant>, ApiError> {
-    Ok(Json(app.run(move |s| s.grant(&actor, &id)).await?))
 }

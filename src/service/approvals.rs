@@ -78,11 +78,6 @@ fn optional_text(field: &str, text: Option<String>) -> Result<Option<String>, Se
         .transpose()?)
 }
 
-enum Attempt {
-    Done(Reviewed),
-    Stale,
-}
-
 impl Service {
     /// Signs off the first remaining stage the policies permit `approver` to approve. The last
     /// stage creates the grant and its fulfilment job. `request` is asked again under the
@@ -98,9 +93,7 @@ impl Service {
         let approver = acting_person(actor, "approver", body.approver.as_deref())?;
         let comment = optional_text("comment", body.comment)?;
         for _ in 0..MAX_ATTEMPTS {
-            if let Attempt::Done(reviewed) =
-                self.try_approve(actor, &id, &approver, comment.clone())?
-            {
+            if let Some(reviewed) = self.try_approve(actor, &id, &approver, comment.clone())? {
                 return Ok(reviewed);
             }
         }
@@ -108,13 +101,14 @@ impl Service {
         Err(ServiceError::Unavailable)
     }
 
+    /// One attempt; `None` when a concurrent review changed the request meanwhile.
     fn try_approve(
         &self,
         actor: &Actor,
         id: &RequestId,
         approver: &Email,
         comment: Option<String>,
-    ) -> Result<Attempt, ServiceError> {
+    ) -> Result<Option<Reviewed>, ServiceError> {
         let policy = self.policies.current();
         let read = self.store.read()?;
         let request = pending_request(&read, id)?;
@@ -161,7 +155,7 @@ impl Service {
                 Some(fresh) if fresh.status != RequestStatus::Pending => {
                     return Err(ServiceError::RequestNotPending(fresh.status.as_str()));
                 }
-                _ => return Ok(Attempt::Stale),
+                _ => return Ok(None),
             }
             if grant.is_some() {
                 ensure_no_open_grant(w, &request)?;
@@ -171,7 +165,7 @@ impl Service {
             if let Some(grant) = &grant {
                 record_new_grant(w, &actor.audit_name(), grant, engine.version(), now)?;
             }
-            Ok(Attempt::Done(Reviewed {
+            Ok(Some(Reviewed {
                 request: updated.clone(),
                 grant: grant.clone(),
             }))

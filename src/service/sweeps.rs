@@ -59,6 +59,12 @@ pub struct SweepReport {
 type Step = fn(&Service, &mut WriteView, &str, DateTime<Utc>) -> Result<bool, ServiceError>;
 
 impl Service {
+    /// Runs every sweep once, on an admin's request.
+    pub fn sweep_now(&self, actor: &super::Actor) -> Result<SweepReport, ServiceError> {
+        actor.require(&[], "run sweeps")?;
+        self.run_sweeps()
+    }
+
     /// Runs every sweep once at the clock's now.
     pub fn run_sweeps(&self) -> Result<SweepReport, ServiceError> {
         let now = self.clock.now();

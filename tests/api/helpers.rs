@@ -63,6 +63,8 @@ impl TestApp {
             policies_dir: self.policies_dir.path().to_path_buf(),
             schema_path: repo().join("schemas/clearance.cedarschema"),
             admin_token: Some(ADMIN_TOKEN.into()),
+            lifecycle: Default::default(),
+            sweep_every: None,
         };
         let app = Application::build(config, Arc::new(self.clock.clone()))
             .await

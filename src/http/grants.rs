@@ -1,0 +1,196 @@
+//! Grants, the user's access, fulfilment jobs and recertifications.
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{ApiJson, ApiQuery, OptionalJson};
+use crate::domain::{DomainError, Email, Grant, GrantState, Job, JobKind, Recertification, ToolId};
+use crate::service::{AccessEntry, Actor, CompleteJob, ExtendBody, KeepBody, RevokeBody, ServiceError};
+use crate::store::GrantFilter;
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+
+/// Filters of `GET /v1/grants`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GrantParams {
+    /// Holder email.
+    user: Option<String>,
+    /// Tool id.
+    tool: Option<String>,
+    /// `pending_provision`, `active`, `expired` or `revoked`.
+    state: Option<GrantState>,
+    /// At most this many (default 100, at most 500).
+    limit: Option<usize>,
+}
+
+impl GrantParams {
+    fn into_filter(self) -> Result<GrantFilter, DomainError> {
+        Ok(GrantFilter {
+            user: self.user.map(|u| Email::parse("user", &u)).transpose()?,
+            tool: self.tool.map(|t| ToolId::parse_any("tool", &t)).transpose()?,
+            state: self.state,
+            limit: self.limit.unwrap_or(100),
+        })
+    }
+}
+
+/// Grants, filtered.
+#[utoipa::path(get, path = "/v1/grants", tag = "grants", params(GrantParams),
+    responses((status = 200, body = Vec<Grant>), (status = 400, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<AppState>,
+    actor: Actor,
+    ApiQuery(params): ApiQuery<GrantParams>,
+) -> Result<Json<Vec<Grant>>, ApiError> {
+    let filter = params.into_filter().map_err(ServiceError::from)?;
+    Ok(Json(app.run(move |s| s.grants(&actor, filter)).await?))
+}
+
+/// One grant.
+#[utoipa::path(get, path = "/v1/grants/{id}", tag = "grants",
+    params(("id" = String, Path, description = "Grant id")),
+    responses((status = 200, body = Grant), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_one(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Grant>, ApiError> {
+    Ok(Json(app.run(move |s| s.grant(&actor, &id)).await?))
+}
+
+/// Manual fulfilment confirmed: the grant becomes active.
+#[utoipa::path(post, path = "/v1/grants/{id}/fulfill", tag = "grants",
+    params(("id" = String, Path, description = "Grant id")),
+    responses((status = 200, body = Grant), (status = 404, body = ErrorBody),
+        (status = 409, description = "`invalid_transition`", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn fulfill(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Grant>, ApiError> {
+    Ok(Json(app.run(move |s| s.fulfill(&actor, &id)).await?))
+}
+
+/// Revoke a grant; opens a deprovision job.
+#[utoipa::path(post, path = "/v1/grants/{id}/revoke", request_body = RevokeBody, tag = "grants",
+    params(("id" = String, Path, description = "Grant id")),
+    responses((status = 200, body = Grant), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<RevokeBody>,
+) -> Result<Json<Grant>, ApiError> {
+    Ok(Json(app.run(move |s| s.revoke(&actor, &id, body)).await?))
+}
+
+/// Extend a grant, as the `extend` policies decide.
+#[utoipa::path(post, path = "/v1/grants/{id}/extend", request_body = ExtendBody, tag = "grants",
+    params(("id" = String, Path, description = "Grant id")),
+    responses((status = 200, body = Grant), (status = 400, body = ErrorBody),
+        (status = 403, description = "`extension_not_permitted` with reasons", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn extend(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ExtendBody>,
+) -> Result<Json<Grant>, ApiError> {
+    Ok(Json(app.run(move |s| s.extend(&actor, &id, body)).await?))
+}
+
+/// A user's grants pending provision or active, with expiry labels.
+#[utoipa::path(get, path = "/v1/users/{email}/access", tag = "grants",
+    params(("email" = String, Path, description = "User email")),
+    responses((status = 200, body = Vec<AccessEntry>), (status = 400, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn access(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(email): Path<String>,
+) -> Result<Json<Vec<AccessEntry>>, ApiError> {
+    Ok(Json(app.run(move |s| s.access(&actor, &email)).await?))
+}
+
+/// Filters of `GET /v1/jobs`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct JobParams {
+    /// `fulfil` or `deprovision`.
+    kind: Option<JobKind>,
+}
+
+/// Open fulfilment and deprovision jobs.
+#[utoipa::path(get, path = "/v1/jobs", tag = "grants", params(JobParams),
+    responses((status = 200, body = Vec<Job>)),
+    security(("bearer" = [])))]
+pub async fn jobs(
+    State(app): State<AppState>,
+    actor: Actor,
+    ApiQuery(params): ApiQuery<JobParams>,
+) -> Result<Json<Vec<Job>>, ApiError> {
+    Ok(Json(app.run(move |s| s.open_jobs(&actor, params.kind)).await?))
+}
+
+/// Mark a job done: `fulfilled`, `deprovisioned`, or `verified` for a completed one.
+#[utoipa::path(post, path = "/v1/jobs/{id}/complete", request_body = CompleteJob, tag = "grants",
+    params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, body = Job), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn complete_job(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CompleteJob>,
+) -> Result<Json<Job>, ApiError> {
+    Ok(Json(app.run(move |s| s.complete_job(&actor, &id, body)).await?))
+}
+
+/// Open recertifications.
+#[utoipa::path(get, path = "/v1/recertifications", tag = "grants",
+    responses((status = 200, body = Vec<Recertification>)),
+    security(("bearer" = [])))]
+pub async fn recerts(
+    State(app): State<AppState>,
+    actor: Actor,
+) -> Result<Json<Vec<Recertification>>, ApiError> {
+    Ok(Json(app.run(move |s| s.open_recerts(&actor)).await?))
+}
+
+/// Keep the grant: extend it through the `extend` policies.
+#[utoipa::path(post, path = "/v1/recertifications/{id}/keep", request_body = KeepBody, tag = "grants",
+    params(("id" = String, Path, description = "Recertification id")),
+    responses((status = 200, body = Grant), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn keep(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<KeepBody>,
+) -> Result<Json<Grant>, ApiError> {
+    Ok(Json(app.run(move |s| s.keep(&actor, &id, body)).await?))
+}
+
+/// Revoke the grant under review.
+#[utoipa::path(post, path = "/v1/recertifications/{id}/revoke", request_body = RevokeBody, tag = "grants",
+    params(("id" = String, Path, description = "Recertification id")),
+    responses((status = 200, body = Grant), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn recert_revoke(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<RevokeBody>,
+) -> Result<Json<Grant>, ApiError> {
+    Ok(Json(app.run(move |s| s.recert_revoke(&actor, &id, body)).await?))
+}

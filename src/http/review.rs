@@ -1,0 +1,134 @@
+//! Review: approve, deny, bulk, and the approver's queue.
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{ApiJson, ApiQuery, OptionalJson};
+use super::requests::RequestView;
+use crate::domain::{Grant, RequestStatus};
+use crate::service::{
+    Actor, ApproveBody, BulkBody, BulkResult, DenyBody, QueueItem, Reviewed,
+};
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The answer to approve and deny.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewResponse {
+    request_id: String,
+    status: RequestStatus,
+    /// Stages signed off so far, in order.
+    approved_stages: Vec<String>,
+    /// Stages still waiting.
+    remaining_reviews: Vec<String>,
+    /// The grant, when this approval signed off the last stage.
+    grant: Option<Grant>,
+}
+
+impl From<Reviewed> for ReviewResponse {
+    fn from(r: Reviewed) -> Self {
+        Self {
+            request_id: r.request.id.to_string(),
+            status: r.request.status,
+            approved_stages: r.request.approvals.iter().map(|a| a.stage.clone()).collect(),
+            remaining_reviews: r.request.remaining_stages(),
+            grant: r.grant,
+        }
+    }
+}
+
+/// Sign off the first remaining review stage the policies permit this approver to approve.
+#[utoipa::path(post, path = "/v1/requests/{id}/approve", request_body = ApproveBody, tag = "review",
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, body = ReviewResponse),
+        (status = 400, body = ErrorBody), (status = 403, description = "`forbidden`, or `approval_not_permitted` with reasons", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "`request_not_pending` or `duplicate_grant`", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn approve(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<ApproveBody>,
+) -> Result<Json<ReviewResponse>, ApiError> {
+    let reviewed = app.run(move |s| s.approve(&actor, &id, body)).await?;
+    Ok(Json(reviewed.into()))
+}
+
+/// Deny a pending request (the denier must be permitted to approve one of its stages).
+#[utoipa::path(post, path = "/v1/requests/{id}/deny", request_body = DenyBody, tag = "review",
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, body = ReviewResponse),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn deny(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<DenyBody>,
+) -> Result<Json<ReviewResponse>, ApiError> {
+    let reviewed = app.run(move |s| s.deny(&actor, &id, body)).await?;
+    Ok(Json(reviewed.into()))
+}
+
+/// The answer to a bulk call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResponse {
+    results: Vec<BulkResult>,
+}
+
+/// Approve or deny up to 50 requests, each on its own.
+#[utoipa::path(post, path = "/v1/requests/bulk", request_body = BulkBody, tag = "review",
+    responses((status = 200, body = BulkResponse),
+        (status = 400, description = "`bulk_limit_exceeded` over 50 ids", body = ErrorBody),
+        (status = 429, description = "More than 5 bulk calls a minute; see `Retry-After`", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn bulk(
+    State(app): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<BulkBody>,
+) -> Result<Json<BulkResponse>, ApiError> {
+    let results = app.run(move |s| s.bulk(&actor, body)).await?;
+    Ok(Json(BulkResponse { results }))
+}
+
+/// Filters of `GET /v1/approvals`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueueParams {
+    /// The approver; defaults to the token's person.
+    approver: Option<String>,
+}
+
+/// A queued request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueEntry {
+    /// The stage this approver would sign off.
+    stage: String,
+    #[serde(flatten)]
+    request: RequestView,
+}
+
+/// Pending requests the approver may sign off now, oldest first.
+#[utoipa::path(get, path = "/v1/approvals", tag = "review", params(QueueParams),
+    responses((status = 200, body = Vec<QueueEntry>), (status = 400, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn queue(
+    State(app): State<AppState>,
+    actor: Actor,
+    ApiQuery(params): ApiQuery<QueueParams>,
+) -> Result<Json<Vec<QueueEntry>>, ApiError> {
+    let items: Vec<QueueItem> = app
+        .run(move |s| s.approval_queue(&actor, params.approver.as_deref()))
+        .await?;
+    Ok(Json(
+        items
+            .into_iter()
+            .map(|item| QueueEntry {
+                stage: item.stage,
+                request: RequestView::from(&item.request),
+            })
+            .collect(),
+    ))
+}
