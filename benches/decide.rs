@@ -13,8 +13,8 @@
 use chrono::{TimeZone, Utc};
 use clearance::clock::ManualClock;
 use clearance::domain::{
-    Connector, Email, Grant, GrantState, GroupId, RequestId, Risk, Role, SubmitRequest,
-    Tool, ToolId, ToolStatus, User,
+    Connector, Email, Grant, GrantState, GroupId, RequestId, Risk, Role, SubmitRequest, Tool,
+    ToolId, ToolStatus, User,
 };
 use clearance::metrics::Metrics;
 use clearance::service::{Actor, Service, ServiceConfig};

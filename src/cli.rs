@@ -75,7 +75,11 @@ struct LifecycleArgs {
     #[arg(long, env = "CLEARANCE_APPROVAL_SLA_HOURS", default_value_t = 72)]
     approval_sla_hours: u32,
     /// Who escalations are addressed to.
-    #[arg(long, env = "CLEARANCE_ESCALATION_TARGET", default_value = "group:approvers")]
+    #[arg(
+        long,
+        env = "CLEARANCE_ESCALATION_TARGET",
+        default_value = "group:approvers"
+    )]
     escalation_target: String,
     /// Days a request may stay pending before it expires.
     #[arg(long, env = "CLEARANCE_MAX_REQUEST_AGE_DAYS", default_value_t = 30)]

@@ -64,7 +64,12 @@ fn start_service(config: &Config, clock: SharedClock) -> Result<Service, Startup
         admin_token: config.admin_token.clone(),
         lifecycle: config.lifecycle.clone(),
     };
-    Ok(Service::start(store, service_config, clock, Arc::new(Metrics::default()))?)
+    Ok(Service::start(
+        store,
+        service_config,
+        clock,
+        Arc::new(Metrics::default()),
+    )?)
 }
 
 /// A server ready to run.

@@ -93,7 +93,10 @@ impl Grant {
 
     /// Pending provision or active: the user holds or is about to hold access.
     pub fn is_open(&self) -> bool {
-        matches!(self.state, GrantState::PendingProvision | GrantState::Active)
+        matches!(
+            self.state,
+            GrantState::PendingProvision | GrantState::Active
+        )
     }
 }
 
@@ -123,8 +126,17 @@ mod tests {
         let at = |d, h| Some(Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap());
         assert_eq!(expiry_label(None, now), None);
         assert_eq!(expiry_label(at(23, 21), now).as_deref(), Some("expired"));
-        assert_eq!(expiry_label(at(23, 23), now).as_deref(), Some("expires today"));
-        assert_eq!(expiry_label(at(24, 1), now).as_deref(), Some("expires tomorrow"));
-        assert_eq!(expiry_label(at(30, 1), now).as_deref(), Some("7 days remaining"));
+        assert_eq!(
+            expiry_label(at(23, 23), now).as_deref(),
+            Some("expires today")
+        );
+        assert_eq!(
+            expiry_label(at(24, 1), now).as_deref(),
+            Some("expires tomorrow")
+        );
+        assert_eq!(
+            expiry_label(at(30, 1), now).as_deref(),
+            Some("7 days remaining")
+        );
     }
 }

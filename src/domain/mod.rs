@@ -20,9 +20,9 @@ pub use decision::{
 pub use directory::{Group, GroupUpsert, User, UserUpsert};
 pub use error::DomainError;
 pub use facts::{ApprovalFacts, ExtendFacts, StageVerdict, Verdict};
+pub use grant::{Grant, GrantState};
 pub use ids::{Email, GrantId, GroupId, IssueKey, PolicyVersionId, RequestId, ToolId};
 pub use policy_version::{PolicyActivation, PolicyFile, PolicySource, PolicyVersionRecord};
-pub use grant::{Grant, GrantState};
 pub use request::{NewRequest, NewTool, RequestRecord, RequestStatus, SubmitRequest};
 pub use review::{
     Approval, Closure, Escalation, Job, JobKind, JobOutcome, RecertState, Recertification,

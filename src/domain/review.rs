@@ -107,7 +107,12 @@ pub struct Job {
 
 impl Job {
     /// A new open job.
-    pub fn open(kind: JobKind, grant: &super::Grant, connector: Connector, at: DateTime<Utc>) -> Self {
+    pub fn open(
+        kind: JobKind,
+        grant: &super::Grant,
+        connector: Connector,
+        at: DateTime<Utc>,
+    ) -> Self {
         Self {
             job_id: format!("job_{}", uuid::Uuid::new_v4().simple()),
             kind,

@@ -53,7 +53,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         if empty {
             return Ok(Self(T::default()));
         }
-        ApiJson::from_request(req, state).await.map(|ApiJson(t)| Self(t))
+        ApiJson::from_request(req, state)
+            .await
+            .map(|ApiJson(t)| Self(t))
     }
 }
 

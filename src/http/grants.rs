@@ -4,7 +4,9 @@ use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, OptionalJson};
 use crate::domain::{DomainError, Email, Grant, GrantState, Job, JobKind, Recertification, ToolId};
-use crate::service::{AccessEntry, Actor, CompleteJob, ExtendBody, KeepBody, RevokeBody, ServiceError};
+use crate::service::{
+    AccessEntry, Actor, CompleteJob, ExtendBody, KeepBody, RevokeBody, ServiceError,
+};
 use crate::store::GrantFilter;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -28,7 +30,10 @@ impl GrantParams {
     fn into_filter(self) -> Result<GrantFilter, DomainError> {
         Ok(GrantFilter {
             user: self.user.map(|u| Email::parse("user", &u)).transpose()?,
-            tool: self.tool.map(|t| ToolId::parse_any("tool", &t)).transpose()?,
+            tool: self
+                .tool
+                .map(|t| ToolId::parse_any("tool", &t))
+                .transpose()?,
             state: self.state,
             limit: self.limit.unwrap_or(100),
         })
@@ -136,7 +141,9 @@ pub async fn jobs(
     actor: Actor,
     ApiQuery(params): ApiQuery<JobParams>,
 ) -> Result<Json<Vec<Job>>, ApiError> {
-    Ok(Json(app.run(move |s| s.open_jobs(&actor, params.kind)).await?))
+    Ok(Json(
+        app.run(move |s| s.open_jobs(&actor, params.kind)).await?,
+    ))
 }
 
 /// Mark a job done: `fulfilled`, `deprovisioned`, or `verified` for a completed one.
@@ -151,7 +158,9 @@ pub async fn complete_job(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CompleteJob>,
 ) -> Result<Json<Job>, ApiError> {
-    Ok(Json(app.run(move |s| s.complete_job(&actor, &id, body)).await?))
+    Ok(Json(
+        app.run(move |s| s.complete_job(&actor, &id, body)).await?,
+    ))
 }
 
 /// Open recertifications.
@@ -192,5 +201,7 @@ pub async fn recert_revoke(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<RevokeBody>,
 ) -> Result<Json<Grant>, ApiError> {
-    Ok(Json(app.run(move |s| s.recert_revoke(&actor, &id, body)).await?))
+    Ok(Json(
+        app.run(move |s| s.recert_revoke(&actor, &id, body)).await?,
+    ))
 }

@@ -68,7 +68,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{id}/complete", post(grants::complete_job))
         .route("/v1/recertifications", get(grants::recerts))
         .route("/v1/recertifications/{id}/keep", post(grants::keep))
-        .route("/v1/recertifications/{id}/revoke", post(grants::recert_revoke))
+        .route(
+            "/v1/recertifications/{id}/revoke",
+            post(grants::recert_revoke),
+        )
         .route("/v1/escalations", get(lifecycle::escalations))
         .route("/v1/insights", get(lifecycle::insights))
         .route("/v1/sweeps/run", post(lifecycle::run_sweeps))

@@ -4,7 +4,8 @@ use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
 use crate::domain::{
-    Approval, Closure, DomainError, Email, Outcome, Reason, RequestRecord, RequestStatus, SubmitRequest, ToolId,
+    Approval, Closure, DomainError, Email, Outcome, Reason, RequestRecord, RequestStatus,
+    SubmitRequest, ToolId,
 };
 use crate::service::Actor;
 use crate::store::RequestFilter;

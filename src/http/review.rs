@@ -5,9 +5,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, OptionalJson};
 use super::requests::RequestView;
 use crate::domain::{Grant, RequestStatus};
-use crate::service::{
-    Actor, ApproveBody, BulkBody, BulkResult, DenyBody, QueueItem, Reviewed,
-};
+use crate::service::{Actor, ApproveBody, BulkBody, BulkResult, DenyBody, QueueItem, Reviewed};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
@@ -31,7 +29,12 @@ impl From<Reviewed> for ReviewResponse {
         Self {
             request_id: r.request.id.to_string(),
             status: r.request.status,
-            approved_stages: r.request.approvals.iter().map(|a| a.stage.clone()).collect(),
+            approved_stages: r
+                .request
+                .approvals
+                .iter()
+                .map(|a| a.stage.clone())
+                .collect(),
             remaining_reviews: r.request.remaining_stages(),
             grant: r.grant,
         }

@@ -42,7 +42,10 @@ impl<'t> Slice<'t> {
         }
         if let Some(manager) = &user.manager {
             let manager = t.uid(&t.user, manager.as_str());
-            attrs.insert("manager".into(), RestrictedExpression::new_entity_uid(manager));
+            attrs.insert(
+                "manager".into(),
+                RestrictedExpression::new_entity_uid(manager),
+            );
         }
         let parents = user
             .groups
@@ -52,7 +55,10 @@ impl<'t> Slice<'t> {
         let entity = Entity::new(uid.clone(), attrs, parents).map_err(eval_error)?;
         self.entities.insert(uid.clone(), entity);
         for (group, parents) in &user.group_parents {
-            let parents = parents.iter().map(|p| t.uid(&t.group, p.as_str())).collect();
+            let parents = parents
+                .iter()
+                .map(|p| t.uid(&t.group, p.as_str()))
+                .collect();
             let gid = t.uid(&t.group, group.as_str());
             self.entities
                 .insert(gid.clone(), Entity::new_no_attrs(gid, parents));
@@ -69,8 +75,14 @@ impl<'t> Slice<'t> {
             ("provider".to_owned(), text(&tool.provider)),
             ("status".to_owned(), text(&tool.status)),
             ("risk".to_owned(), text(&tool.risk)),
-            ("default_duration_days".to_owned(), long(tool.default_duration_days)),
-            ("in_catalog".to_owned(), RestrictedExpression::new_bool(tool.in_catalog)),
+            (
+                "default_duration_days".to_owned(),
+                long(tool.default_duration_days),
+            ),
+            (
+                "in_catalog".to_owned(),
+                RestrictedExpression::new_bool(tool.in_catalog),
+            ),
         ]);
         let entity = Entity::new(uid.clone(), attrs, HashSet::new()).map_err(eval_error)?;
         self.entities.insert(uid.clone(), entity);
@@ -119,8 +131,14 @@ impl PolicyEngine {
             ("purpose_length", long(c.purpose_length)),
             ("project", text(&c.project)),
             ("request_type", text(&c.request_type)),
-            ("has_open_request", RestrictedExpression::new_bool(c.has_open_request)),
-            ("has_open_grant", RestrictedExpression::new_bool(c.has_open_grant)),
+            (
+                "has_open_request",
+                RestrictedExpression::new_bool(c.has_open_request),
+            ),
+            (
+                "has_open_grant",
+                RestrictedExpression::new_bool(c.has_open_grant),
+            ),
             ("active_grants_for_tool", long(active)),
             ("tool", RestrictedExpression::new_entity_uid(tool.clone())),
         ])?;
@@ -145,8 +163,14 @@ impl PolicyEngine {
         let request = slice.record(
             t.uid(&t.request, &facts.request_id),
             HashMap::from([
-                ("requester".to_owned(), RestrictedExpression::new_entity_uid(requester)),
-                ("tool".to_owned(), RestrictedExpression::new_entity_uid(tool)),
+                (
+                    "requester".to_owned(),
+                    RestrictedExpression::new_entity_uid(requester),
+                ),
+                (
+                    "tool".to_owned(),
+                    RestrictedExpression::new_entity_uid(tool),
+                ),
                 ("duration_days".to_owned(), long(facts.duration_days)),
                 ("purpose".to_owned(), text(&facts.purpose)),
                 ("issue_key".to_owned(), text(&facts.issue_key)),
@@ -182,8 +206,14 @@ impl PolicyEngine {
         let resource = slice.record(
             t.uid(&t.grant, facts.grant_id.as_str()),
             HashMap::from([
-                ("user".to_owned(), RestrictedExpression::new_entity_uid(holder)),
-                ("tool".to_owned(), RestrictedExpression::new_entity_uid(tool)),
+                (
+                    "user".to_owned(),
+                    RestrictedExpression::new_entity_uid(holder),
+                ),
+                (
+                    "tool".to_owned(),
+                    RestrictedExpression::new_entity_uid(tool),
+                ),
                 ("state".to_owned(), text(&facts.state)),
             ]),
         )?;

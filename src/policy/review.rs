@@ -18,8 +18,13 @@ impl PolicyEngine {
         let mut refusals: Vec<Response> = Vec::new();
         for stage in remaining {
             let context = self.approval_context(facts, stage)?;
-            let response =
-                self.authorize(approver.clone(), "approve", request.clone(), context, &entities)?;
+            let response = self.authorize(
+                approver.clone(),
+                "approve",
+                request.clone(),
+                context,
+                &entities,
+            )?;
             if response.decision() == CedarDecision::Allow {
                 return Ok(StageVerdict {
                     stage: Some(stage.clone()),

@@ -3,12 +3,12 @@
 use super::facts::{recorded_tool_facts, user_facts};
 use super::grants::record_new_grant;
 use super::{Actor, Service, ServiceError};
+use crate::domain::catalog::bounded_text;
 use crate::domain::{
-    ApprovalFacts, Approval, Closure, ContendedFacts, DecisionFacts, DomainError, Email, Grant,
+    Approval, ApprovalFacts, Closure, ContendedFacts, DecisionFacts, DomainError, Email, Grant,
     Outcome, RequestContextFacts, RequestId, RequestRecord, RequestStatus, Role,
 };
 use crate::store::{LifecycleQueries, NewAuditEntry, Queries, ReadView};
-use crate::domain::catalog::bounded_text;
 use serde::Deserialize;
 
 /// How often an approval is re-made when a concurrent one changed the request meanwhile.
@@ -260,7 +260,11 @@ pub(super) fn approval_facts(
         duration_days: request.duration_days,
         purpose: request.purpose.clone(),
         issue_key: request.issue_key.to_string(),
-        prior_approvers: request.approvals.iter().map(|a| a.approver.clone()).collect(),
+        prior_approvers: request
+            .approvals
+            .iter()
+            .map(|a| a.approver.clone())
+            .collect(),
     })
 }
 

@@ -7,12 +7,11 @@ use super::auth::ANY_ROLE;
 use super::facts::{recorded_tool_facts, user_facts};
 use super::jobs::complete_job;
 use super::{Actor, Service, ServiceError, transitions};
-use crate::domain::{
-    DomainError, Email, ExtendFacts, Grant, GrantId, GrantState, JobKind, JobOutcome,
-    Role,
-};
 use crate::domain::catalog::{MAX_DURATION_DAYS, bounded_text};
 use crate::domain::grant::expiry_label;
+use crate::domain::{
+    DomainError, Email, ExtendFacts, Grant, GrantId, GrantState, JobKind, JobOutcome, Role,
+};
 use crate::store::{GrantFilter, LifecycleQueries, Queries, ReadView};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -111,7 +110,11 @@ pub(super) fn extension(
 
 impl Service {
     /// Grants matching `filter`.
-    pub fn grants(&self, actor: &Actor, mut filter: GrantFilter) -> Result<Vec<Grant>, ServiceError> {
+    pub fn grants(
+        &self,
+        actor: &Actor,
+        mut filter: GrantFilter,
+    ) -> Result<Vec<Grant>, ServiceError> {
         actor.require(ANY_ROLE, "read grants")?;
         filter.limit = filter.limit.clamp(1, MAX_LIST);
         Ok(self.store.read()?.grants(&filter)?)
@@ -171,7 +174,14 @@ impl Service {
         let now = self.clock.now();
         self.store.write(|w| {
             let grant = w.grant(&id)?.ok_or(ServiceError::NotFound("grant"))?;
-            transitions::end(w, &actor.audit_name(), &grant, GrantState::Revoked, reason, now)
+            transitions::end(
+                w,
+                &actor.audit_name(),
+                &grant,
+                GrantState::Revoked,
+                reason,
+                now,
+            )
         })
     }
 
@@ -180,7 +190,11 @@ impl Service {
         actor.require(OPERATORS, "extend grants")?;
         let id = GrantId::parse("id", id)?;
         let days = parse_days("days", body.days)?;
-        let grant = self.store.read()?.grant(&id)?.ok_or(ServiceError::NotFound("grant"))?;
+        let grant = self
+            .store
+            .read()?
+            .grant(&id)?
+            .ok_or(ServiceError::NotFound("grant"))?;
         let by = match (&actor.subject, body.requested_by.as_deref()) {
             (None, None) => grant.user.clone(),
             (_, named) => acting_person(actor, "requested_by", named)?,

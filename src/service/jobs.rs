@@ -77,7 +77,11 @@ pub(super) fn complete_job(
 
 impl Service {
     /// Open jobs, of one kind or of all.
-    pub fn open_jobs(&self, actor: &Actor, kind: Option<JobKind>) -> Result<Vec<Job>, ServiceError> {
+    pub fn open_jobs(
+        &self,
+        actor: &Actor,
+        kind: Option<JobKind>,
+    ) -> Result<Vec<Job>, ServiceError> {
         actor.require(ANY_ROLE, "read jobs")?;
         Ok(self.store.read()?.open_jobs(kind, MAX_LIST)?)
     }

@@ -25,14 +25,14 @@ mod transitions;
 pub use approvals::{ApproveBody, DenyBody, Reviewed};
 pub use auth::{Actor, NewToken};
 pub use bulk::{BulkAction, BulkBody, BulkError, BulkResult, MAX_BULK_IDS};
+pub use error::ServiceError;
 pub use grants::{AccessEntry, ExtendBody, RevokeBody};
 pub use insights::{Insights, MonthOutcomes, ToolGrants};
 pub use jobs::CompleteJob;
-pub use recerts::{KeepBody, QueueItem};
-pub use sweeps::{LifecycleConfig, SweepReport};
-pub use error::ServiceError;
 pub use policies::{ActivePolicy, Reloaded};
+pub use recerts::{KeepBody, QueueItem};
 pub use requests::Submitted;
+pub use sweeps::{LifecycleConfig, SweepReport};
 
 use crate::clock::SharedClock;
 use crate::metrics::Metrics;

@@ -5,8 +5,8 @@ use super::facts::request_facts;
 use super::grants::record_new_grant;
 use super::{Actor, Service, ServiceError};
 use crate::domain::{
-    ContendedFacts, Decision, DecisionRecord, Grant, GrantId, Outcome, RequestId,
-    RequestRecord, RequestStatus, Role, SubmitRequest,
+    ContendedFacts, Decision, DecisionRecord, Grant, GrantId, Outcome, RequestId, RequestRecord,
+    RequestStatus, Role, SubmitRequest,
 };
 use crate::store::{NewAuditEntry, Queries, RequestFilter};
 use std::time::Instant;

@@ -71,12 +71,22 @@ impl Service {
         let c = &self.config.lifecycle;
         let report = SweepReport {
             at: now,
-            requests_expired: self.sweep(Index::Pending, now - c.max_request_age, now, expire_request)?,
+            requests_expired: self.sweep(
+                Index::Pending,
+                now - c.max_request_age,
+                now,
+                expire_request,
+            )?,
             escalations: self.sweep(Index::Pending, now - c.approval_sla, now, escalate)?,
             grants_expired: self.sweep(Index::Expiry, now, now, expire_grant)?,
             recertifications: self.sweep(Index::Expiry, now + c.recert_window, now, open_recert)?,
         };
-        if report != (SweepReport { at: now, ..SweepReport::default() }) {
+        if report
+            != (SweepReport {
+                at: now,
+                ..SweepReport::default()
+            })
+        {
             tracing::info!(?report, "sweeps changed the lifecycle");
         }
         Ok(report)
@@ -127,10 +137,16 @@ fn pending(w: &WriteView, id: &str) -> Result<Option<crate::domain::RequestRecor
     let Ok(id) = RequestId::parse("id", id) else {
         return Ok(None);
     };
-    Ok(w.request(&id)?.filter(|r| r.status == RequestStatus::Pending))
+    Ok(w.request(&id)?
+        .filter(|r| r.status == RequestStatus::Pending))
 }
 
-fn expire_request(s: &Service, w: &mut WriteView, id: &str, now: DateTime<Utc>) -> Result<bool, ServiceError> {
+fn expire_request(
+    s: &Service,
+    w: &mut WriteView,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
     let Some(request) = pending(w, id)? else {
         return Ok(false);
     };
@@ -155,7 +171,12 @@ fn expire_request(s: &Service, w: &mut WriteView, id: &str, now: DateTime<Utc>) 
     Ok(true)
 }
 
-fn escalate(s: &Service, w: &mut WriteView, id: &str, now: DateTime<Utc>) -> Result<bool, ServiceError> {
+fn escalate(
+    s: &Service,
+    w: &mut WriteView,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
     let Some(request) = pending(w, id)? else {
         return Ok(false);
     };
@@ -197,18 +218,35 @@ fn active_grant(w: &WriteView, id: &str) -> Result<Option<crate::domain::Grant>,
     Ok(w.grant(&id)?.filter(|g| g.state == GrantState::Active))
 }
 
-fn expire_grant(_: &Service, w: &mut WriteView, id: &str, now: DateTime<Utc>) -> Result<bool, ServiceError> {
+fn expire_grant(
+    _: &Service,
+    w: &mut WriteView,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
     let Some(grant) = active_grant(w, id)? else {
         return Ok(false);
     };
     if grant.expires_at.is_none_or(|e| e > now) {
         return Ok(false);
     }
-    transitions::end(w, SYSTEM, &grant, GrantState::Expired, Some("expired".into()), now)?;
+    transitions::end(
+        w,
+        SYSTEM,
+        &grant,
+        GrantState::Expired,
+        Some("expired".into()),
+        now,
+    )?;
     Ok(true)
 }
 
-fn open_recert(_: &Service, w: &mut WriteView, id: &str, now: DateTime<Utc>) -> Result<bool, ServiceError> {
+fn open_recert(
+    _: &Service,
+    w: &mut WriteView,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
     let Some(grant) = active_grant(w, id)? else {
         return Ok(false);
     };

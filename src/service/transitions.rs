@@ -13,10 +13,17 @@ use serde_json::json;
 pub(super) type By<'a> = &'a str;
 
 fn connector(w: &WriteView, grant: &Grant) -> Result<Connector, ServiceError> {
-    Ok(w.tool(&grant.tool)?.map(|t| t.connector).unwrap_or_default())
+    Ok(w.tool(&grant.tool)?
+        .map(|t| t.connector)
+        .unwrap_or_default())
 }
 
-fn open_job(w: &mut WriteView, grant: &Grant, kind: JobKind, at: DateTime<Utc>) -> Result<Job, ServiceError> {
+fn open_job(
+    w: &mut WriteView,
+    grant: &Grant,
+    kind: JobKind,
+    at: DateTime<Utc>,
+) -> Result<Job, ServiceError> {
     let job = Job::open(kind, grant, connector(w, grant)?, at);
     w.put_job(&job)?;
     Ok(job)
@@ -78,7 +85,8 @@ pub(super) fn record_new_grant(
 ) -> Result<(), ServiceError> {
     w.insert_grant(grant)?;
     let job = open_job(w, grant, JobKind::Fulfil, at)?;
-    let data = json!({"request_id": grant.request_id, "job_id": job.job_id, "policy_version": version});
+    let data =
+        json!({"request_id": grant.request_id, "job_id": job.job_id, "policy_version": version});
     audit(w, "grant.created", by, grant, at, data)
 }
 
@@ -105,7 +113,14 @@ pub(super) fn activate(
     };
     w.update_grant(grant, &active)?;
     w.put_job(&job.completed(JobOutcome::Fulfilled, by, at))?;
-    audit(w, "grant.fulfilled", by, &active, at, json!({"job_id": job.job_id}))?;
+    audit(
+        w,
+        "grant.fulfilled",
+        by,
+        &active,
+        at,
+        json!({"job_id": job.job_id}),
+    )?;
     Ok(active)
 }
 

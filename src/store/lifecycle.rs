@@ -45,7 +45,10 @@ fn due(
         None => Bound::Unbounded,
     };
     let mut out = Vec::new();
-    for entry in table.range::<(i64, &str)>((start, Bound::Unbounded))?.take(limit) {
+    for entry in table
+        .range::<(i64, &str)>((start, Bound::Unbounded))?
+        .take(limit)
+    {
         let (key, _) = entry?;
         let (at, id) = key.value();
         if at > ms(until) {
@@ -64,7 +67,10 @@ pub trait LifecycleQueries: Tables + Sized {
         let mut ids = Vec::new();
         if let Some(user) = &filter.user {
             let tool = filter.tool.as_ref().map_or("", |t| t.as_str());
-            for entry in self.open(GRANTS_BY_USER_TOOL)?.range((user.as_str(), tool, "")..)? {
+            for entry in self
+                .open(GRANTS_BY_USER_TOOL)?
+                .range((user.as_str(), tool, "")..)?
+            {
                 let (key, _) = entry?;
                 let (u, t, id) = key.value();
                 if u != user.as_str() || (!tool.is_empty() && t != tool) {
@@ -326,7 +332,8 @@ impl WriteView {
             recert.recert_id.as_str(),
         )?;
         if recert.state == RecertState::Open {
-            self.open(OPEN_RECERTS)?.insert(recert.recert_id.as_str(), ())?;
+            self.open(OPEN_RECERTS)?
+                .insert(recert.recert_id.as_str(), ())?;
         } else {
             self.open(OPEN_RECERTS)?.remove(recert.recert_id.as_str())?;
         }

@@ -146,7 +146,11 @@ impl WriteView {
             .insert((request.decision.policy_version.as_str(), id), ())?;
         let month = request.submitted_at.format("%Y-%m").to_string();
         let outcome = request.decision.decision.outcome.as_str();
-        bump(&mut self.open(REQUESTS_BY_MONTH)?, (month.as_str(), outcome), 1)?;
+        bump(
+            &mut self.open(REQUESTS_BY_MONTH)?,
+            (month.as_str(), outcome),
+            1,
+        )?;
         Ok(())
     }
 
