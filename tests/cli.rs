@@ -104,3 +104,43 @@ fn a_failing_test_case_fails_the_run_and_is_named() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn sweep_runs_once_for_cron_and_is_idempotent() {
+    use clearance::domain::{Email, Grant, GrantState, RequestId, ToolId};
+    use clearance::store::{Queries, Store};
+    let data = tempfile::tempdir().unwrap();
+    let overdue = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut grant = Grant::pending(
+        RequestId::generate(),
+        Email::parse("user", "alice@example.com").unwrap(),
+        ToolId::parse("tool", "grammarly").unwrap(),
+        30,
+        overdue - chrono::Duration::days(30),
+    );
+    grant.state = GrantState::Active;
+    grant.starts_at = Some(grant.created_at);
+    grant.expires_at = Some(overdue);
+    {
+        let store = Store::open(data.path()).unwrap();
+        store.write(|w| w.insert_grant(&grant)).unwrap();
+    }
+    let sweep = || {
+        let out = clearance(
+            &["sweep", "--data-dir", data.path().to_str().unwrap()],
+            &repo().join("policies"),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert!(sweep().contains("1 grants expired"));
+    assert!(sweep().contains("0 grants expired"));
+    let store = Store::open(data.path()).unwrap();
+    let stored = store
+        .read()
+        .unwrap()
+        .grant(&grant.grant_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.state, GrantState::Expired);
+}

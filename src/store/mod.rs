@@ -64,10 +64,10 @@ from_redb!(
     redb::CommitError
 );
 
-/// The embedded database.
-#[derive(Debug)]
+/// The embedded database; clones share it.
+#[derive(Debug, Clone)]
 pub struct Store {
-    db: Database,
+    db: std::sync::Arc<Database>,
 }
 
 /// A consistent snapshot for reading.
@@ -84,7 +84,7 @@ impl Store {
             source,
         })?;
         let db = Database::create(data_dir.join(Self::FILE))?;
-        let store = Self { db };
+        let store = Self { db: db.into() };
         store.write(|w| w.create_tables())?;
         Ok(store)
     }
