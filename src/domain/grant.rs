@@ -19,6 +19,14 @@ pub enum GrantState {
 }
 
 impl GrantState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [Self; 4] = [
+        Self::PendingProvision,
+        Self::Active,
+        Self::Expired,
+        Self::Revoked,
+    ];
+
     /// The name policies and the API see.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -61,12 +61,11 @@ fn due(
 
 /// Reads of the lifecycle, in snapshots and write transactions alike.
 pub trait LifecycleQueries: Tables + Sized {
-    /// Grants matching `filter`.
+    /// Grants matching `filter`, from the narrowest index that answers it.
     fn grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>, StoreError> {
-        let grants = self.open(GRANTS)?;
+        let tool = filter.tool.as_ref().map_or("", |t| t.as_str());
         let mut ids = Vec::new();
         if let Some(user) = &filter.user {
-            let tool = filter.tool.as_ref().map_or("", |t| t.as_str());
             for entry in self
                 .open(GRANTS_BY_USER_TOOL)?
                 .range((user.as_str(), tool, "")..)?
@@ -78,22 +77,37 @@ pub trait LifecycleQueries: Tables + Sized {
                 }
                 ids.push(id.to_owned());
             }
-        } else {
-            for entry in grants.iter()? {
-                ids.push(entry?.0.value().to_owned());
-                if ids.len() >= filter.limit.saturating_mul(4) {
-                    break;
+        } else if filter.state.is_some() || !tool.is_empty() {
+            let states = match filter.state {
+                Some(state) => vec![state],
+                None => GrantState::ALL.to_vec(),
+            };
+            let index = self.open(GRANTS_BY_STATE)?;
+            for state in states {
+                for entry in index
+                    .range((state.as_str(), tool, "")..)?
+                    .take(filter.limit)
+                {
+                    let (key, _) = entry?;
+                    let (s, t, id) = key.value();
+                    if s != state.as_str() || (!tool.is_empty() && t != tool) {
+                        break;
+                    }
+                    ids.push(id.to_owned());
                 }
             }
+        } else {
+            for entry in self.open(GRANTS)?.iter()?.take(filter.limit) {
+                ids.push(entry?.0.value().to_owned());
+            }
         }
+        let grants = self.open(GRANTS)?;
         let mut out = Vec::new();
         for id in ids {
             let Some(grant) = get::<Grant>(&grants, "grants", &id)? else {
                 continue;
             };
-            let keep = filter.tool.as_ref().is_none_or(|t| *t == grant.tool)
-                && filter.state.is_none_or(|s| s == grant.state);
-            if keep {
+            if filter.state.is_none_or(|s| s == grant.state) {
                 out.push(grant);
                 if out.len() >= filter.limit {
                     break;

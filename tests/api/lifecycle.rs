@@ -184,6 +184,10 @@ async fn revoking_a_grant_ends_it_and_opens_a_deprovision_job() {
         .decide(&request_body("AIR-2", "alice@example.com", "grammarly", 30))
         .await;
     assert_eq!(again["status"], "approved");
+    assert_eq!(app.grants("state=revoked").await.len(), 1);
+    assert_eq!(app.grants("state=pending_provision").await.len(), 1);
+    assert_eq!(app.grants("tool=grammarly").await.len(), 2);
+    assert!(app.grants("tool=cursor").await.is_empty());
 }
 
 #[tokio::test]
