@@ -10,19 +10,17 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use chrono::{TimeZone, Utc};
-use clearance::clock::ManualClock;
 use clearance::domain::{
     Connector, Email, Grant, GrantState, GroupId, RequestId, Risk, Role, SubmitRequest, Tool,
     ToolId, ToolStatus, User,
 };
-use clearance::metrics::Metrics;
-use clearance::service::{Actor, Service, ServiceConfig};
+use clearance::service::{Actor, Service};
 use clearance::store::Store;
 use criterion::Criterion;
 use std::hint::black_box;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 struct Size {
@@ -109,15 +107,7 @@ fn seed(store: &Store, size: &Size) {
 fn service(size: &Size, dir: &std::path::Path) -> Service {
     let store = Store::open(dir).unwrap();
     seed(&store, size);
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let config = ServiceConfig {
-        policies_dir: root.join("policies"),
-        schema_path: root.join("schemas/clearance.cedarschema"),
-        admin_token: None,
-        lifecycle: Default::default(),
-    };
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    Service::start(store, config, clock, Arc::new(Metrics::default())).unwrap()
+    common::start(store, Utc::now())
 }
 
 fn body(i: usize, size: &Size) -> SubmitRequest {

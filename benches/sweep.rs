@@ -10,15 +10,13 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use chrono::{DateTime, Duration as Days, TimeZone, Utc};
-use clearance::clock::ManualClock;
 use clearance::domain::{Email, Grant, GrantState, RequestId, ToolId};
-use clearance::metrics::Metrics;
-use clearance::service::{Service, ServiceConfig};
+use clearance::service::Service;
 use clearance::store::Store;
 use criterion::{BatchSize, Criterion};
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const DUE: usize = 1_000;
@@ -59,16 +57,7 @@ fn service(dir: &std::path::Path, grants: usize) -> (Store, Service) {
     let store = Store::open(dir).unwrap();
     // The rest of the store expires well after the recertification window.
     add_grants(&store, grants - DUE, 0, now() + Days::days(300));
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let config = ServiceConfig {
-        policies_dir: root.join("policies"),
-        schema_path: root.join("schemas/clearance.cedarschema"),
-        admin_token: None,
-        lifecycle: Default::default(),
-    };
-    let clock = Arc::new(ManualClock::new(now()));
-    let service =
-        Service::start(store.clone(), config, clock, Arc::new(Metrics::default())).unwrap();
+    let service = common::start(store.clone(), now());
     (store, service)
 }
 

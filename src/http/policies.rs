@@ -27,18 +27,8 @@ fn digests(files: &[PolicyFile]) -> Vec<FileDigest> {
         .collect()
 }
 
-/// The active version.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ActiveView {
-    version: String,
-    seq: u64,
-    activated_at: DateTime<Utc>,
-    activated_by: String,
-    source: PolicySource,
-    files: Vec<FileDigest>,
-}
-
-/// A stored version; `files` and `schema` carry full text only when asked for one version.
+/// A version (the active one, or a stored one); `text` carries the full text only when one
+/// stored version is asked for.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VersionView {
     version: String,
@@ -75,20 +65,21 @@ fn version_view(record: PolicyVersionRecord, with_text: bool) -> VersionView {
 
 /// The active policy version.
 #[utoipa::path(get, path = "/v1/policies/active", tag = "policies",
-    responses((status = 200, body = ActiveView)), security(("bearer" = [])))]
+    responses((status = 200, body = VersionView)), security(("bearer" = [])))]
 pub async fn active(
     State(app): State<AppState>,
     actor: Actor,
-) -> Result<Json<ActiveView>, ApiError> {
+) -> Result<Json<VersionView>, ApiError> {
     let active = app.run(move |s| s.active_policy(&actor)).await?;
     let a = &active.activation;
-    Ok(Json(ActiveView {
+    Ok(Json(VersionView {
         version: a.version.to_string(),
         seq: a.seq,
         activated_at: a.at,
         activated_by: a.actor.clone(),
         source: a.source.clone(),
         files: digests(active.engine.files()),
+        text: None,
     }))
 }
 

@@ -10,9 +10,8 @@ impl PolicyEngine {
     /// Decides a request on `facts`. Deterministic: the same facts give the same decision.
     pub fn decide_request(&self, facts: &DecisionFacts) -> Result<Decision, PolicyError> {
         let q = self.request_question(facts)?;
-        let requested = self.ask(&q, "request", &q.resource)?;
-        if requested.decision() == CedarDecision::Deny {
-            return Ok(self.denied(&requested));
+        if let Some(denied) = self.refused(&q)? {
+            return Ok(denied);
         }
         let auto = self.ask(&q, "auto_approve", &q.resource)?;
         if auto.decision() == CedarDecision::Allow {
@@ -31,15 +30,16 @@ impl PolicyEngine {
         Ok(self.concluded(Outcome::NeedsReview, responses.iter(), required))
     }
 
-    /// May this request enter the workflow now? (`request` only; asked again at approval.)
-    pub fn may_request(&self, facts: &DecisionFacts) -> Result<Decision, PolicyError> {
-        let q = self.request_question(facts)?;
-        let requested = self.ask(&q, "request", &q.resource)?;
-        if requested.decision() == CedarDecision::Deny {
-            Ok(self.denied(&requested))
-        } else {
-            Ok(self.concluded(Outcome::NeedsReview, [&requested], Vec::new()))
-        }
+    /// The denial, if `request` no longer lets this request into the workflow (asked again
+    /// at approval); `None` when it may proceed.
+    pub fn request_refused(&self, facts: &DecisionFacts) -> Result<Option<Decision>, PolicyError> {
+        self.refused(&self.request_question(facts)?)
+    }
+
+    /// Asks `request`; the denial with its reasons, or `None` when permitted.
+    fn refused(&self, q: &Question) -> Result<Option<Decision>, PolicyError> {
+        let requested = self.ask(q, "request", &q.resource)?;
+        Ok((requested.decision() == CedarDecision::Deny).then(|| self.denied(&requested)))
     }
 
     pub(super) fn ask(
@@ -77,7 +77,7 @@ impl PolicyEngine {
         Ok(response)
     }
 
-    pub(super) fn denied(&self, response: &Response) -> Decision {
+    fn denied(&self, response: &Response) -> Decision {
         let mut decision = self.concluded(Outcome::Denied, [response], Vec::new());
         if decision.reasons.is_empty() {
             decision.reasons = self.no_permit();

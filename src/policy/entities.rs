@@ -84,9 +84,7 @@ impl<'t> Slice<'t> {
                 RestrictedExpression::new_bool(tool.in_catalog),
             ),
         ]);
-        let entity = Entity::new(uid.clone(), attrs, HashSet::new()).map_err(eval_error)?;
-        self.entities.insert(uid.clone(), entity);
-        Ok(uid)
+        self.record(uid, attrs)
     }
 
     /// Adds an entity with attributes and no parents.

@@ -6,7 +6,7 @@ use super::{Actor, Service, ServiceError};
 use crate::domain::catalog::bounded_text;
 use crate::domain::{
     Approval, ApprovalFacts, Closure, ContendedFacts, DecisionFacts, DomainError, Email, Grant,
-    Outcome, RequestContextFacts, RequestId, RequestRecord, RequestStatus, Role,
+    RequestContextFacts, RequestId, RequestRecord, RequestStatus, Role,
 };
 use crate::store::{LifecycleQueries, NewAuditEntry, Queries, ReadView};
 use serde::Deserialize;
@@ -122,9 +122,8 @@ impl Service {
         let Some(stage) = verdict.stage else {
             return Err(not_permitted(verdict.verdict.reasons));
         };
-        let still = engine.may_request(&again)?;
-        if still.outcome == Outcome::Denied {
-            return Err(not_permitted(still.reasons));
+        if let Some(refused) = engine.request_refused(&again)? {
+            return Err(not_permitted(refused.reasons));
         }
         let now = self.clock.now();
         let mut updated = request.clone();

@@ -149,9 +149,9 @@ impl Service {
         self.store.write(|w| {
             let grant = w.grant(&id)?.ok_or(ServiceError::NotFound("grant"))?;
             let job = w
-                .jobs_for_grant(&id)?
+                .open_jobs_for_grant(&id, JobKind::Fulfil)?
                 .into_iter()
-                .find(|j| j.kind == JobKind::Fulfil && j.is_open())
+                .next()
                 .ok_or_else(|| {
                     ServiceError::InvalidTransition(format!(
                         "grant {id} is {}, with no open fulfilment job",

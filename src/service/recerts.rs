@@ -45,7 +45,8 @@ impl Service {
         Ok(self.store.read()?.open_recerts(MAX_LIST)?)
     }
 
-    fn open_recert(&self, id: &str) -> Result<(Recertification, Grant), ServiceError> {
+    /// The grant under an open recertification.
+    fn recertified_grant(&self, id: &str) -> Result<Grant, ServiceError> {
         let read = self.store.read()?;
         let recert = read
             .recert(id)?
@@ -55,17 +56,15 @@ impl Service {
                 "recertification {id} is already closed"
             )));
         }
-        let grant = read
-            .grant(&recert.grant_id)?
-            .ok_or(ServiceError::NotFound("grant"))?;
-        Ok((recert, grant))
+        read.grant(&recert.grant_id)?
+            .ok_or(ServiceError::NotFound("grant"))
     }
 
     /// Keeps the grant: extends it (by `days`, default its original duration) as `reviewer`.
     pub fn keep(&self, actor: &Actor, id: &str, body: KeepBody) -> Result<Grant, ServiceError> {
         actor.require(OPERATORS, "recertify grants")?;
         let reviewer = acting_person(actor, "reviewer", body.reviewer.as_deref())?;
-        let (_, grant) = self.open_recert(id)?;
+        let grant = self.recertified_grant(id)?;
         let days = match body.days {
             Some(days) => parse_days("days", days)?,
             None => grant.duration_days,
@@ -81,7 +80,7 @@ impl Service {
         body: RevokeBody,
     ) -> Result<Grant, ServiceError> {
         actor.require(OPERATORS, "recertify grants")?;
-        let (_, grant) = self.open_recert(id)?;
+        let grant = self.recertified_grant(id)?;
         self.revoke(actor, grant.grant_id.as_str(), body)
     }
 

@@ -37,11 +37,7 @@ fn cancel_jobs(
     by: By,
     at: DateTime<Utc>,
 ) -> Result<usize, ServiceError> {
-    let open: Vec<Job> = w
-        .jobs_for_grant(&grant.grant_id)?
-        .into_iter()
-        .filter(|j| j.kind == kind && j.is_open())
-        .collect();
+    let open = w.open_jobs_for_grant(&grant.grant_id, kind)?;
     for job in &open {
         w.put_job(&job.completed(JobOutcome::Cancelled, by, at))?;
     }

@@ -3,6 +3,7 @@
 
 use super::StoreError;
 use super::codec::{Tables, decode};
+use super::lifecycle::LifecycleQueries;
 use super::tables::*;
 use crate::domain::Escalation;
 use redb::{ReadableTable, ReadableTableMetadata};
@@ -71,16 +72,8 @@ pub trait InsightQueries: Tables + Sized {
 
     /// How many active grants expire at or before `until` (the walk stops at `until`).
     fn count_expiring(&self, until: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
-        let table = self.open(GRANTS_BY_EXPIRY)?;
-        let mut n = 0;
-        for entry in table.range((i64::MIN, "")..)? {
-            let (key, _) = entry?;
-            if key.value().0 > until.timestamp_millis() {
-                break;
-            }
-            n += 1;
-        }
-        Ok(n)
+        let due = self.grants_expiring(None, until, usize::MAX)?;
+        Ok(u64::try_from(due.len()).unwrap_or(u64::MAX))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Writes and reads of the review and grant lifecycle: request and grant transitions, jobs,
 //! recertifications and escalations, with their time indexes.
 
-use super::codec::{Tables, decode, encode, get};
+use super::codec::{Tables, encode, get};
 use super::tables::*;
 use super::writes::bump;
 use super::{StoreError, WriteView};
@@ -25,7 +25,8 @@ pub struct GrantFilter {
     pub limit: usize,
 }
 
-fn ms(at: DateTime<Utc>) -> i64 {
+/// The time part of every `(time ms, id)` index key; writers and removers share it.
+pub(super) fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
@@ -152,8 +153,8 @@ pub trait LifecycleQueries: Tables + Sized {
         Ok(None)
     }
 
-    /// Jobs of one grant, oldest id first.
-    fn jobs_for_grant(&self, grant: &GrantId) -> Result<Vec<Job>, StoreError> {
+    /// Open jobs of `kind` for one grant.
+    fn open_jobs_for_grant(&self, grant: &GrantId, kind: JobKind) -> Result<Vec<Job>, StoreError> {
         let jobs = self.open(JOBS)?;
         let mut out = Vec::new();
         let id = grant.as_str();
@@ -163,7 +164,10 @@ pub trait LifecycleQueries: Tables + Sized {
             if g != id {
                 break;
             }
-            if let Some(job) = get(&jobs, "jobs", job)? {
+            if let Some(job) = get::<Job>(&jobs, "jobs", job)?
+                && job.kind == kind
+                && job.is_open()
+            {
                 out.push(job);
             }
         }
@@ -254,19 +258,6 @@ pub trait LifecycleQueries: Tables + Sized {
             .get((request.as_str(), breach))?
             .is_some())
     }
-
-    /// Escalations of one request.
-    fn escalations(&self, request: &RequestId) -> Result<Vec<Escalation>, StoreError> {
-        let mut out = Vec::new();
-        for entry in self.open(ESCALATIONS)?.range((request.as_str(), 0)..)? {
-            let (key, value) = entry?;
-            if key.value().0 != request.as_str() {
-                break;
-            }
-            out.push(decode("escalations", value.value())?);
-        }
-        Ok(out)
-    }
 }
 
 impl<T: Tables> LifecycleQueries for T {}
@@ -297,21 +288,13 @@ impl WriteView {
                     open.remove((id, breach))?;
                 }
             }
-            if matches!(new.status, RequestStatus::Approved | RequestStatus::Denied)
-                && let Some(closed_at) = new.concluded_at()
-            {
+            if let Some(closed_at) = new.concluded_at() {
                 let minutes = (closed_at - new.submitted_at).num_minutes().max(0);
                 let minutes = u64::try_from(minutes).unwrap_or(0);
                 bump(&mut self.open(REVIEW_MINUTES)?, minutes, 1)?;
             }
         }
         Ok(())
-    }
-
-    /// Records a new grant and its fulfilment job.
-    pub fn create_grant(&mut self, grant: &Grant, job: &Job) -> Result<(), StoreError> {
-        self.insert_grant(grant)?;
-        self.put_job(job)
     }
 
     /// Replaces a grant, keeping its state, open-grant, count and expiry indexes in step.

@@ -3,6 +3,7 @@
 use super::StoreError;
 use super::audit::{AuditEntry, NewAuditEntry};
 use super::codec::{Tables, encode};
+use super::lifecycle::ms;
 use super::tables::*;
 use crate::domain::{
     Grant, GrantState, Group, PolicyActivation, PolicyVersionRecord, RequestRecord, RequestStatus,
@@ -140,7 +141,7 @@ impl WriteView {
         if request.status == RequestStatus::Pending {
             self.open(OPEN_REQUESTS)?.insert((user, tool, id), ())?;
             self.open(PENDING_BY_AGE)?
-                .insert((request.submitted_at.timestamp_millis(), id), ())?;
+                .insert((ms(request.submitted_at), id), ())?;
         }
         self.open(DECISIONS_BY_VERSION)?
             .insert((request.decision.policy_version.as_str(), id), ())?;
@@ -191,7 +192,7 @@ impl WriteView {
         if grant.state == GrantState::Active {
             bump(&mut self.open(ACTIVE_GRANT_COUNT)?, tool, delta)?;
             if let Some(at) = grant.expires_at {
-                let key = (at.timestamp_millis(), id);
+                let key = (ms(at), id);
                 if delta > 0 {
                     self.open(GRANTS_BY_EXPIRY)?.insert(key, ())?;
                 } else {

@@ -30,6 +30,16 @@ pub async fn high_risk_request(app: &TestApp, key: &str) -> String {
     answer["request_id"].as_str().unwrap().to_owned()
 }
 
+/// alice's grammarly request (low risk: auto-approved), fulfilled; returns the grant id.
+async fn active_low_risk_grant(app: &TestApp) -> String {
+    let answer = app
+        .decide(&request_body("AIR-1", "alice@example.com", "grammarly", 30))
+        .await;
+    let grant = answer["grant"]["grant_id"].as_str().unwrap().to_owned();
+    ok_json(app.fulfill(&grant).await).await;
+    grant
+}
+
 fn time(v: &Value) -> DateTime<Utc> {
     v.as_str().unwrap().parse().unwrap()
 }
@@ -144,11 +154,7 @@ async fn a_grant_is_reviewed_fulfilled_recertified_extended_and_expires() {
 #[tokio::test]
 async fn an_extension_past_180_days_from_the_start_is_refused() {
     let app = review_app().await;
-    let answer = app
-        .decide(&request_body("AIR-1", "alice@example.com", "grammarly", 30))
-        .await;
-    let grant = answer["grant"]["grant_id"].as_str().unwrap();
-    ok_json(app.fulfill(grant).await).await;
+    let grant = &active_low_risk_grant(&app).await;
     let refused = app.extend(grant, 151).await;
     assert_eq!(refusal_codes(refused).await, ["extension_exceeds_max"]);
     let ok = ok_json(app.extend(grant, 150).await).await;
@@ -158,17 +164,13 @@ async fn an_extension_past_180_days_from_the_start_is_refused() {
 #[tokio::test]
 async fn revoking_a_grant_ends_it_and_opens_a_deprovision_job() {
     let app = review_app().await;
-    let answer = app
-        .decide(&request_body("AIR-1", "alice@example.com", "grammarly", 30))
-        .await;
-    let grant = answer["grant"]["grant_id"].as_str().unwrap();
-    ok_json(app.fulfill(grant).await).await;
+    let grant = &active_low_risk_grant(&app).await;
     let revoked = ok_json(app.revoke(grant).await).await;
     assert_eq!(revoked["state"], "revoked");
     assert_eq!(revoked["end_reason"], "left the team");
     let jobs = app.jobs("deprovision").await;
     assert_eq!(jobs.len(), 1);
-    assert_eq!(jobs[0]["grant_id"], grant);
+    assert_eq!(jobs[0]["grant_id"], grant.as_str());
     assert_eq!(
         error_code(app.revoke(grant).await).await,
         "invalid_transition"
@@ -231,14 +233,7 @@ async fn a_stale_request_expires_and_can_no_longer_be_approved() {
 #[tokio::test]
 async fn insights_count_outcomes_grants_and_time_to_decision() {
     let app = review_app().await;
-    let auto = app
-        .decide(&request_body("AIR-1", "alice@example.com", "grammarly", 30))
-        .await;
-    ok_json(
-        app.fulfill(auto["grant"]["grant_id"].as_str().unwrap())
-            .await,
-    )
-    .await;
+    active_low_risk_grant(&app).await;
     let id = high_risk_request(&app, "AIR-2").await;
     app.clock.advance(Duration::minutes(90));
     ok_json(app.deny(&id, "bob@example.com").await).await;
