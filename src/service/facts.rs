@@ -1,22 +1,45 @@
 //! Computing the facts of a request from the store: the part Rust owns.
 
 use super::ServiceError;
+use super::facts_cache::FactsCache;
 use crate::domain::{
     DecisionFacts, Email, NewRequest, RequestContextFacts, Tool, ToolFacts, ToolId, UserFacts,
 };
-use crate::store::Queries;
+use crate::store::{Queries, ReadView};
 
 /// Status and risk of a tool that is not in the catalog, as policies see it.
 const UNKNOWN_STATUS: &str = "unknown";
 const UNRATED: &str = "unrated";
 
-/// Everything `input` will be decided on, as the snapshot `read` sees it.
+/// Everything `input` will be decided on, as the snapshot `read` sees it. Directory and
+/// catalog facts come from `cache` when nothing they derive from changed since.
 pub(super) fn request_facts(
-    read: &impl Queries,
+    read: &ReadView,
+    cache: &FactsCache,
     input: &NewRequest,
 ) -> Result<DecisionFacts, ServiceError> {
-    let user = user_facts(read, &input.requester)?;
-    let tool = tool_facts(read, input)?;
+    let generation = read.directory_generation();
+    let user = match cache.user(&input.requester, generation) {
+        Some(user) => user,
+        None => {
+            let user = user_facts(read, &input.requester)?;
+            cache.put_user(generation, &user);
+            user
+        }
+    };
+    let tool = match cache
+        .tool(&input.tool, generation)
+        .filter(|_| input.new_tool.is_none())
+    {
+        Some(tool) => tool,
+        None => {
+            let tool = tool_facts(read, input)?;
+            if tool.in_catalog {
+                cache.put_tool(generation, &tool);
+            }
+            tool
+        }
+    };
     let contended = read.contended(&input.requester, &tool.id)?;
     let context = RequestContextFacts {
         duration_days: input.duration_days,

@@ -11,6 +11,7 @@ mod catalog;
 mod directory;
 mod error;
 mod facts;
+mod facts_cache;
 mod grants;
 mod insights;
 mod jobs;
@@ -63,6 +64,7 @@ pub struct Service {
     config: ServiceConfig,
     metrics: Arc<Metrics>,
     bulk_limit: ratelimit::RateLimit,
+    facts: facts_cache::FactsCache,
 }
 
 impl Service {
@@ -83,6 +85,7 @@ impl Service {
             config,
             metrics,
             bulk_limit: ratelimit::RateLimit::new(5, chrono::Duration::minutes(1)),
+            facts: facts_cache::FactsCache::default(),
         })
     }
 

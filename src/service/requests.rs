@@ -47,7 +47,7 @@ impl Service {
         if let Some(existing) = read.request_by_issue(&input.issue_key)? {
             return replay(existing, &fingerprint);
         }
-        let mut facts = request_facts(&read, &input)?;
+        let mut facts = request_facts(&read, &self.facts, &input)?;
         drop(read);
 
         for _ in 0..MAX_ATTEMPTS {
@@ -127,7 +127,7 @@ impl Service {
         actor.require(&[Role::Automation], "evaluate requests")?;
         let input = body.parse()?;
         let policy = self.policies.current();
-        let facts = request_facts(&self.store.read()?, &input)?;
+        let facts = request_facts(&self.store.read()?, &self.facts, &input)?;
         Ok(policy.engine.decide_request(&facts)?)
     }
 

@@ -19,6 +19,8 @@ pub use writes::WriteView;
 
 use redb::{Database, ReadTransaction, ReadableDatabase};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -67,11 +69,25 @@ from_redb!(
 /// The embedded database; clones share it.
 #[derive(Debug, Clone)]
 pub struct Store {
-    db: std::sync::Arc<Database>,
+    db: Arc<Database>,
+    /// Bumped after every commit that changed users, groups or tools, so that caches of
+    /// directory and catalog facts know when they are stale.
+    directory_generation: Arc<AtomicU64>,
 }
 
 /// A consistent snapshot for reading.
-pub struct ReadView(ReadTransaction);
+pub struct ReadView {
+    txn: ReadTransaction,
+    directory_generation: u64,
+}
+
+impl ReadView {
+    /// The directory generation when this snapshot began: anything cached under it is at
+    /// least as new as the snapshot's users, groups and tools.
+    pub fn directory_generation(&self) -> u64 {
+        self.directory_generation
+    }
+}
 
 impl Store {
     /// The database file inside a data folder.
@@ -84,14 +100,23 @@ impl Store {
             source,
         })?;
         let db = Database::create(data_dir.join(Self::FILE))?;
-        let store = Self { db: db.into() };
+        let store = Self {
+            db: db.into(),
+            directory_generation: Arc::default(),
+        };
         store.write(|w| w.create_tables())?;
         Ok(store)
     }
 
     /// A snapshot of everything committed so far.
     pub fn read(&self) -> Result<ReadView, StoreError> {
-        Ok(ReadView(self.db.begin_read()?))
+        // The generation is read before the snapshot begins: a commit that lands in between
+        // is then seen by the snapshot but tagged with the older generation, never the reverse.
+        let directory_generation = self.directory_generation.load(Ordering::Acquire);
+        Ok(ReadView {
+            txn: self.db.begin_read()?,
+            directory_generation,
+        })
     }
 
     /// Runs `f` in one write transaction and commits it durably if `f` succeeds.
@@ -100,10 +125,7 @@ impl Store {
         E: From<StoreError>,
     {
         let txn = self.db.begin_write().map_err(StoreError::from)?;
-        let mut view = WriteView::new(txn);
-        let value = f(&mut view)?;
-        view.commit()?;
-        Ok(value)
+        self.run(txn, f)
     }
 
     /// Like [`Store::write`] but without waiting for the disk: for bulk loads in benchmarks.
@@ -117,9 +139,22 @@ impl Store {
         let mut txn = self.db.begin_write().map_err(StoreError::from)?;
         txn.set_durability(redb::Durability::None)
             .map_err(|e| StoreError::Database(redb::Error::from(e)))?;
+        self.run(txn, f)
+    }
+
+    fn run<T, E>(
+        &self,
+        txn: redb::WriteTransaction,
+        f: impl FnOnce(&mut WriteView) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
         let mut view = WriteView::new(txn);
         let value = f(&mut view)?;
-        view.commit()?;
+        if view.commit()? {
+            self.directory_generation.fetch_add(1, Ordering::AcqRel);
+        }
         Ok(value)
     }
 }

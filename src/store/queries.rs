@@ -34,7 +34,7 @@ impl Tables for ReadView {
         &self,
         def: TableDefinition<K, V>,
     ) -> Result<ReadOnlyTable<K, V>, StoreError> {
-        Ok(self.0.open_table(def)?)
+        Ok(self.txn.open_table(def)?)
     }
 }
 

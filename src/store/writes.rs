@@ -13,7 +13,11 @@ use chrono::{DateTime, Utc};
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
 /// An open write transaction.
-pub struct WriteView(WriteTransaction);
+pub struct WriteView {
+    txn: WriteTransaction,
+    /// Whether users, groups or tools were written.
+    touched_directory: bool,
+}
 
 impl Tables for WriteView {
     type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static> = Table<'a, K, V>;
@@ -22,7 +26,7 @@ impl Tables for WriteView {
         &'a self,
         def: TableDefinition<K, V>,
     ) -> Result<Table<'a, K, V>, StoreError> {
-        Ok(self.0.open_table(def)?)
+        Ok(self.txn.open_table(def)?)
     }
 }
 
@@ -45,11 +49,16 @@ pub(super) fn bump<'k, K: redb::Key + 'static>(
 
 impl WriteView {
     pub(super) fn new(txn: WriteTransaction) -> Self {
-        Self(txn)
+        Self {
+            txn,
+            touched_directory: false,
+        }
     }
 
-    pub(super) fn commit(self) -> Result<(), StoreError> {
-        Ok(self.0.commit()?)
+    /// Commits; true when users, groups or tools changed.
+    pub(super) fn commit(self) -> Result<bool, StoreError> {
+        self.txn.commit()?;
+        Ok(self.touched_directory)
     }
 
     /// Creates every table, so that snapshots can open them before the first write.
@@ -97,6 +106,7 @@ impl WriteView {
 
     /// Inserts or replaces a catalog entry.
     pub fn put_tool(&mut self, tool: &Tool) -> Result<(), StoreError> {
+        self.touched_directory = true;
         self.open(TOOLS)?
             .insert(tool.id.as_str(), encode(tool)?.as_slice())?;
         Ok(())
@@ -104,6 +114,7 @@ impl WriteView {
 
     /// Inserts or replaces a user.
     pub fn put_user(&mut self, user: &User) -> Result<(), StoreError> {
+        self.touched_directory = true;
         self.open(USERS)?
             .insert(user.email.as_str(), encode(user)?.as_slice())?;
         Ok(())
@@ -111,6 +122,7 @@ impl WriteView {
 
     /// Inserts or replaces a group.
     pub fn put_group(&mut self, group: &Group) -> Result<(), StoreError> {
+        self.touched_directory = true;
         self.open(GROUPS)?
             .insert(group.id.as_str(), encode(group)?.as_slice())?;
         Ok(())

@@ -236,3 +236,45 @@ when { resource.risk == "critical" };
         .await;
     assert_eq!(codes(&sixth), ["critical_grant_limit"]);
 }
+
+#[tokio::test]
+async fn directory_and_catalog_changes_decide_the_next_request() {
+    let app = spawn_app().await.with_defaults().await;
+    for tool in ["tool-a", "tool-b", "tool-c", "tool-d"] {
+        app.put_tool(tool, "low", "approved").await;
+    }
+    // Not yet an employee: low risk is not approved automatically.
+    app.put_user("dave@example.com", &["staff"], Some("bob@example.com"))
+        .await;
+    let before = app
+        .decide(&request_body("DIR-1", "dave@example.com", "tool-a", 14))
+        .await;
+    assert_eq!(before["decision"]["outcome"], "needs_review");
+
+    // The group gains a parent: dave now reaches employees.
+    let response = app.put_group("staff", &["employees"]).await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let nested = app
+        .decide(&request_body("DIR-2", "dave@example.com", "tool-b", 14))
+        .await;
+    assert_eq!(nested["decision"]["outcome"], "auto_approved");
+
+    // The user leaves the group: back to review.
+    app.put_user("dave@example.com", &[], Some("bob@example.com"))
+        .await;
+    let left = app
+        .decide(&request_body("DIR-3", "dave@example.com", "tool-c", 14))
+        .await;
+    assert_eq!(left["decision"]["outcome"], "needs_review");
+
+    // The catalog blocks a tool someone was just approved for.
+    let approved = app
+        .decide(&request_body("DIR-4", "alice@example.com", "tool-d", 14))
+        .await;
+    assert_eq!(approved["decision"]["outcome"], "auto_approved");
+    app.put_tool("tool-d", "low", "blocked").await;
+    let blocked = app
+        .decide(&request_body("DIR-5", "bob@example.com", "tool-d", 14))
+        .await;
+    assert_eq!(codes(&blocked), ["tool_not_approved"]);
+}
