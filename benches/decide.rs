@@ -88,7 +88,7 @@ fn seed(store: &Store, size: &Size) {
             .write_unsynced(|w| {
                 for &g in chunk {
                     let mut grant = Grant::pending(
-                        RequestId::generate(),
+                        RequestId::generate(now),
                         email(g % size.users),
                         tool_id((g / size.users) % size.tools),
                         30,

@@ -36,7 +36,7 @@ fn add_grants(store: &Store, n: usize, offset: usize, expires_at: DateTime<Utc>)
                         Email::parse("e", &format!("user{}@example.com", g % 10_000)).unwrap();
                     let tool = ToolId::parse("t", &format!("tool-{}", g % 100)).unwrap();
                     let mut grant = Grant::pending(
-                        RequestId::generate(),
+                        RequestId::generate(now()),
                         user,
                         tool,
                         30,

@@ -112,7 +112,7 @@ fn sweep_runs_once_for_cron_and_is_idempotent() {
     let data = tempfile::tempdir().unwrap();
     let overdue = chrono::Utc::now() - chrono::Duration::hours(1);
     let mut grant = Grant::pending(
-        RequestId::generate(),
+        RequestId::generate(overdue),
         Email::parse("user", "alice@example.com").unwrap(),
         ToolId::parse("tool", "grammarly").unwrap(),
         30,

@@ -84,7 +84,7 @@ impl Grant {
         at: DateTime<Utc>,
     ) -> Self {
         Self {
-            grant_id: GrantId::generate(),
+            grant_id: GrantId::generate(at),
             request_id,
             user,
             tool,

@@ -21,7 +21,9 @@ pub use directory::{Group, GroupUpsert, User, UserUpsert};
 pub use error::DomainError;
 pub use facts::{ApprovalFacts, ExtendFacts, StageVerdict, Verdict};
 pub use grant::{Grant, GrantState};
-pub use ids::{Email, GrantId, GroupId, IssueKey, PolicyVersionId, RequestId, ToolId};
+pub use ids::{
+    Email, GrantId, GroupId, IssueKey, PolicyVersionId, RequestId, ToolId, time_ordered_id,
+};
 pub use policy_version::{PolicyActivation, PolicyFile, PolicySource, PolicyVersionRecord};
 pub use request::{NewRequest, NewTool, RequestRecord, RequestStatus, SubmitRequest};
 pub use review::{

@@ -114,7 +114,7 @@ impl Job {
         at: DateTime<Utc>,
     ) -> Self {
         Self {
-            job_id: format!("job_{}", uuid::Uuid::new_v4().simple()),
+            job_id: super::time_ordered_id("job", at),
             kind,
             grant_id: grant.grant_id.clone(),
             user: grant.user.clone(),

@@ -54,7 +54,7 @@ impl Service {
             let decision = policy.engine.decide_request(&facts)?;
             let now = self.clock.now();
             let status = RequestStatus::after(decision.outcome);
-            let request_id = RequestId::generate();
+            let request_id = RequestId::generate(now);
             let grant = (decision.outcome == Outcome::AutoApproved).then(|| {
                 Grant::pending(
                     request_id.clone(),

@@ -257,7 +257,7 @@ fn open_recert(
         return Ok(false);
     }
     let recert = Recertification {
-        recert_id: format!("rct_{}", uuid::Uuid::new_v4().simple()),
+        recert_id: crate::domain::time_ordered_id("rct", now),
         grant_id: grant.grant_id.clone(),
         user: grant.user.clone(),
         tool: grant.tool.clone(),
