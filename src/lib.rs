@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod clock;
 pub mod domain;
+pub mod evidence;
 pub mod http;
 pub mod metrics;
 pub mod policy;

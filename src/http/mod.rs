@@ -1,5 +1,6 @@
 //! HTTP: thin handlers that extract, call one service function and map the result.
 
+mod audit;
 mod catalog;
 mod directory;
 mod error;
@@ -75,6 +76,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/escalations", get(lifecycle::escalations))
         .route("/v1/insights", get(lifecycle::insights))
         .route("/v1/sweeps/run", post(lifecycle::run_sweeps))
+        .route("/v1/audit/events", get(audit::events))
+        .route("/v1/audit/verify", get(audit::verify))
         .route("/v1/tools", get(catalog::list))
         .route("/v1/tools/seed", post(catalog::seed))
         .route("/v1/tools/{id}", put(catalog::put).get(catalog::get_one))

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use super::{catalog, directory, grants, lifecycle, ops, policies, requests, review};
+use super::{audit, catalog, directory, grants, lifecycle, ops, policies, requests, review};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         grants::access, grants::jobs, grants::complete_job,
         grants::recerts, grants::keep, grants::recert_revoke,
         lifecycle::run_sweeps, lifecycle::escalations, lifecycle::insights,
+        audit::events, audit::verify,
         catalog::put, catalog::get_one, catalog::list, catalog::seed,
         directory::put_user, directory::get_user, directory::put_group, directory::create_token,
         policies::active, policies::versions, policies::version, policies::reload,

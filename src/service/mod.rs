@@ -5,6 +5,7 @@
 //! together with its audit entry.
 
 mod approvals;
+mod audit;
 mod auth;
 mod bulk;
 mod catalog;
@@ -24,6 +25,7 @@ mod sweeps;
 mod transitions;
 
 pub use approvals::{ApproveBody, DenyBody, Reviewed};
+pub use audit::{AuditPage, MAX_EVENTS};
 pub use auth::{Actor, NewToken};
 pub use bulk::{BulkAction, BulkBody, BulkError, BulkResult, MAX_BULK_IDS};
 pub use error::ServiceError;

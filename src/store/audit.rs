@@ -1,7 +1,11 @@
 //! The audit log: an append-only table written in the same transaction as each change.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use super::StoreError;
+use super::codec::{Tables, decode};
+use super::tables::AUDIT;
+use crate::evidence::{AuditRecord, Verifier};
+use redb::ReadableTable;
+use serde::Serialize;
 
 /// An entry to append; the store assigns `seq`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -16,20 +20,46 @@ pub struct NewAuditEntry {
     pub data: serde_json::Value,
 }
 
-/// An entry as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// Dense sequence number, from 1.
-    pub seq: u64,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// What happened.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Who did it.
-    pub actor: String,
-    /// To what.
-    pub subject: String,
-    /// Details.
-    pub data: serde_json::Value,
+/// Reading the audit log back.
+pub trait AuditQueries: Tables + Sized {
+    /// Entries after `after_seq`, oldest first, of `kind` if given; at most `limit`, looking
+    /// at no more than `scan` entries. Returns the entries and the last `seq` looked at, from
+    /// which a next page continues.
+    fn audit_events(
+        &self,
+        after_seq: u64,
+        kind: Option<&str>,
+        limit: usize,
+        scan: usize,
+    ) -> Result<(Vec<AuditRecord>, u64), StoreError> {
+        let table = self.open(AUDIT)?;
+        let mut out = Vec::new();
+        let mut last = after_seq;
+        for entry in table.range(after_seq.saturating_add(1)..)?.take(scan) {
+            let (seq, bytes) = entry?;
+            last = seq.value();
+            let record: AuditRecord = decode("audit", bytes.value())?;
+            if kind.is_none_or(|k| record.kind == k) {
+                out.push(record);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok((out, last))
+    }
+
+    /// Walks the whole log through `verifier`.
+    fn verify_audit(&self, verifier: &mut Verifier) -> Result<(), StoreError> {
+        for entry in self.open(AUDIT)?.iter()? {
+            let (_, bytes) = entry?;
+            match decode::<AuditRecord>("audit", bytes.value()) {
+                Ok(record) => verifier.push(&record),
+                Err(_) => verifier.push_malformed(),
+            }
+        }
+        Ok(())
+    }
 }
+
+impl<T: Tables> AuditQueries for T {}

@@ -11,12 +11,13 @@ mod queries;
 mod tables;
 mod writes;
 
-pub use audit::{AuditEntry, NewAuditEntry};
+pub use audit::{AuditQueries, NewAuditEntry};
 pub use insights::InsightQueries;
 pub use lifecycle::{GrantFilter, LifecycleQueries, TimeKey};
 pub use queries::{Queries, RequestFilter};
 pub use writes::WriteView;
 
+use crate::evidence::MacKey;
 use redb::{Database, ReadTransaction, ReadableDatabase};
 use std::path::Path;
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub enum StoreError {
     /// A record does not encode.
     #[error("cannot encode record: {0}")]
     Encode(serde_json::Error),
+    /// The audit key file could not be read or created.
+    #[error(transparent)]
+    Key(#[from] crate::evidence::KeyError),
     /// The data folder could not be prepared.
     #[error("cannot use data folder {path}: {source}")]
     Folder {
@@ -73,6 +77,8 @@ pub struct Store {
     /// Bumped after every commit that changed users, groups or tools, so that caches of
     /// directory and catalog facts know when they are stale.
     directory_generation: Arc<AtomicU64>,
+    /// Seals every audit entry; kept in a file next to the database, never inside it.
+    key: Arc<MacKey>,
 }
 
 /// A consistent snapshot for reading.
@@ -99,13 +105,20 @@ impl Store {
             path: data_dir.display().to_string(),
             source,
         })?;
+        let key = MacKey::load_or_create(&data_dir.join(crate::evidence::KEY_FILE))?;
         let db = Database::create(data_dir.join(Self::FILE))?;
         let store = Self {
             db: db.into(),
             directory_generation: Arc::default(),
+            key: Arc::new(key),
         };
         store.write(|w| w.create_tables())?;
         Ok(store)
+    }
+
+    /// The key that seals audit entries, for verifying them.
+    pub fn audit_key(&self) -> &MacKey {
+        &self.key
     }
 
     /// A snapshot of everything committed so far.
@@ -150,7 +163,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut view = WriteView::new(txn);
+        let mut view = WriteView::new(txn, Arc::clone(&self.key));
         let value = f(&mut view)?;
         if view.commit()? {
             self.directory_generation.fetch_add(1, Ordering::AcqRel);

@@ -1,22 +1,25 @@
 //! Writes, inside one write transaction. Each method keeps its record's indexes in step.
 
 use super::StoreError;
-use super::audit::{AuditEntry, NewAuditEntry};
-use super::codec::{Tables, encode};
+use super::audit::NewAuditEntry;
+use super::codec::{Tables, decode, encode};
 use super::lifecycle::ms;
 use super::tables::*;
 use crate::domain::{
     Grant, GrantState, Group, PolicyActivation, PolicyVersionRecord, RequestRecord, RequestStatus,
     TokenRecord, Tool, User,
 };
+use crate::evidence::{AuditRecord, GENESIS, MacKey};
 use chrono::{DateTime, Utc};
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+use std::sync::Arc;
 
 /// An open write transaction.
 pub struct WriteView {
     txn: WriteTransaction,
     /// Whether users, groups or tools were written.
     touched_directory: bool,
+    key: Arc<MacKey>,
 }
 
 impl Tables for WriteView {
@@ -48,10 +51,11 @@ pub(super) fn bump<'k, K: redb::Key + 'static>(
 }
 
 impl WriteView {
-    pub(super) fn new(txn: WriteTransaction) -> Self {
+    pub(super) fn new(txn: WriteTransaction, key: Arc<MacKey>) -> Self {
         Self {
             txn,
             touched_directory: false,
+            key,
         }
     }
 
@@ -243,19 +247,28 @@ impl WriteView {
         Ok(())
     }
 
-    /// Appends an audit entry at `at`; returns its seq.
+    /// Appends an audit entry at `at`, chained to the one before and sealed with the audit
+    /// key; returns its seq.
     pub fn audit(&mut self, entry: NewAuditEntry, at: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut table = self.open(AUDIT)?;
-        let seq = table.last()?.map_or(1, |(k, _)| k.value() + 1);
-        let stored = AuditEntry {
+        let (seq, prev_hash) = match table.last()? {
+            Some((seq, bytes)) => {
+                let last: AuditRecord = decode("audit", bytes.value())?;
+                (seq.value() + 1, last.entry_hash)
+            }
+            None => (1, GENESIS.to_owned()),
+        };
+        let sealed = AuditRecord::seal(
             seq,
             at,
-            kind: entry.kind.to_owned(),
-            actor: entry.actor,
-            subject: entry.subject,
-            data: entry.data,
-        };
-        table.insert(seq, encode(&stored)?.as_slice())?;
+            entry.kind.to_owned(),
+            entry.actor,
+            entry.subject,
+            entry.data,
+            prev_hash,
+            &self.key,
+        );
+        table.insert(seq, encode(&sealed)?.as_slice())?;
         Ok(seq)
     }
 }

@@ -7,6 +7,7 @@
     missing_docs
 )]
 
+mod audit;
 mod auth;
 mod bad_input;
 mod decisions;

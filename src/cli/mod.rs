@@ -1,4 +1,6 @@
-//! The command line: `serve`, `sweep`, `policy validate`, `policy test`.
+//! The command line: `serve`, `sweep`, `policy validate`, `policy test`, `audit verify`.
+
+mod audit;
 
 use crate::clock::SystemClock;
 use crate::policy::{Bundle, PolicyEngine, PolicyError, testing};
@@ -27,6 +29,16 @@ enum Command {
     /// Run the lifecycle sweeps once and print what they changed (for cron; the server must
     /// not be running on the same data folder).
     Sweep(StoreArgs),
+    /// Work with exported audit evidence, offline.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify an exported audit log: hashes, MACs, `seq` and links; reports the first bad
+    /// `seq` and what is wrong there.
+    Verify(audit::VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +145,7 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve(args),
             Command::Sweep(args) => sweep(args),
+            Command::Audit(AuditCommand::Verify(args)) => audit::verify(&args),
             Command::Policy(PolicyCommand::Validate(args)) => validate(&args),
             Command::Policy(PolicyCommand::Test { bundle, tests }) => test(&bundle, tests),
         }

@@ -1,0 +1,101 @@
+//! The audit MAC key: 32 random bytes in a file outside the database.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use std::io::Write;
+use std::path::Path;
+
+/// Why a key file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Reading or creating the file failed.
+    #[error("audit key file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file does not hold 64 hex digits.
+    #[error("audit key file {path} must hold 64 hex digits (32 bytes)")]
+    Malformed {
+        /// The file.
+        path: String,
+    },
+}
+
+/// The HMAC-SHA-256 key that seals every audit entry.
+#[derive(Clone)]
+pub struct MacKey([u8; 32]);
+
+impl std::fmt::Debug for MacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MacKey(…)")
+    }
+}
+
+impl MacKey {
+    /// A key from its bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Reads the key at `path`, or creates it (mode 0600) with fresh random bytes.
+    pub fn load_or_create(path: &Path) -> Result<Self, KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        if path.exists() {
+            return Self::load(path);
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(io)?;
+        file.write_all(format!("{}\n", hex::encode(bytes)).as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(io)?;
+        Ok(Self(bytes))
+    }
+
+    /// Reads the key at `path`.
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let malformed = || KeyError::Malformed {
+            path: path.display().to_string(),
+        };
+        let bytes = hex::decode(text.trim()).map_err(|_| malformed())?;
+        Ok(Self(bytes.try_into().map_err(|_| malformed())?))
+    }
+
+    /// Hex HMAC-SHA-256 of `entry_hash`.
+    pub fn mac(&self, entry_hash: &str) -> String {
+        hex::encode(self.hmac(entry_hash).finalize().into_bytes())
+    }
+
+    /// Whether `mac` is the MAC of `entry_hash` (compared in constant time).
+    pub fn verify(&self, entry_hash: &str, mac: &str) -> bool {
+        match hex::decode(mac) {
+            Ok(bytes) => self.hmac(entry_hash).verify_slice(&bytes).is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    fn hmac(&self, entry_hash: &str) -> Hmac<Sha256> {
+        // HMAC takes keys of any length, so this cannot fail for 32 bytes.
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default()));
+        mac.update(entry_hash.as_bytes());
+        mac
+    }
+}
