@@ -1,6 +1,7 @@
 //! clearance: governs access to AI tools for organisations that run Jira Service Management.
 //!
-//! Layers point one way: [`http`] → [`service`] → [`policy`], [`store`] → [`domain`].
+//! Layers point one way: [`http`] → [`service`] → [`policy`], [`store`] → [`domain`]; the
+//! pure [`evidence`] module (audit entries, hashes, the verifier) serves `store` and `cli`.
 
 pub mod cli;
 pub mod clock;
