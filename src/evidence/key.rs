@@ -92,9 +92,11 @@ impl MacKey {
     }
 
     fn hmac(&self, entry_hash: &str) -> Hmac<Sha256> {
-        // HMAC takes keys of any length, so this cannot fail for 32 bytes.
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default()));
+        // HMAC pads a key shorter than the hash's block with zeros, so the 32 bytes in a
+        // zeroed block are the same key, and building from a whole block cannot fail.
+        let mut block = hmac::digest::Key::<Hmac<Sha256>>::default();
+        block.iter_mut().zip(self.0).for_each(|(b, k)| *b = k);
+        let mut mac = <Hmac<Sha256> as KeyInit>::new(&block);
         mac.update(entry_hash.as_bytes());
         mac
     }

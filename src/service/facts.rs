@@ -19,26 +19,12 @@ pub(super) fn request_facts(
     input: &NewRequest,
 ) -> Result<DecisionFacts, ServiceError> {
     let generation = read.directory_generation();
-    let user = match cache.user(&input.requester, generation) {
-        Some(user) => user,
-        None => {
-            let user = user_facts(read, &input.requester)?;
-            cache.put_user(generation, &user);
-            user
-        }
-    };
-    let tool = match cache
-        .tool(&input.tool, generation)
-        .filter(|_| input.new_tool.is_none())
-    {
-        Some(tool) => tool,
-        None => {
-            let tool = tool_facts(read, input)?;
-            if tool.in_catalog {
-                cache.put_tool(generation, &tool);
-            }
-            tool
-        }
+    let user = cache.user(&input.requester, generation, || {
+        user_facts(read, &input.requester)
+    })?;
+    let tool = match input.new_tool {
+        Some(_) => tool_facts(read, input)?,
+        None => cache.tool(&input.tool, generation, || tool_facts(read, input))?,
     };
     let contended = read.contended(&input.requester, &tool.id)?;
     let context = RequestContextFacts {

@@ -38,6 +38,26 @@ impl<K: Hash + Eq, V: Clone> Tagged<K, V> {
             .map(|(_, value)| value.clone())
     }
 
+    fn get_or_load<E>(
+        &self,
+        key: &K,
+        generation: u64,
+        load: impl FnOnce() -> Result<V, E>,
+        keep: impl FnOnce(&V) -> bool,
+    ) -> Result<V, E>
+    where
+        K: Clone,
+    {
+        if let Some(value) = self.get(key, generation) {
+            return Ok(value);
+        }
+        let value = load()?;
+        if keep(&value) {
+            self.put(key.clone(), generation, value.clone());
+        }
+        Ok(value)
+    }
+
     fn put(&self, key: K, generation: u64, value: V) {
         let mut map = self.0.write().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= MAX_ENTRIES {
@@ -54,24 +74,25 @@ impl<K: Hash + Eq, V: Clone> Tagged<K, V> {
 }
 
 impl FactsCache {
-    /// A user's facts read under `generation`, if cached.
-    pub fn user(&self, email: &Email, generation: u64) -> Option<UserFacts> {
-        self.users.get(email, generation)
+    /// A user's facts as of `generation`: cached, or loaded with `load` and remembered.
+    pub fn user<E>(
+        &self,
+        email: &Email,
+        generation: u64,
+        load: impl FnOnce() -> Result<UserFacts, E>,
+    ) -> Result<UserFacts, E> {
+        self.users.get_or_load(email, generation, load, |_| true)
     }
 
-    /// Remembers a user's facts read under `generation`.
-    pub fn put_user(&self, generation: u64, facts: &UserFacts) {
-        self.users
-            .put(facts.email.clone(), generation, facts.clone());
-    }
-
-    /// A catalog tool's facts read under `generation`, if cached.
-    pub fn tool(&self, id: &ToolId, generation: u64) -> Option<ToolFacts> {
-        self.tools.get(id, generation)
-    }
-
-    /// Remembers a catalog tool's facts read under `generation`.
-    pub fn put_tool(&self, generation: u64, facts: &ToolFacts) {
-        self.tools.put(facts.id.clone(), generation, facts.clone());
+    /// A tool's facts as of `generation`: cached, or loaded with `load` and remembered when
+    /// the tool is in the catalog (unknown tools are never cached, so input cannot fill it).
+    pub fn tool<E>(
+        &self,
+        id: &ToolId,
+        generation: u64,
+        load: impl FnOnce() -> Result<ToolFacts, E>,
+    ) -> Result<ToolFacts, E> {
+        self.tools
+            .get_or_load(id, generation, load, |tool| tool.in_catalog)
     }
 }
