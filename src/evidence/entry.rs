@@ -76,17 +76,22 @@ impl AuditRecord {
     /// and its UTF-8 bytes, in the order seq (decimal), at (RFC 3339, milliseconds, `Z`),
     /// type, actor, subject, data (canonical JSON), prev_hash.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let fields = [
-            self.seq.to_string(),
-            self.at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            self.kind.clone(),
-            self.actor.clone(),
-            self.subject.clone(),
-            canonical_json(&self.data),
-            self.prev_hash.clone(),
+        let seq = self.seq.to_string();
+        let at = self.at.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let data = canonical_json(&self.data);
+        let fields: [&str; 7] = [
+            &seq,
+            &at,
+            &self.kind,
+            &self.actor,
+            &self.subject,
+            &data,
+            &self.prev_hash,
         ];
-        let mut out = ENCODING.to_vec();
-        for field in &fields {
+        let mut out =
+            Vec::with_capacity(ENCODING.len() + fields.iter().map(|f| f.len() + 4).sum::<usize>());
+        out.extend_from_slice(ENCODING);
+        for field in fields {
             let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(field.as_bytes());

@@ -24,9 +24,10 @@ pub enum KeyError {
     },
 }
 
-/// The HMAC-SHA-256 key that seals every audit entry.
+/// The HMAC-SHA-256 key that seals every audit entry, kept as the keyed MAC state so that
+/// each entry pays only for its own bytes.
 #[derive(Clone)]
-pub struct MacKey([u8; 32]);
+pub struct MacKey(Hmac<Sha256>);
 
 impl std::fmt::Debug for MacKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,7 +38,11 @@ impl std::fmt::Debug for MacKey {
 impl MacKey {
     /// A key from its bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+        // HMAC pads a key shorter than the hash's block with zeros, so the 32 bytes in a
+        // zeroed block are the same key, and building from a whole block cannot fail.
+        let mut block = hmac::digest::Key::<Hmac<Sha256>>::default();
+        block.iter_mut().zip(bytes).for_each(|(b, k)| *b = k);
+        Self(<Hmac<Sha256> as KeyInit>::new(&block))
     }
 
     /// Reads the key at `path`, or creates it (mode 0600) with fresh random bytes.
@@ -62,7 +67,7 @@ impl MacKey {
         file.write_all(format!("{}\n", hex::encode(bytes)).as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(io)?;
-        Ok(Self(bytes))
+        Ok(Self::from_bytes(bytes))
     }
 
     /// Reads the key at `path`.
@@ -75,7 +80,7 @@ impl MacKey {
             path: path.display().to_string(),
         };
         let bytes = hex::decode(text.trim()).map_err(|_| malformed())?;
-        Ok(Self(bytes.try_into().map_err(|_| malformed())?))
+        Ok(Self::from_bytes(bytes.try_into().map_err(|_| malformed())?))
     }
 
     /// Hex HMAC-SHA-256 of `entry_hash`.
@@ -92,11 +97,7 @@ impl MacKey {
     }
 
     fn hmac(&self, entry_hash: &str) -> Hmac<Sha256> {
-        // HMAC pads a key shorter than the hash's block with zeros, so the 32 bytes in a
-        // zeroed block are the same key, and building from a whole block cannot fail.
-        let mut block = hmac::digest::Key::<Hmac<Sha256>>::default();
-        block.iter_mut().zip(self.0).for_each(|(b, k)| *b = k);
-        let mut mac = <Hmac<Sha256> as KeyInit>::new(&block);
+        let mut mac = self.0.clone();
         mac.update(entry_hash.as_bytes());
         mac
     }

@@ -9,6 +9,7 @@ use crate::domain::{
     RequestContextFacts, RequestId, RequestRecord, RequestStatus, Role,
 };
 use crate::store::{LifecycleQueries, NewAuditEntry, Queries, ReadView};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 /// How often an approval is re-made when a concurrent one changed the request meanwhile.
@@ -110,11 +111,12 @@ impl Service {
         comment: Option<String>,
     ) -> Result<Option<Reviewed>, ServiceError> {
         let policy = self.policies.current();
+        let now = self.clock.now();
         let read = self.store.read()?;
         let request = pending_request(&read, id)?;
-        ensure_no_open_grant(&read, &request)?;
+        ensure_no_open_grant(&read, &request, now)?;
         let facts = approval_facts(&read, &request, approver)?;
-        let again = reasked_facts(&read, &request)?;
+        let again = reasked_facts(&read, &request, now)?;
         drop(read);
 
         let engine = &policy.engine;
@@ -125,7 +127,6 @@ impl Service {
         if let Some(refused) = engine.request_refused(&again)? {
             return Err(not_permitted(refused.reasons));
         }
-        let now = self.clock.now();
         let mut updated = request.clone();
         updated.approvals.push(Approval {
             stage,
@@ -157,7 +158,7 @@ impl Service {
                 _ => return Ok(None),
             }
             if grant.is_some() {
-                ensure_no_open_grant(w, &request)?;
+                ensure_no_open_grant(w, &request, now)?;
             }
             w.update_request(&request, &updated)?;
             w.audit(approved_entry(actor, &updated), now)?;
@@ -234,8 +235,9 @@ pub(super) fn pending_request(
 fn ensure_no_open_grant(
     read: &impl LifecycleQueries,
     request: &RequestRecord,
+    now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    match read.open_grant(&request.requester, &request.tool)? {
+    match read.open_grant(&request.requester, &request.tool, now)? {
         Some(grant) => Err(ServiceError::DuplicateGrant {
             user: request.requester.to_string(),
             tool: request.tool.to_string(),
@@ -269,13 +271,17 @@ pub(super) fn approval_facts(
 
 /// The request's facts as they are now, for asking `request` again (this request itself
 /// does not count as a duplicate of itself).
-fn reasked_facts(read: &ReadView, request: &RequestRecord) -> Result<DecisionFacts, ServiceError> {
+fn reasked_facts(
+    read: &ReadView,
+    request: &RequestRecord,
+    now: DateTime<Utc>,
+) -> Result<DecisionFacts, ServiceError> {
     let (user, tool) = (&request.requester, &request.tool);
     let ContendedFacts {
         has_open_grant,
         active_grants_for_tool,
         ..
-    } = read.contended(user, tool)?;
+    } = read.contended(user, tool, now)?;
     let recorded = &request.decision.facts;
     Ok(DecisionFacts {
         user: user_facts(read, user)?,

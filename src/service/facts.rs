@@ -6,6 +6,7 @@ use crate::domain::{
     DecisionFacts, Email, NewRequest, RequestContextFacts, Tool, ToolFacts, ToolId, UserFacts,
 };
 use crate::store::{Queries, ReadView};
+use chrono::{DateTime, Utc};
 
 /// Status and risk of a tool that is not in the catalog, as policies see it.
 const UNKNOWN_STATUS: &str = "unknown";
@@ -17,6 +18,7 @@ pub(super) fn request_facts(
     read: &ReadView,
     cache: &FactsCache,
     input: &NewRequest,
+    now: DateTime<Utc>,
 ) -> Result<DecisionFacts, ServiceError> {
     let generation = read.directory_generation();
     let user = cache.user(&input.requester, generation, || {
@@ -26,7 +28,7 @@ pub(super) fn request_facts(
         Some(_) => tool_facts(read, input)?,
         None => cache.tool(&input.tool, generation, || tool_facts(read, input))?,
     };
-    let contended = read.contended(&input.requester, &tool.id)?;
+    let contended = read.contended(&input.requester, &tool.id, now)?;
     let context = RequestContextFacts {
         duration_days: input.duration_days,
         purpose: input.purpose.clone(),

@@ -47,7 +47,7 @@ impl Service {
         if let Some(existing) = read.request_by_issue(&input.issue_key)? {
             return replay(existing, &fingerprint);
         }
-        let mut facts = request_facts(&read, &self.facts, &input)?;
+        let mut facts = request_facts(&read, &self.facts, &input, self.clock.now())?;
         drop(read);
 
         for _ in 0..MAX_ATTEMPTS {
@@ -93,7 +93,7 @@ impl Service {
                 if let Some(existing) = w.request_by_issue(&record.issue_key)? {
                     return Ok::<_, ServiceError>(Commit::Existing(Box::new(existing)));
                 }
-                let fresh = w.contended(&record.requester, &record.tool)?;
+                let fresh = w.contended(&record.requester, &record.tool, now)?;
                 if fresh != expected {
                     return Ok(Commit::Stale(fresh));
                 }
@@ -127,7 +127,8 @@ impl Service {
         actor.require(&[Role::Automation], "evaluate requests")?;
         let input = body.parse()?;
         let policy = self.policies.current();
-        let facts = request_facts(&self.store.read()?, &self.facts, &input)?;
+        let now = self.clock.now();
+        let facts = request_facts(&self.store.read()?, &self.facts, &input, now)?;
         Ok(policy.engine.decide_request(&facts)?)
     }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 /// Items handled per write transaction.
-const BATCH: usize = 500;
+const BATCH: usize = 1000;
 /// Who the audit log names for sweep transitions.
 const SYSTEM: &str = "system:sweep";
 

@@ -144,7 +144,10 @@ pub(super) fn end(
         ..grant.clone()
     };
     w.update_grant(grant, &ended)?;
-    cancel_jobs(w, grant, JobKind::Fulfil, by, at)?;
+    // Activation completes the fulfilment job, so only a grant still pending has one open.
+    if grant.state == GrantState::PendingProvision {
+        cancel_jobs(w, grant, JobKind::Fulfil, by, at)?;
+    }
     let job = open_job(w, &ended, JobKind::Deprovision, at)?;
     let recert = match state {
         GrantState::Revoked => RecertState::Revoked,

@@ -1,7 +1,8 @@
 //! JSON encoding of records, and the `Tables` abstraction over read and write transactions.
 
 use super::StoreError;
-use redb::{ReadableTable, TableDefinition};
+use super::tables::Spec;
+use redb::ReadableTable;
 use serde::{Serialize, de::DeserializeOwned};
 
 /// Opens tables for reading in either kind of transaction.
@@ -11,11 +12,8 @@ pub trait Tables {
     where
         Self: 'a;
 
-    /// Opens `def`.
-    fn open<'a, K: redb::Key + 'static, V: redb::Value + 'static>(
-        &'a self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Self::Table<'a, K, V>, StoreError>;
+    /// Opens `table`.
+    fn open<'a, S: Spec>(&'a self, table: S) -> Result<Self::Table<'a, S::K, S::V>, StoreError>;
 }
 
 /// Encodes a record.

@@ -3,7 +3,7 @@
 
 use super::codec::{Tables, encode, get};
 use super::tables::*;
-use super::writes::bump;
+use super::writes::{bump, open_until};
 use super::{StoreError, WriteView};
 use crate::domain::{
     Email, Escalation, Grant, GrantId, GrantState, Job, JobKind, RecertState, Recertification,
@@ -139,14 +139,22 @@ pub trait LifecycleQueries: Tables + Sized {
         Ok(false)
     }
 
-    /// The open grant of `user` for `tool`, if any.
-    fn open_grant(&self, user: &Email, tool: &ToolId) -> Result<Option<GrantId>, StoreError> {
-        let table = self.open(OPEN_GRANTS)?;
-        let mut range = table.range((user.as_str(), tool.as_str(), "")..)?;
-        if let Some(entry) = range.next() {
-            let (key, _) = entry?;
+    /// The grant of `user` for `tool` that is open at `now`, if any: pending provision, or
+    /// active and not yet past its expiry.
+    fn open_grant(
+        &self,
+        user: &Email,
+        tool: &ToolId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<GrantId>, StoreError> {
+        let table = self.open(GRANTS_BY_USER_TOOL)?;
+        for entry in table.range((user.as_str(), tool.as_str(), "")..)? {
+            let (key, until) = entry?;
             let (u, t, id) = key.value();
-            if u == user.as_str() && t == tool.as_str() {
+            if u != user.as_str() || t != tool.as_str() {
+                break;
+            }
+            if until.value() > ms(now) {
                 return Ok(GrantId::parse("id", id).ok());
             }
         }
@@ -262,7 +270,7 @@ pub trait LifecycleQueries: Tables + Sized {
 
 impl<T: Tables> LifecycleQueries for T {}
 
-impl WriteView {
+impl WriteView<'_> {
     /// Replaces a request, keeping the status, open-request and age indexes in step.
     pub fn update_request(
         &mut self,
@@ -291,7 +299,7 @@ impl WriteView {
             if let Some(closed_at) = new.concluded_at() {
                 let minutes = (closed_at - new.submitted_at).num_minutes().max(0);
                 let minutes = u64::try_from(minutes).unwrap_or(0);
-                bump(&mut self.open(REVIEW_MINUTES)?, minutes, 1)?;
+                bump(&mut *self.open(REVIEW_MINUTES)?, minutes, 1)?;
             }
         }
         Ok(())
@@ -301,6 +309,11 @@ impl WriteView {
     pub fn update_grant(&mut self, old: &Grant, new: &Grant) -> Result<(), StoreError> {
         self.open(GRANTS)?
             .insert(new.grant_id.as_str(), encode(new)?.as_slice())?;
+        if open_until(old) != open_until(new) {
+            let key = (new.user.as_str(), new.tool.as_str(), new.grant_id.as_str());
+            self.open(GRANTS_BY_USER_TOOL)?
+                .insert(key, open_until(new))?;
+        }
         self.index_grant(old, -1)?;
         self.index_grant(new, 1)
     }

@@ -5,6 +5,7 @@
 
 mod audit;
 mod codec;
+mod handle;
 mod insights;
 mod lifecycle;
 mod queries;
@@ -43,6 +44,9 @@ pub enum StoreError {
     /// The audit key file could not be read or created.
     #[error(transparent)]
     Key(#[from] crate::evidence::KeyError),
+    /// A table was opened twice at once in one write transaction (a bug in the store).
+    #[error("table {0} is already in use in this transaction")]
+    TableInUse(String),
     /// The data folder could not be prepared.
     #[error("cannot use data folder {path}: {source}")]
     Folder {
@@ -112,7 +116,9 @@ impl Store {
             directory_generation: Arc::default(),
             key: Arc::new(key),
         };
-        store.write(|w| w.create_tables())?;
+        let txn = store.db.begin_write()?;
+        tables::create_all(&txn)?;
+        txn.commit()?;
         Ok(store)
     }
 
@@ -133,7 +139,7 @@ impl Store {
     }
 
     /// Runs `f` in one write transaction and commits it durably if `f` succeeds.
-    pub fn write<T, E>(&self, f: impl FnOnce(&mut WriteView) -> Result<T, E>) -> Result<T, E>
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut WriteView<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
@@ -144,7 +150,7 @@ impl Store {
     /// Like [`Store::write`] but without waiting for the disk: for bulk loads in benchmarks.
     pub fn write_unsynced<T, E>(
         &self,
-        f: impl FnOnce(&mut WriteView) -> Result<T, E>,
+        f: impl FnOnce(&mut WriteView<'_>) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<StoreError>,
@@ -158,14 +164,17 @@ impl Store {
     fn run<T, E>(
         &self,
         txn: redb::WriteTransaction,
-        f: impl FnOnce(&mut WriteView) -> Result<T, E>,
+        f: impl FnOnce(&mut WriteView<'_>) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        let mut view = WriteView::new(txn, Arc::clone(&self.key));
+        let mut view = WriteView::new(&txn, Arc::clone(&self.key));
         let value = f(&mut view)?;
-        if view.commit()? {
+        // The view's open tables close here, before the commit that needs them closed.
+        let touched_directory = view.finish();
+        txn.commit().map_err(StoreError::from)?;
+        if touched_directory {
             self.directory_generation.fetch_add(1, Ordering::AcqRel);
         }
         Ok(value)

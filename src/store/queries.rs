@@ -1,6 +1,7 @@
 //! Reads, available in snapshots and inside write transactions alike.
 
 use super::codec::{Tables, decode, get};
+use super::lifecycle::LifecycleQueries;
 use super::tables::*;
 use super::{ReadView, StoreError};
 use crate::domain::{
@@ -8,7 +9,8 @@ use crate::domain::{
     PolicyVersionId, PolicyVersionRecord, RequestId, RequestRecord, RequestStatus, TokenRecord,
     Tool, ToolId, User,
 };
-use redb::{ReadOnlyTable, ReadableTable, TableDefinition};
+use chrono::{DateTime, Utc};
+use redb::{ReadOnlyTable, ReadableTable};
 use std::collections::{BTreeMap, VecDeque};
 
 /// How many groups a user's ancestry may reach before the walk stops.
@@ -30,11 +32,8 @@ pub struct RequestFilter {
 impl Tables for ReadView {
     type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static> = ReadOnlyTable<K, V>;
 
-    fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<ReadOnlyTable<K, V>, StoreError> {
-        Ok(self.txn.open_table(def)?)
+    fn open<S: Spec>(&self, _: S) -> Result<ReadOnlyTable<S::K, S::V>, StoreError> {
+        Ok(self.txn.open_table(S::DEF)?)
     }
 }
 
@@ -52,6 +51,23 @@ fn has_prefix2(
         }
         None => Ok(false),
     }
+}
+
+/// The ids under `prefix` in a `(prefix, id)` index.
+fn ids_under(
+    table: &impl ReadableTable<(&'static str, &'static str), ()>,
+    prefix: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut ids = Vec::new();
+    for entry in table.range((prefix, "")..)? {
+        let (key, _) = entry?;
+        let (p, id) = key.value();
+        if p != prefix {
+            break;
+        }
+        ids.push(id.to_owned());
+    }
+    Ok(ids)
 }
 
 /// Every query the service makes. Each is a point lookup or a bounded prefix range.
@@ -160,21 +176,10 @@ pub trait Queries: Tables + Sized {
                 }
                 ids.push(id.to_owned());
             }
-        } else if let Some(prefix) = filter
-            .tool
-            .as_ref()
-            .map(|t| (REQUESTS_BY_TOOL, t.as_str()))
-            .or(filter.status.map(|s| (REQUESTS_BY_STATUS, s.as_str())))
-        {
-            let table = self.open(prefix.0)?;
-            for entry in table.range((prefix.1, "")..)? {
-                let (key, _) = entry?;
-                let (p, id) = key.value();
-                if p != prefix.1 {
-                    break;
-                }
-                ids.push(id.to_owned());
-            }
+        } else if let Some(tool) = &filter.tool {
+            ids = ids_under(&self.open(REQUESTS_BY_TOOL)?, tool.as_str())?;
+        } else if let Some(status) = filter.status {
+            ids = ids_under(&self.open(REQUESTS_BY_STATUS)?, status.as_str())?;
         } else {
             for entry in self.open(REQUESTS)?.iter()?.take(filter.limit) {
                 ids.push(entry?.0.value().to_owned());
@@ -183,12 +188,17 @@ pub trait Queries: Tables + Sized {
         Ok(ids)
     }
 
-    /// The facts about `user` and `tool` that concurrent requests can change.
-    fn contended(&self, user: &Email, tool: &ToolId) -> Result<ContendedFacts, StoreError> {
+    /// The facts about `user` and `tool` at `now` that concurrent requests can change.
+    fn contended(
+        &self,
+        user: &Email,
+        tool: &ToolId,
+        now: DateTime<Utc>,
+    ) -> Result<ContendedFacts, StoreError> {
         let (u, t) = (user.as_str(), tool.as_str());
         Ok(ContendedFacts {
             has_open_request: has_prefix2(&self.open(OPEN_REQUESTS)?, u, t)?,
-            has_open_grant: has_prefix2(&self.open(OPEN_GRANTS)?, u, t)?,
+            has_open_grant: self.open_grant(user, tool, now)?.is_some(),
             active_grants_for_tool: self
                 .open(OPEN_GRANT_COUNT)?
                 .get(t)?

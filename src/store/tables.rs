@@ -2,95 +2,128 @@
 //!
 //! Records are JSON-encoded bytes; index tables have composite keys so that every query is
 //! a point lookup or a prefix range, never a scan of a whole table.
+//!
+//! Each table is a unit type naming its key and value types, so that a write transaction can
+//! keep every table it touches open until it commits (see [`OpenTables`]) instead of opening
+//! and closing it for each change.
 
-use redb::TableDefinition;
+use redb::{Key, Table, TableDefinition, Value};
+use std::cell::RefCell;
 
-/// Catalog entries by slug.
-pub const TOOLS: TableDefinition<&str, &[u8]> = TableDefinition::new("tools");
-/// Users by lower-cased email.
-pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
-/// Groups by name.
-pub const GROUPS: TableDefinition<&str, &[u8]> = TableDefinition::new("groups");
-/// Tokens by the hex SHA-256 of their secret.
-pub const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
+/// A table of the store.
+pub trait Spec: Copy {
+    /// Key type.
+    type K: Key + 'static;
+    /// Value type.
+    type V: Value + 'static;
+    /// The redb definition.
+    const DEF: TableDefinition<'static, Self::K, Self::V>;
+    /// This table's slot among a write transaction's open tables.
+    fn slot<'v, 'txn>(
+        open: &'v OpenTables<'txn>,
+    ) -> &'v RefCell<Option<Table<'txn, Self::K, Self::V>>>;
+}
 
-/// Requests by id.
-pub const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("requests");
-/// Request id by Jira issue key.
-pub const REQUESTS_BY_ISSUE: TableDefinition<&str, &str> =
-    TableDefinition::new("requests_by_issue");
-/// `(requester, tool, request id)` for every request.
-pub const REQUESTS_BY_USER_TOOL: TableDefinition<(&str, &str, &str), ()> =
-    TableDefinition::new("requests_by_user_tool");
-/// `(tool, request id)` for every request.
-pub const REQUESTS_BY_TOOL: TableDefinition<(&str, &str), ()> =
-    TableDefinition::new("requests_by_tool");
-/// `(status, request id)` for every request.
-pub const REQUESTS_BY_STATUS: TableDefinition<(&str, &str), ()> =
-    TableDefinition::new("requests_by_status");
-/// `(requester, tool, request id)` for pending requests only.
-pub const OPEN_REQUESTS: TableDefinition<(&str, &str, &str), ()> =
-    TableDefinition::new("open_requests");
+macro_rules! tables {
+    ($($(#[doc = $doc:literal])* $name:ident $field:ident: $k:ty => $v:ty = $label:literal;)*) => {
+        $(
+            $(#[doc = $doc])*
+            // Upper case like the constants these were: `w.open(GRANTS)` names a table.
+            #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
 
-/// Grants by id.
-pub const GRANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("grants");
-/// `(user, tool, grant id)` for every grant.
-pub const GRANTS_BY_USER_TOOL: TableDefinition<(&str, &str, &str), ()> =
-    TableDefinition::new("grants_by_user_tool");
-/// `(user, tool, grant id)` for grants pending provision or active.
-pub const OPEN_GRANTS: TableDefinition<(&str, &str, &str), ()> =
-    TableDefinition::new("open_grants");
-/// Number of grants pending provision or active, by tool.
-pub const OPEN_GRANT_COUNT: TableDefinition<&str, u64> = TableDefinition::new("open_grant_count");
+            impl Spec for $name {
+                type K = $k;
+                type V = $v;
+                const DEF: TableDefinition<'static, $k, $v> = TableDefinition::new($label);
+                fn slot<'v, 'txn>(open: &'v OpenTables<'txn>) -> &'v RefCell<Option<Table<'txn, $k, $v>>> {
+                    &open.$field
+                }
+            }
+        )*
 
-/// `(policy version, request id)` for every recorded decision.
-pub const DECISIONS_BY_VERSION: TableDefinition<(&str, &str), ()> =
-    TableDefinition::new("decisions_by_version");
+        /// The tables a write transaction has opened so far; each stays open until the
+        /// transaction commits.
+        #[derive(Default)]
+        pub struct OpenTables<'txn> {
+            $($field: RefCell<Option<Table<'txn, $k, $v>>>,)*
+        }
 
-/// Policy versions (full text) by version hash.
-pub const POLICY_VERSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("policy_versions");
-/// Version hash by sequence number.
-pub const POLICY_SEQ: TableDefinition<u64, &str> = TableDefinition::new("policy_seq");
-/// Activations by number, in order.
-pub const POLICY_ACTIVATIONS: TableDefinition<u64, &[u8]> =
-    TableDefinition::new("policy_activations");
+        /// Creates every table, so that snapshots can open them before the first write.
+        pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
+            $( txn.open_table($name::DEF)?; )*
+            Ok(())
+        }
+    };
+}
 
-/// The audit log by seq.
-pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
-
-/// `(expires_at ms, grant id)` for active grants: what expires when.
-pub const GRANTS_BY_EXPIRY: TableDefinition<(i64, &str), ()> =
-    TableDefinition::new("grants_by_expiry");
-/// `(submitted_at ms, request id)` for pending requests: what waits since when.
-pub const PENDING_BY_AGE: TableDefinition<(i64, &str), ()> = TableDefinition::new("pending_by_age");
-
-/// Fulfilment and deprovisioning jobs by id.
-pub const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
-/// `(kind, job id)` for open jobs.
-pub const OPEN_JOBS: TableDefinition<(&str, &str), ()> = TableDefinition::new("open_jobs");
-
-/// Recertifications by id.
-pub const RECERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("recertifications");
-/// `(grant id, expires_at ms)` → recertification id: one review per expiry.
-pub const RECERT_BY_GRANT: TableDefinition<(&str, i64), &str> =
-    TableDefinition::new("recertifications_by_grant");
-/// `(request id, breach)` → escalation.
-pub const ESCALATIONS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("escalations");
-/// `(grant id, job id)` for every job.
-pub const JOBS_BY_GRANT: TableDefinition<(&str, &str), ()> = TableDefinition::new("jobs_by_grant");
-/// `(state, tool, grant id)` for every grant.
-pub const GRANTS_BY_STATE: TableDefinition<(&str, &str, &str), ()> =
-    TableDefinition::new("grants_by_state");
-/// Number of active grants, by tool.
-pub const ACTIVE_GRANT_COUNT: TableDefinition<&str, u64> =
-    TableDefinition::new("active_grant_count");
-/// `(request id, breach)` for escalations of requests that are still pending.
-pub const OPEN_ESCALATIONS: TableDefinition<(&str, u32), ()> =
-    TableDefinition::new("open_escalations");
-/// Requests by `(submission month YYYY-MM, decision outcome)`: a count.
-pub const REQUESTS_BY_MONTH: TableDefinition<(&str, &str), u64> =
-    TableDefinition::new("requests_by_month");
-/// Reviewed requests by whole minutes from submission to the final decision: a count.
-pub const REVIEW_MINUTES: TableDefinition<u64, u64> = TableDefinition::new("review_minutes");
-/// Recertification ids still open.
-pub const OPEN_RECERTS: TableDefinition<&str, ()> = TableDefinition::new("open_recertifications");
+tables! {
+    /// Catalog entries by slug.
+    TOOLS tools: &'static str => &'static [u8] = "tools";
+    /// Users by lower-cased email.
+    USERS users: &'static str => &'static [u8] = "users";
+    /// Groups by name.
+    GROUPS groups: &'static str => &'static [u8] = "groups";
+    /// Tokens by the hex SHA-256 of their secret.
+    TOKENS tokens: &'static str => &'static [u8] = "tokens";
+    /// Requests by id.
+    REQUESTS requests: &'static str => &'static [u8] = "requests";
+    /// Request id by Jira issue key.
+    REQUESTS_BY_ISSUE requests_by_issue: &'static str => &'static str = "requests_by_issue";
+    /// `(requester, tool, request id)` for every request.
+    REQUESTS_BY_USER_TOOL requests_by_user_tool: (&'static str, &'static str, &'static str) => () = "requests_by_user_tool";
+    /// `(tool, request id)` for every request.
+    REQUESTS_BY_TOOL requests_by_tool: (&'static str, &'static str) => () = "requests_by_tool";
+    /// `(status, request id)` for every request.
+    REQUESTS_BY_STATUS requests_by_status: (&'static str, &'static str) => () = "requests_by_status";
+    /// `(requester, tool, request id)` for pending requests only.
+    OPEN_REQUESTS open_requests: (&'static str, &'static str, &'static str) => () = "open_requests";
+    /// Grants by id.
+    GRANTS grants: &'static str => &'static [u8] = "grants";
+    /// `(user, tool, grant id)` → until when (ms) the grant is open, for every grant: the
+    /// maximum while pending provision, the expiry while active or expired, the minimum once
+    /// revoked. A grant is open at `now` when this is later than `now`, so expiry needs no
+    /// write to this user-ordered index.
+    GRANTS_BY_USER_TOOL grants_by_user_tool: (&'static str, &'static str, &'static str) => i64 = "grants_by_user_tool";
+    /// Number of grants pending provision or active, by tool.
+    OPEN_GRANT_COUNT open_grant_count: &'static str => u64 = "open_grant_count";
+    /// `(policy version, request id)` for every recorded decision.
+    DECISIONS_BY_VERSION decisions_by_version: (&'static str, &'static str) => () = "decisions_by_version";
+    /// Policy versions (full text) by version hash.
+    POLICY_VERSIONS policy_versions: &'static str => &'static [u8] = "policy_versions";
+    /// Version hash by sequence number.
+    POLICY_SEQ policy_seq: u64 => &'static str = "policy_seq";
+    /// Activations by number, in order.
+    POLICY_ACTIVATIONS policy_activations: u64 => &'static [u8] = "policy_activations";
+    /// The audit log by seq.
+    AUDIT audit: u64 => &'static [u8] = "audit";
+    /// `(expires_at ms, grant id)` for active grants: what expires when.
+    GRANTS_BY_EXPIRY grants_by_expiry: (i64, &'static str) => () = "grants_by_expiry";
+    /// `(submitted_at ms, request id)` for pending requests: what waits since when.
+    PENDING_BY_AGE pending_by_age: (i64, &'static str) => () = "pending_by_age";
+    /// Fulfilment and deprovisioning jobs by id.
+    JOBS jobs: &'static str => &'static [u8] = "jobs";
+    /// `(kind, job id)` for open jobs.
+    OPEN_JOBS open_jobs: (&'static str, &'static str) => () = "open_jobs";
+    /// Recertifications by id.
+    RECERTS recerts: &'static str => &'static [u8] = "recertifications";
+    /// `(grant id, expires_at ms)` → recertification id: one review per expiry.
+    RECERT_BY_GRANT recert_by_grant: (&'static str, i64) => &'static str = "recertifications_by_grant";
+    /// `(request id, breach)` → escalation.
+    ESCALATIONS escalations: (&'static str, u32) => &'static [u8] = "escalations";
+    /// `(grant id, job id)` for every job.
+    JOBS_BY_GRANT jobs_by_grant: (&'static str, &'static str) => () = "jobs_by_grant";
+    /// `(state, tool, grant id)` for every grant.
+    GRANTS_BY_STATE grants_by_state: (&'static str, &'static str, &'static str) => () = "grants_by_state";
+    /// Number of active grants, by tool.
+    ACTIVE_GRANT_COUNT active_grant_count: &'static str => u64 = "active_grant_count";
+    /// `(request id, breach)` for escalations of requests that are still pending.
+    OPEN_ESCALATIONS open_escalations: (&'static str, u32) => () = "open_escalations";
+    /// Requests by `(submission month YYYY-MM, decision outcome)`: a count.
+    REQUESTS_BY_MONTH requests_by_month: (&'static str, &'static str) => u64 = "requests_by_month";
+    /// Reviewed requests by whole minutes from submission to the final decision: a count.
+    REVIEW_MINUTES review_minutes: u64 => u64 = "review_minutes";
+    /// Recertification ids still open.
+    OPEN_RECERTS open_recerts: &'static str => () = "open_recertifications";
+}

@@ -3,6 +3,7 @@
 use super::StoreError;
 use super::audit::NewAuditEntry;
 use super::codec::{Tables, decode, encode};
+use super::handle::Handle;
 use super::lifecycle::ms;
 use super::tables::*;
 use crate::domain::{
@@ -11,25 +12,49 @@ use crate::domain::{
 };
 use crate::evidence::{AuditRecord, GENESIS, MacKey};
 use chrono::{DateTime, Utc};
-use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, Table, WriteTransaction};
+use std::cell::RefMut;
 use std::sync::Arc;
 
-/// An open write transaction.
-pub struct WriteView {
-    txn: WriteTransaction,
+/// An open write transaction. Every table it touches stays open until it commits, so a
+/// transaction that changes many records pays for opening each table once.
+pub struct WriteView<'txn> {
+    txn: &'txn WriteTransaction,
+    tables: OpenTables<'txn>,
     /// Whether users, groups or tools were written.
     touched_directory: bool,
     key: Arc<MacKey>,
+    /// The last audit entry's `(seq, entry_hash)` once this transaction has written one.
+    audit_head: Option<(u64, String)>,
 }
 
-impl Tables for WriteView {
-    type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static> = Table<'a, K, V>;
+impl<'txn> Tables for WriteView<'txn> {
+    type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static>
+        = Handle<'a, 'txn, K, V>
+    where
+        Self: 'a;
 
-    fn open<'a, K: redb::Key + 'static, V: redb::Value + 'static>(
-        &'a self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Table<'a, K, V>, StoreError> {
-        Ok(self.txn.open_table(def)?)
+    fn open<'a, S: Spec>(&'a self, _: S) -> Result<Handle<'a, 'txn, S::K, S::V>, StoreError> {
+        let in_use = || StoreError::TableInUse(S::DEF.to_string());
+        let mut slot = S::slot(&self.tables)
+            .try_borrow_mut()
+            .map_err(|_| in_use())?;
+        if slot.is_none() {
+            *slot = Some(self.txn.open_table(S::DEF)?);
+        }
+        RefMut::filter_map(slot, Option::as_mut)
+            .map(Handle)
+            .map_err(|_| in_use())
+    }
+}
+
+/// Until when (ms) a grant is open: see [`GRANTS_BY_USER_TOOL`].
+pub(super) fn open_until(grant: &Grant) -> i64 {
+    match grant.state {
+        GrantState::PendingProvision => i64::MAX,
+        GrantState::Active => grant.expires_at.map_or(i64::MAX, ms),
+        GrantState::Expired => grant.expires_at.map_or(i64::MIN, ms),
+        GrantState::Revoked => i64::MIN,
     }
 }
 
@@ -50,62 +75,20 @@ pub(super) fn bump<'k, K: redb::Key + 'static>(
     Ok(())
 }
 
-impl WriteView {
-    pub(super) fn new(txn: WriteTransaction, key: Arc<MacKey>) -> Self {
+impl<'txn> WriteView<'txn> {
+    pub(super) fn new(txn: &'txn WriteTransaction, key: Arc<MacKey>) -> Self {
         Self {
             txn,
+            tables: OpenTables::default(),
             touched_directory: false,
             key,
+            audit_head: None,
         }
     }
 
-    /// Commits; true when users, groups or tools changed.
-    pub(super) fn commit(self) -> Result<bool, StoreError> {
-        self.txn.commit()?;
-        Ok(self.touched_directory)
-    }
-
-    /// Creates every table, so that snapshots can open them before the first write.
-    pub(super) fn create_tables(&mut self) -> Result<(), StoreError> {
-        macro_rules! create {
-            ($($t:ident),*) => {$( self.open($t)?; )*};
-        }
-        create!(
-            TOOLS,
-            USERS,
-            GROUPS,
-            TOKENS,
-            REQUESTS,
-            REQUESTS_BY_ISSUE,
-            REQUESTS_BY_USER_TOOL,
-            REQUESTS_BY_TOOL,
-            REQUESTS_BY_STATUS,
-            OPEN_REQUESTS,
-            GRANTS,
-            GRANTS_BY_USER_TOOL,
-            OPEN_GRANTS,
-            OPEN_GRANT_COUNT,
-            DECISIONS_BY_VERSION,
-            POLICY_VERSIONS,
-            POLICY_SEQ,
-            POLICY_ACTIVATIONS,
-            AUDIT,
-            GRANTS_BY_EXPIRY,
-            PENDING_BY_AGE,
-            JOBS,
-            OPEN_JOBS,
-            RECERTS,
-            RECERT_BY_GRANT,
-            ESCALATIONS,
-            JOBS_BY_GRANT,
-            GRANTS_BY_STATE,
-            ACTIVE_GRANT_COUNT,
-            OPEN_ESCALATIONS,
-            REQUESTS_BY_MONTH,
-            REVIEW_MINUTES,
-            OPEN_RECERTS
-        );
-        Ok(())
+    /// Closes every table; true when users, groups or tools changed.
+    pub(super) fn finish(self) -> bool {
+        self.touched_directory
     }
 
     /// Inserts or replaces a catalog entry.
@@ -164,7 +147,7 @@ impl WriteView {
         let month = request.submitted_at.format("%Y-%m").to_string();
         let outcome = request.decision.decision.outcome.as_str();
         bump(
-            &mut self.open(REQUESTS_BY_MONTH)?,
+            &mut *self.open(REQUESTS_BY_MONTH)?,
             (month.as_str(), outcome),
             1,
         )?;
@@ -180,17 +163,13 @@ impl WriteView {
         );
         self.open(GRANTS)?.insert(id, encode(grant)?.as_slice())?;
         self.open(GRANTS_BY_USER_TOOL)?
-            .insert((user, tool, id), ())?;
+            .insert((user, tool, id), open_until(grant))?;
         self.index_grant(grant, 1)
     }
 
     /// Adds (`delta` 1) or removes (`delta` -1) a grant's state-dependent index entries.
     pub(super) fn index_grant(&mut self, grant: &Grant, delta: i64) -> Result<(), StoreError> {
-        let (id, user, tool) = (
-            grant.grant_id.as_str(),
-            grant.user.as_str(),
-            grant.tool.as_str(),
-        );
+        let (id, tool) = (grant.grant_id.as_str(), grant.tool.as_str());
         let key = (grant.state.as_str(), tool, id);
         if delta > 0 {
             self.open(GRANTS_BY_STATE)?.insert(key, ())?;
@@ -198,15 +177,10 @@ impl WriteView {
             self.open(GRANTS_BY_STATE)?.remove(key)?;
         }
         if grant.is_open() {
-            if delta > 0 {
-                self.open(OPEN_GRANTS)?.insert((user, tool, id), ())?;
-            } else {
-                self.open(OPEN_GRANTS)?.remove((user, tool, id))?;
-            }
-            bump(&mut self.open(OPEN_GRANT_COUNT)?, tool, delta)?;
+            bump(&mut *self.open(OPEN_GRANT_COUNT)?, tool, delta)?;
         }
         if grant.state == GrantState::Active {
-            bump(&mut self.open(ACTIVE_GRANT_COUNT)?, tool, delta)?;
+            bump(&mut *self.open(ACTIVE_GRANT_COUNT)?, tool, delta)?;
             if let Some(at) = grant.expires_at {
                 let key = (ms(at), id);
                 if delta > 0 {
@@ -250,14 +224,19 @@ impl WriteView {
     /// Appends an audit entry at `at`, chained to the one before and sealed with the audit
     /// key; returns its seq.
     pub fn audit(&mut self, entry: NewAuditEntry, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let head = self.audit_head.take();
         let mut table = self.open(AUDIT)?;
-        let (seq, prev_hash) = match table.last()? {
-            Some((seq, bytes)) => {
-                let last: AuditRecord = decode("audit", bytes.value())?;
-                (seq.value() + 1, last.entry_hash)
-            }
-            None => (1, GENESIS.to_owned()),
+        let (last_seq, prev_hash) = match head {
+            Some(head) => head,
+            None => match table.last()? {
+                Some((seq, bytes)) => {
+                    let last: AuditRecord = decode("audit", bytes.value())?;
+                    (seq.value(), last.entry_hash)
+                }
+                None => (0, GENESIS.to_owned()),
+            },
         };
+        let seq = last_seq + 1;
         let sealed = AuditRecord::seal(
             seq,
             at,
@@ -269,6 +248,8 @@ impl WriteView {
             &self.key,
         );
         table.insert(seq, encode(&sealed)?.as_slice())?;
+        drop(table);
+        self.audit_head = Some((seq, sealed.entry_hash));
         Ok(seq)
     }
 }

@@ -193,6 +193,29 @@ async fn revoking_a_grant_ends_it_and_opens_a_deprovision_job() {
 }
 
 #[tokio::test]
+async fn an_active_grant_stops_counting_as_open_at_its_expiry_before_any_sweep() {
+    let app = review_app().await;
+    active_low_risk_grant(&app).await;
+    let duplicate = app
+        .decide(&request_body("AIR-2", "alice@example.com", "grammarly", 30))
+        .await;
+    assert_eq!(duplicate["status"], "denied");
+    app.advance_days(29);
+    let still_open = app
+        .decide(&request_body("AIR-3", "alice@example.com", "grammarly", 30))
+        .await;
+    assert_eq!(still_open["status"], "denied");
+    app.advance_days(2);
+    // Past its expiry, with no sweep run: the old grant is still `active` in the store but
+    // no longer open, so the renewal enters the workflow.
+    assert_eq!(app.grants("state=active").await.len(), 1);
+    let renewal = app
+        .decide(&request_body("AIR-4", "alice@example.com", "grammarly", 30))
+        .await;
+    assert_eq!(renewal["status"], "approved");
+}
+
+#[tokio::test]
 async fn a_request_waiting_past_the_sla_is_escalated_once_per_breach() {
     let app = review_app().await;
     let id = high_risk_request(&app, "AIR-1").await;
