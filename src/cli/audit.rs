@@ -1,9 +1,9 @@
 //! `clearance audit verify`: checks an exported log offline, with no server or database.
 
-use crate::evidence::{AuditRecord, MacKey, Verifier};
+use crate::evidence::{Checkpoint, MacKey, PublicKey, Verifier};
 use clap::Args;
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `clearance audit verify`.
@@ -13,7 +13,16 @@ pub(super) struct VerifyArgs {
     /// `seq` and links are checked.
     #[arg(long)]
     hmac_key: Option<PathBuf>,
-    /// An export: one JSON entry per line, oldest first.
+    /// The checkpoint public key (the body of `GET /v1/audit/public-key`, or its hex); with
+    /// it checkpoints are verified, and cut-off tails and rewritten histories show.
+    #[arg(long)]
+    public_key: Option<PathBuf>,
+    /// A checkpoint pinned earlier (one item of `GET /v1/audit/checkpoints`): the export
+    /// must reach it with the same hash, or it was rolled back or forked. Needs
+    /// `--public-key`.
+    #[arg(long, requires = "public_key")]
+    pinned: Option<PathBuf>,
+    /// An export (`GET /v1/audit/export`): JSON lines, oldest first.
     export: PathBuf,
 }
 
@@ -28,18 +37,22 @@ pub(super) fn verify(args: &VerifyArgs) -> ExitCode {
         Ok(file) => file,
         Err(e) => return unusable(&format!("{}: {e}", args.export.display())),
     };
-    let mut verifier = Verifier::new(key);
+    let public_key = match args.public_key.as_deref().map(read_public_key).transpose() {
+        Ok(key) => key,
+        Err(e) => return unusable(&e),
+    };
+    let pinned = match args.pinned.as_deref().map(read_checkpoint).transpose() {
+        Ok(pinned) => pinned,
+        Err(e) => return unusable(&e),
+    };
+    let mut verifier = Verifier::new(key).with_public_key(public_key);
+    if let Some(pinned) = pinned {
+        verifier.expect(pinned);
+    }
     for line in std::io::BufReader::new(file).lines() {
-        let line = match line {
-            Ok(line) => line,
+        match line {
+            Ok(line) => verifier.push_line(&line),
             Err(e) => return unusable(&format!("{}: {e}", args.export.display())),
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<AuditRecord>(&line) {
-            Ok(record) => verifier.push(&record),
-            Err(_) => verifier.push_malformed(),
         }
     }
     let report = verifier.finish();
@@ -52,6 +65,16 @@ pub(super) fn verify(args: &VerifyArgs) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+fn read_public_key(path: &Path) -> Result<PublicKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    PublicKey::parse(&text).ok_or_else(|| format!("{}: not an Ed25519 public key", path.display()))
+}
+
+fn read_checkpoint(path: &Path) -> Result<Checkpoint, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: not a checkpoint: {e}", path.display()))
 }
 
 fn unusable(error: &dyn std::fmt::Display) -> ExitCode {

@@ -5,6 +5,7 @@ mod audit;
 use crate::clock::SystemClock;
 use crate::policy::{Bundle, PolicyEngine, PolicyError, testing};
 use crate::service::LifecycleConfig;
+use crate::store::CheckpointPolicy;
 use crate::startup::{Application, Config, shutdown_signal, sweep_once};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -76,6 +77,12 @@ struct StoreArgs {
     bundle: BundleArgs,
     #[command(flatten)]
     lifecycle: LifecycleArgs,
+    /// Sign an audit checkpoint after this many entries since the last one.
+    #[arg(long, env = "CLEARANCE_CHECKPOINT_EVERY", default_value_t = 1_000)]
+    checkpoint_every: u64,
+    /// Or once the last checkpoint is this many seconds old, while entries arrive.
+    #[arg(long, env = "CLEARANCE_CHECKPOINT_SECS", default_value_t = 60)]
+    checkpoint_secs: u32,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +121,10 @@ impl StoreArgs {
         Config {
             listen,
             lifecycle: self.lifecycle.config(),
+            checkpoints: CheckpointPolicy {
+                every: self.checkpoint_every.max(1),
+                interval: chrono::Duration::seconds(self.checkpoint_secs.max(1).into()),
+            },
             data_dir: self.data_dir,
             policies_dir: self.bundle.policies,
             schema_path: self.bundle.schema,

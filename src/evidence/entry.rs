@@ -88,16 +88,21 @@ impl AuditRecord {
             &data,
             &self.prev_hash,
         ];
-        let mut out =
-            Vec::with_capacity(ENCODING.len() + fields.iter().map(|f| f.len() + 4).sum::<usize>());
-        out.extend_from_slice(ENCODING);
-        for field in fields {
-            let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
-            out.extend_from_slice(&len.to_be_bytes());
-            out.extend_from_slice(field.as_bytes());
-        }
-        out
+        length_prefixed(ENCODING, &fields)
     }
+}
+
+/// `prefix`, then each field as a 4-byte big-endian length and its UTF-8 bytes.
+pub(super) fn length_prefixed(prefix: &[u8], fields: &[&str]) -> Vec<u8> {
+    let size = prefix.len() + fields.iter().map(|f| f.len() + 4).sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(prefix);
+    for field in fields {
+        let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(field.as_bytes());
+    }
+    out
 }
 
 fn truncate_to_millis(at: DateTime<Utc>) -> DateTime<Utc> {

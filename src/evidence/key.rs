@@ -1,4 +1,5 @@
-//! The audit MAC key: 32 random bytes in a file outside the database.
+//! Key files: 32 secret bytes as hex in a file outside the database, created 0600.
+//! The audit MAC key and the checkpoint signing key are both kept this way.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -9,7 +10,7 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// Reading or creating the file failed.
-    #[error("audit key file {path}: {source}")]
+    #[error("key file {path}: {source}")]
     Io {
         /// The file.
         path: String,
@@ -17,11 +18,49 @@ pub enum KeyError {
         source: std::io::Error,
     },
     /// The file does not hold 64 hex digits.
-    #[error("audit key file {path} must hold 64 hex digits (32 bytes)")]
+    #[error("key file {path} must hold 64 hex digits (32 bytes)")]
     Malformed {
         /// The file.
         path: String,
     },
+}
+
+/// Reads the 32 bytes at `path`, or creates the file (mode 0600) with fresh random bytes.
+pub(super) fn load_or_create_secret(path: &Path) -> Result<[u8; 32], KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if path.exists() {
+        return load_secret(path);
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(format!("{}\n", hex::encode(bytes)).as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io)?;
+    Ok(bytes)
+}
+
+/// Reads 32 bytes written as hex at `path`.
+pub(super) fn load_secret(path: &Path) -> Result<[u8; 32], KeyError> {
+    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let malformed = || KeyError::Malformed {
+        path: path.display().to_string(),
+    };
+    let bytes = hex::decode(text.trim()).map_err(|_| malformed())?;
+    bytes.try_into().map_err(|_| malformed())
 }
 
 /// The HMAC-SHA-256 key that seals every audit entry, kept as the keyed MAC state so that
@@ -47,40 +86,12 @@ impl MacKey {
 
     /// Reads the key at `path`, or creates it (mode 0600) with fresh random bytes.
     pub fn load_or_create(path: &Path) -> Result<Self, KeyError> {
-        let io = |source| KeyError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        if path.exists() {
-            return Self::load(path);
-        }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| io(std::io::Error::other(e.to_string())))?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).map_err(io)?;
-        file.write_all(format!("{}\n", hex::encode(bytes)).as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(io)?;
-        Ok(Self::from_bytes(bytes))
+        load_or_create_secret(path).map(Self::from_bytes)
     }
 
     /// Reads the key at `path`.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let malformed = || KeyError::Malformed {
-            path: path.display().to_string(),
-        };
-        let bytes = hex::decode(text.trim()).map_err(|_| malformed())?;
-        Ok(Self::from_bytes(bytes.try_into().map_err(|_| malformed())?))
+        load_secret(path).map(Self::from_bytes)
     }
 
     /// Hex HMAC-SHA-256 of `entry_hash`.

@@ -1,71 +1,31 @@
-//! Verifying a run of audit entries, one at a time, in constant memory.
+//! Verifying a run of audit entries and checkpoints, one at a time, in constant memory.
 //!
 //! Each entry must recompute to its `entry_hash`, carry a valid `entry_mac` (when the key is
-//! given), have the next `seq`, and name the previous entry's hash as `prev_hash`. The first
-//! fault stops the walk; the entry after it is looked at once to tell a move or an insertion
-//! from a plain change or deletion.
+//! given), have the next `seq`, and name the previous entry's hash as `prev_hash`. Each
+//! checkpoint (with the public key) must be signed and name the hash of the entry before
+//! it; checkpoints the log must reach (an export's closing one, a pinned one) show a cut-off
+//! tail or a rollback. The first fault stops the walk; the entry after it is looked at once
+//! to tell a move or an insertion from a plain change or deletion.
 
+use super::checkpoint::{Checkpoint, PublicKey};
 use super::entry::{AuditRecord, GENESIS};
 use super::key::MacKey;
-use serde::Serialize;
+use super::report::{Fault, FaultKind, Head, Unanchored, VerifyReport};
 
-/// What is wrong at the first bad `seq`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultKind {
-    /// The entry's content, hash or MAC is not what the service wrote.
-    Changed,
-    /// An entry is missing: the next one has a later `seq`.
-    Deleted,
-    /// An entry the service did not write sits at this `seq`.
-    Inserted,
-    /// Entries are out of order.
-    Reordered,
-    /// A well-formed entry that does not follow its predecessor: another history.
-    Forked,
-    /// The line is not an audit entry at all.
-    Malformed,
-}
-
-/// The first fault found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Fault {
-    /// The first `seq` that does not verify.
-    pub seq: u64,
-    /// What is wrong there.
-    pub kind: FaultKind,
-}
-
-/// The last verified entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Head {
-    /// Its `seq`.
-    pub seq: u64,
-    /// Its `entry_hash`.
-    pub hash: String,
-}
-
-/// The outcome of a verification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct VerifyReport {
-    /// True when every entry verified.
-    pub ok: bool,
-    /// Entries verified before the first fault.
-    pub entries: u64,
-    /// The last verified entry.
-    pub head: Option<Head>,
-    /// The first fault, if any.
-    pub fault: Option<Fault>,
-}
-
-/// Walks entries in order; see the module documentation.
+/// Checks entries in `seq` order; see the module documentation.
 #[derive(Debug)]
 pub struct Verifier {
     key: Option<MacKey>,
+    public_key: Option<PublicKey>,
     head: Option<Head>,
     entries: u64,
     fault: Option<Fault>,
     refine_next: bool,
+    anchored: Option<u64>,
+    /// The first entry verified.
+    first: Option<u64>,
+    /// Checkpoints the log must reach with the same hash.
+    expected: Vec<Checkpoint>,
 }
 
 impl Verifier {
@@ -73,19 +33,70 @@ impl Verifier {
     pub fn new(key: Option<MacKey>) -> Self {
         Self {
             key,
+            public_key: None,
             head: None,
             entries: 0,
             fault: None,
             refine_next: false,
+            anchored: None,
+            first: None,
+            expected: Vec::new(),
         }
     }
 
-    /// The `seq` the next entry must have, when known.
-    fn expected(&self) -> Option<u64> {
-        self.head.as_ref().map(|h| h.seq + 1)
+    /// Checks checkpoints under `key`; without one they are skipped and nothing is anchored.
+    pub fn with_public_key(mut self, key: Option<PublicKey>) -> Self {
+        self.public_key = key;
+        self
     }
 
-    /// Takes the next entry.
+    /// Starts after `anchor` instead of at the genesis: the next entry must follow it.
+    pub fn start_after(&mut self, anchor: &Checkpoint) {
+        if self.signed(anchor) {
+            self.head = Some(Head {
+                seq: anchor.seq,
+                hash: anchor.head_hash.clone(),
+            });
+            self.anchored = self.public_key.as_ref().map(|_| anchor.seq);
+        }
+    }
+
+    /// The log must reach `checkpoint` (an export's closing one, or one pinned by an auditor)
+    /// with the same hash.
+    pub fn expect(&mut self, checkpoint: Checkpoint) {
+        if self.signed(&checkpoint) {
+            self.expected.push(checkpoint);
+        }
+    }
+
+    /// True before any line was pushed.
+    pub(super) fn is_fresh(&self) -> bool {
+        self.head.is_none() && self.fault.is_none()
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.head.as_ref().map_or(1, |h| h.seq + 1)
+    }
+
+    fn fail(&mut self, seq: u64, kind: FaultKind) {
+        if self.fault.is_none() {
+            self.fault = Some(Fault { seq, kind });
+        }
+    }
+
+    /// Whether `checkpoint` is signed under the public key (true without one); records a
+    /// fault when it is not.
+    fn signed(&mut self, checkpoint: &Checkpoint) -> bool {
+        match &self.public_key {
+            Some(key) if !checkpoint.verify(key) => {
+                self.fail(checkpoint.seq, FaultKind::BadCheckpoint);
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// The next entry.
     pub fn push(&mut self, record: &AuditRecord) {
         if let Some(fault) = &mut self.fault {
             if std::mem::take(&mut self.refine_next) {
@@ -93,38 +104,71 @@ impl Verifier {
             }
             return;
         }
-        match self.check(record) {
-            Ok(()) => {
-                self.entries += 1;
-                self.head = Some(Head {
-                    seq: record.seq,
-                    hash: record.entry_hash.clone(),
-                });
-            }
-            Err(fault) => {
-                self.fault = Some(fault);
-                self.refine_next = true;
-            }
+        if let Err(fault) = self.check(record) {
+            self.fault = Some(fault);
+            self.refine_next = true;
+            return;
+        }
+        self.entries += 1;
+        self.first.get_or_insert(record.seq);
+        self.head = Some(Head {
+            seq: record.seq,
+            hash: record.entry_hash.clone(),
+        });
+        let reached: Vec<bool> = self
+            .expected
+            .iter()
+            .filter(|c| c.seq == record.seq)
+            .map(|c| c.head_hash == record.entry_hash)
+            .collect();
+        if reached.contains(&false) {
+            self.fail(record.seq, FaultKind::Forked);
+        } else if !reached.is_empty() && self.public_key.is_some() {
+            self.anchored = Some(record.seq);
         }
     }
 
-    /// Takes a line that is not an entry.
-    pub fn push_malformed(&mut self) {
-        if self.fault.is_none() {
-            let seq = self.expected().unwrap_or(1);
-            self.fault = Some(Fault {
-                seq,
-                kind: FaultKind::Malformed,
-            });
+    /// A checkpoint, which follows the entry it covers.
+    pub fn push_checkpoint(&mut self, checkpoint: &Checkpoint) {
+        if self.fault.is_some() || self.public_key.is_none() || !self.signed(checkpoint) {
+            return;
         }
+        match &self.head {
+            Some(head) if head.seq == checkpoint.seq && head.hash == checkpoint.head_hash => {
+                self.anchored = Some(checkpoint.seq);
+            }
+            Some(head) if head.seq == checkpoint.seq => self.fail(head.seq, FaultKind::Forked),
+            _ if checkpoint.seq >= self.next_seq() => {
+                self.fail(self.next_seq(), FaultKind::Truncated);
+            }
+            _ => self.fail(checkpoint.seq, FaultKind::Reordered),
+        }
+    }
+
+    /// A line that is neither an entry nor a checkpoint.
+    pub fn push_malformed(&mut self) {
+        self.fail(self.next_seq(), FaultKind::Malformed);
         self.refine_next = false;
     }
 
-    /// The outcome.
-    pub fn finish(self) -> VerifyReport {
+    /// The report, once every line was pushed.
+    pub fn finish(mut self) -> VerifyReport {
+        let next = self.next_seq();
+        if self.expected.iter().any(|c| c.seq >= next) {
+            self.fail(next, FaultKind::Truncated);
+        }
+        let unanchored = self.first.zip(self.head.as_ref()).and_then(|(first, head)| {
+            let from_seq = self.anchored.map_or(first, |a| (a + 1).max(first));
+            (from_seq <= head.seq).then_some(Unanchored {
+                from_seq,
+                to_seq: head.seq,
+            })
+        });
         VerifyReport {
             ok: self.fault.is_none(),
             entries: self.entries,
+            unanchored,
+            anchored_seq: self.anchored,
             head: self.head,
             fault: self.fault,
         }
@@ -137,7 +181,7 @@ impl Verifier {
                 .as_ref()
                 .is_none_or(|k| k.verify(&r.entry_hash, &r.entry_mac));
         let fault = |seq, kind| Err(Fault { seq, kind });
-        let Some(expected) = self.expected() else {
+        let Some(head) = &self.head else {
             // The first entry of a window anchors the walk; only seq 1 has a known parent.
             return match (sealed, r.seq == 1 && r.prev_hash != GENESIS) {
                 (false, _) => fault(r.seq, FaultKind::Changed),
@@ -145,7 +189,7 @@ impl Verifier {
                 (true, false) => Ok(()),
             };
         };
-        let prev_hash = self.head.as_ref().map(|h| h.hash.as_str());
+        let (expected, prev_hash) = (head.seq + 1, Some(head.hash.as_str()));
         match r.seq.cmp(&expected) {
             std::cmp::Ordering::Greater if sealed => fault(expected, FaultKind::Deleted),
             std::cmp::Ordering::Greater => fault(expected, FaultKind::Changed),

@@ -1,12 +1,17 @@
-//! The audit log for auditors: pages of entries and verification.
+//! The audit log for auditors: pages of entries, verification, checkpoints, the public key
+//! and streamed exports.
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiQuery;
-use crate::evidence::VerifyReport;
-use crate::service::{Actor, AuditPage};
+use crate::evidence::{Checkpoint, PublishedKey, VerifyReport};
+use crate::service::{Actor, AuditPage, ExportFormat};
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 /// Query of `GET /v1/audit/events`.
@@ -47,4 +52,83 @@ pub async fn verify(
     actor: Actor,
 ) -> Result<Json<VerifyReport>, ApiError> {
     Ok(Json(app.run(move |s| s.verify_audit(&actor)).await?))
+}
+
+/// The key that verifies checkpoints; public, so that anyone can pin it.
+#[utoipa::path(get, path = "/v1/audit/public-key", tag = "audit",
+    responses((status = 200, body = PublishedKey)))]
+pub async fn public_key(State(app): State<AppState>) -> Json<PublishedKey> {
+    Json(app.service.audit_public_key())
+}
+
+/// Query of `GET /v1/audit/checkpoints`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointParams {
+    /// Checkpoints after this `seq` (default 0).
+    after_seq: Option<u64>,
+    /// At most this many (default 100, at most 1,000).
+    limit: Option<usize>,
+}
+
+/// Signed checkpoints over the log, oldest first.
+#[utoipa::path(get, path = "/v1/audit/checkpoints", tag = "audit", params(CheckpointParams),
+    responses((status = 200, body = Vec<Checkpoint>), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn checkpoints(
+    State(app): State<AppState>,
+    actor: Actor,
+    ApiQuery(params): ApiQuery<CheckpointParams>,
+) -> Result<Json<Vec<Checkpoint>>, ApiError> {
+    let (after, limit) = (params.after_seq.unwrap_or(0), params.limit.unwrap_or(100));
+    Ok(Json(
+        app.run(move |s| s.audit_checkpoints(&actor, after, limit))
+            .await?,
+    ))
+}
+
+/// Query of `GET /v1/audit/export`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// Start of the window (default: 90 days before `to`).
+    from: Option<DateTime<Utc>>,
+    /// End of the window (default: now); at most 365 days after `from`.
+    to: Option<DateTime<Utc>>,
+    /// `jsonl` (default) or `csv`.
+    format: Option<ExportFormat>,
+}
+
+/// Streams the log over a window, in whole checkpoint intervals, signing a checkpoint over
+/// the head first.
+#[utoipa::path(get, path = "/v1/audit/export", tag = "audit", params(ExportParams),
+    responses((status = 200, description = "JSONL or CSV, streamed"),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn export(
+    State(app): State<AppState>,
+    actor: Actor,
+    ApiQuery(params): ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    let format = params.format.unwrap_or_default();
+    let (from, to) = (params.from, params.to);
+    let plan = app
+        .run(move |s| s.audit_export_plan(&actor, from, to))
+        .await?;
+    // A few chunks in flight: the export streams in constant memory whatever its size.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    let service = app.service.clone();
+    tokio::task::spawn_blocking(move || {
+        let sent = service.write_export(&plan, format, |chunk| tx.blocking_send(Ok(chunk)).is_ok());
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "audit export failed midway");
+            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+        }
+    });
+    let content_type = match format {
+        ExportFormat::Jsonl => "application/jsonl",
+        ExportFormat::Csv => "text/csv; charset=utf-8",
+    };
+    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }

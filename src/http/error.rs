@@ -64,7 +64,9 @@ impl ApiError {
         use ServiceError as S;
         let status = match self {
             Self::Service(e) => match e {
-                S::Invalid(_) | S::BulkLimitExceeded(_) => StatusCode::BAD_REQUEST,
+                S::Invalid(_) | S::BulkLimitExceeded(_) | S::ExportWindowTooLarge(_) => {
+                    StatusCode::BAD_REQUEST
+                }
                 S::Unauthenticated => StatusCode::UNAUTHORIZED,
                 S::Forbidden(_) | S::NotPermitted { .. } => StatusCode::FORBIDDEN,
                 S::NotFound(_) => StatusCode::NOT_FOUND,

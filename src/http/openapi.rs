@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
         grants::access, grants::jobs, grants::complete_job,
         grants::recerts, grants::keep, grants::recert_revoke,
         lifecycle::run_sweeps, lifecycle::escalations, lifecycle::insights,
-        audit::events, audit::verify,
+        audit::events, audit::verify, audit::public_key, audit::checkpoints, audit::export,
         catalog::put, catalog::get_one, catalog::list, catalog::seed,
         directory::put_user, directory::get_user, directory::put_group, directory::create_token,
         policies::active, policies::versions, policies::version, policies::reload,

@@ -39,10 +39,11 @@ impl Service {
         })
     }
 
-    /// Verifies the whole log: hashes, MACs, `seq` and chain links.
+    /// Verifies the whole log: hashes, MACs, `seq`, chain links and checkpoint signatures.
     pub fn verify_audit(&self, actor: &Actor) -> Result<VerifyReport, ServiceError> {
         actor.require(&[Role::Auditor], "verify the audit log")?;
-        let mut verifier = Verifier::new(Some(self.store.audit_key().clone()));
+        let mut verifier = Verifier::new(Some(self.store.audit_key().clone()))
+            .with_public_key(Some(self.store.public_key().clone()));
         self.store.read()?.verify_audit(&mut verifier)?;
         let report = verifier.finish();
         if let Some(fault) = &report.fault {

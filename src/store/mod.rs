@@ -12,13 +12,14 @@ mod queries;
 mod tables;
 mod writes;
 
-pub use audit::{AuditQueries, NewAuditEntry};
+pub use audit::{AuditQueries, CheckpointPolicy, NewAuditEntry};
 pub use insights::InsightQueries;
 pub use lifecycle::{GrantFilter, LifecycleQueries, TimeKey};
 pub use queries::{Queries, RequestFilter};
 pub use writes::WriteView;
 
-use crate::evidence::MacKey;
+use crate::evidence::{MacKey, PublicKey, Signer};
+use audit::Sealing;
 use redb::{Database, ReadTransaction, ReadableDatabase};
 use std::path::Path;
 use std::sync::Arc;
@@ -81,8 +82,9 @@ pub struct Store {
     /// Bumped after every commit that changed users, groups or tools, so that caches of
     /// directory and catalog facts know when they are stale.
     directory_generation: Arc<AtomicU64>,
-    /// Seals every audit entry; kept in a file next to the database, never inside it.
-    key: Arc<MacKey>,
+    /// Seals every audit entry and signs checkpoints; the keys are kept in files next to the
+    /// database, never inside it.
+    sealing: Arc<Sealing>,
 }
 
 /// A consistent snapshot for reading.
@@ -103,18 +105,29 @@ impl Store {
     /// The database file inside a data folder.
     pub const FILE: &'static str = "clearance.redb";
 
-    /// Opens (creating if needed) the database in `data_dir`, and every table.
+    /// Opens (creating if needed) the database in `data_dir`, and every table, with the
+    /// default checkpoint policy.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, CheckpointPolicy::default())
+    }
+
+    /// Opens (creating if needed) the database in `data_dir`, its key files, and every table.
+    pub fn open_with(data_dir: &Path, policy: CheckpointPolicy) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Folder {
             path: data_dir.display().to_string(),
             source,
         })?;
         let key = MacKey::load_or_create(&data_dir.join(crate::evidence::KEY_FILE))?;
+        let signer = Signer::load_or_create(&data_dir.join(crate::evidence::SIGNING_KEY_FILE))?;
         let db = Database::create(data_dir.join(Self::FILE))?;
         let store = Self {
             db: db.into(),
             directory_generation: Arc::default(),
-            key: Arc::new(key),
+            sealing: Arc::new(Sealing {
+                key,
+                signer,
+                policy,
+            }),
         };
         let txn = store.db.begin_write()?;
         tables::create_all(&txn)?;
@@ -124,7 +137,12 @@ impl Store {
 
     /// The key that seals audit entries, for verifying them.
     pub fn audit_key(&self) -> &MacKey {
-        &self.key
+        &self.sealing.key
+    }
+
+    /// The key that verifies checkpoints.
+    pub fn public_key(&self) -> &PublicKey {
+        self.sealing.signer.public_key()
     }
 
     /// A snapshot of everything committed so far.
@@ -169,7 +187,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut view = WriteView::new(&txn, Arc::clone(&self.key));
+        let mut view = WriteView::new(&txn, Arc::clone(&self.sealing));
         let value = f(&mut view)?;
         // The view's open tables close here, before the commit that needs them closed.
         let touched_directory = view.finish();

@@ -98,6 +98,8 @@ tables! {
     POLICY_ACTIVATIONS policy_activations: u64 => &'static [u8] = "policy_activations";
     /// The audit log by seq.
     AUDIT audit: u64 => &'static [u8] = "audit";
+    /// Signed checkpoints by the `seq` they cover.
+    CHECKPOINTS checkpoints: u64 => &'static [u8] = "audit_checkpoints";
     /// `(expires_at ms, grant id)` for active grants: what expires when.
     GRANTS_BY_EXPIRY grants_by_expiry: (i64, &'static str) => () = "grants_by_expiry";
     /// `(submitted_at ms, request id)` for pending requests: what waits since when.

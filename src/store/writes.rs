@@ -1,8 +1,7 @@
 //! Writes, inside one write transaction. Each method keeps its record's indexes in step.
 
 use super::StoreError;
-use super::audit::NewAuditEntry;
-use super::codec::{Tables, decode, encode};
+use super::codec::{Tables, encode};
 use super::handle::Handle;
 use super::lifecycle::ms;
 use super::tables::*;
@@ -10,7 +9,7 @@ use crate::domain::{
     Grant, GrantState, Group, PolicyActivation, PolicyVersionRecord, RequestRecord, RequestStatus,
     TokenRecord, Tool, User,
 };
-use crate::evidence::{AuditRecord, GENESIS, MacKey};
+use super::audit::Sealing;
 use chrono::{DateTime, Utc};
 use redb::{ReadableTable, Table, WriteTransaction};
 use std::cell::RefMut;
@@ -23,9 +22,11 @@ pub struct WriteView<'txn> {
     tables: OpenTables<'txn>,
     /// Whether users, groups or tools were written.
     touched_directory: bool,
-    key: Arc<MacKey>,
+    pub(super) sealing: Arc<Sealing>,
     /// The last audit entry's `(seq, entry_hash)` once this transaction has written one.
-    audit_head: Option<(u64, String)>,
+    pub(super) audit_head: Option<(u64, String)>,
+    /// The last checkpoint's `(seq, at)` once this transaction has looked it up.
+    pub(super) last_checkpoint: Option<(u64, Option<DateTime<Utc>>)>,
 }
 
 impl<'txn> Tables for WriteView<'txn> {
@@ -76,13 +77,14 @@ pub(super) fn bump<'k, K: redb::Key + 'static>(
 }
 
 impl<'txn> WriteView<'txn> {
-    pub(super) fn new(txn: &'txn WriteTransaction, key: Arc<MacKey>) -> Self {
+    pub(super) fn new(txn: &'txn WriteTransaction, sealing: Arc<Sealing>) -> Self {
         Self {
             txn,
             tables: OpenTables::default(),
             touched_directory: false,
-            key,
+            sealing,
             audit_head: None,
+            last_checkpoint: None,
         }
     }
 
@@ -219,37 +221,5 @@ impl<'txn> WriteView<'txn> {
         let next = table.last()?.map_or(1, |(k, _)| k.value() + 1);
         table.insert(next, encode(activation)?.as_slice())?;
         Ok(())
-    }
-
-    /// Appends an audit entry at `at`, chained to the one before and sealed with the audit
-    /// key; returns its seq.
-    pub fn audit(&mut self, entry: NewAuditEntry, at: DateTime<Utc>) -> Result<u64, StoreError> {
-        let head = self.audit_head.take();
-        let mut table = self.open(AUDIT)?;
-        let (last_seq, prev_hash) = match head {
-            Some(head) => head,
-            None => match table.last()? {
-                Some((seq, bytes)) => {
-                    let last: AuditRecord = decode("audit", bytes.value())?;
-                    (seq.value(), last.entry_hash)
-                }
-                None => (0, GENESIS.to_owned()),
-            },
-        };
-        let seq = last_seq + 1;
-        let sealed = AuditRecord::seal(
-            seq,
-            at,
-            entry.kind.to_owned(),
-            entry.actor,
-            entry.subject,
-            entry.data,
-            prev_hash,
-            &self.key,
-        );
-        table.insert(seq, encode(&sealed)?.as_slice())?;
-        drop(table);
-        self.audit_head = Some((seq, sealed.entry_hash));
-        Ok(seq)
     }
 }

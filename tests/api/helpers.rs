@@ -64,6 +64,7 @@ impl TestApp {
             schema_path: repo().join("schemas/clearance.cedarschema"),
             admin_token: Some(ADMIN_TOKEN.into()),
             lifecycle: Default::default(),
+            checkpoints: Default::default(),
             sweep_every: None,
         };
         let app = Application::build(config, Arc::new(self.clock.clone()))
