@@ -163,7 +163,10 @@ mod tests {
         assert!(checkpoint.verify(key));
         let published = serde_json::to_string(&key.published()).unwrap();
         assert_eq!(PublicKey::parse(&published).as_ref(), Some(key));
-        assert_eq!(PublicKey::parse(&key.published().public_key).as_ref(), Some(key));
+        assert_eq!(
+            PublicKey::parse(&key.published().public_key).as_ref(),
+            Some(key)
+        );
 
         let mut changed = checkpoint.clone();
         changed.seq = 41;

@@ -58,7 +58,7 @@ impl Verifier {
                     self.start_after(start);
                 }
                 if let Some(end) = export.end {
-                    self.expect(end);
+                    self.end_at(end);
                 }
             }
             Ok(ExportLine::Header { .. }) | Err(_) => self.push_malformed(),

@@ -12,8 +12,8 @@ mod report;
 mod verify;
 
 pub use checkpoint::{Checkpoint, PublicKey, PublishedKey, SIGNING_KEY_FILE, Signer};
-pub use export::{ExportHeader, ExportLine};
 pub use entry::{AuditRecord, GENESIS, canonical_json};
+pub use export::{ExportHeader, ExportLine};
 pub use key::{KeyError, MacKey};
 pub use report::{Fault, FaultKind, Head, Unanchored, VerifyReport};
 pub use verify::Verifier;

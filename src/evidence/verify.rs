@@ -26,6 +26,8 @@ pub struct Verifier {
     first: Option<u64>,
     /// Checkpoints the log must reach with the same hash.
     expected: Vec<Checkpoint>,
+    /// The last `seq` the input may hold (an export's closing checkpoint).
+    last_allowed: Option<u64>,
 }
 
 impl Verifier {
@@ -41,6 +43,7 @@ impl Verifier {
             anchored: None,
             first: None,
             expected: Vec::new(),
+            last_allowed: None,
         }
     }
 
@@ -74,6 +77,12 @@ impl Verifier {
         self.head.is_none() && self.fault.is_none()
     }
 
+    /// The input ends at `checkpoint`: entries after it were added to it.
+    pub fn end_at(&mut self, checkpoint: Checkpoint) {
+        self.last_allowed = Some(checkpoint.seq);
+        self.expect(checkpoint);
+    }
+
     fn next_seq(&self) -> u64 {
         self.head.as_ref().map_or(1, |h| h.seq + 1)
     }
@@ -104,10 +113,21 @@ impl Verifier {
             }
             return;
         }
-        if let Err(fault) = self.check(record) {
-            self.fault = Some(fault);
-            self.refine_next = true;
-            return;
+        let beyond_end = |seq| self.last_allowed.is_some_and(|last| seq > last);
+        match self.check(record) {
+            Err(mut fault) => {
+                if beyond_end(fault.seq) {
+                    fault.kind = FaultKind::Inserted;
+                }
+                self.fault = Some(fault);
+                self.refine_next = true;
+                return;
+            }
+            Ok(()) if beyond_end(record.seq) => {
+                self.fail(record.seq, FaultKind::Inserted);
+                return;
+            }
+            Ok(()) => {}
         }
         self.entries += 1;
         self.first.get_or_insert(record.seq);
@@ -140,6 +160,7 @@ impl Verifier {
             Some(head) if head.seq == checkpoint.seq => self.fail(head.seq, FaultKind::Forked),
             _ if checkpoint.seq >= self.next_seq() => {
                 self.fail(self.next_seq(), FaultKind::Truncated);
+                self.refine_next = true;
             }
             _ => self.fail(checkpoint.seq, FaultKind::Reordered),
         }
@@ -157,13 +178,16 @@ impl Verifier {
         if self.expected.iter().any(|c| c.seq >= next) {
             self.fail(next, FaultKind::Truncated);
         }
-        let unanchored = self.first.zip(self.head.as_ref()).and_then(|(first, head)| {
-            let from_seq = self.anchored.map_or(first, |a| (a + 1).max(first));
-            (from_seq <= head.seq).then_some(Unanchored {
-                from_seq,
-                to_seq: head.seq,
-            })
-        });
+        let unanchored = self
+            .first
+            .zip(self.head.as_ref())
+            .and_then(|(first, head)| {
+                let from_seq = self.anchored.map_or(first, |a| (a + 1).max(first));
+                (from_seq <= head.seq).then_some(Unanchored {
+                    from_seq,
+                    to_seq: head.seq,
+                })
+            });
         VerifyReport {
             ok: self.fault.is_none(),
             entries: self.entries,
@@ -206,6 +230,10 @@ impl Verifier {
 
 /// The entry after a fault tells a move from a deletion, and an insertion from a change.
 fn refine(fault: &mut Fault, next: &AuditRecord) {
+    // Entries a checkpoint covers are missing, but later ones follow: a gap, not a cut.
+    if fault.kind == FaultKind::Truncated && next.seq > fault.seq {
+        fault.kind = FaultKind::Deleted;
+    }
     if next.seq == fault.seq {
         fault.kind = match fault.kind {
             FaultKind::Deleted => FaultKind::Reordered,
@@ -216,107 +244,5 @@ fn refine(fault: &mut Fault, next: &AuditRecord) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::DateTime;
-    use serde_json::json;
-
-    fn chain(n: u64, key: &MacKey) -> Vec<AuditRecord> {
-        let mut out: Vec<AuditRecord> = Vec::new();
-        for seq in 1..=n {
-            let prev = out
-                .last()
-                .map_or(GENESIS.to_owned(), |r| r.entry_hash.clone());
-            let at = DateTime::from_timestamp_millis(1_700_000_000_000 + seq as i64).unwrap();
-            out.push(AuditRecord::seal(
-                seq,
-                at,
-                "request.decided".into(),
-                "tok_1".into(),
-                format!("req_{seq}"),
-                json!({"n": seq}),
-                prev,
-                key,
-            ));
-        }
-        out
-    }
-
-    fn verify(records: &[AuditRecord], key: &MacKey) -> VerifyReport {
-        let mut v = Verifier::new(Some(key.clone()));
-        records.iter().for_each(|r| v.push(r));
-        v.finish()
-    }
-
-    fn fault(records: &[AuditRecord], key: &MacKey) -> Option<(u64, FaultKind)> {
-        verify(records, key).fault.map(|f| (f.seq, f.kind))
-    }
-
-    #[test]
-    fn an_untouched_chain_verifies_to_its_head() {
-        let key = MacKey::from_bytes([1; 32]);
-        let records = chain(10, &key);
-        let report = verify(&records, &key);
-        assert!(report.ok);
-        assert_eq!(report.entries, 10);
-        assert_eq!(report.head.unwrap().hash, records[9].entry_hash);
-    }
-
-    #[test]
-    fn each_mutation_is_found_at_its_first_bad_seq() {
-        let key = MacKey::from_bytes([1; 32]);
-        let good = chain(10, &key);
-        let mut flips: Vec<Vec<AuditRecord>> = Vec::new();
-        for field in 0..9 {
-            let mut r = good.clone();
-            let e = &mut r[4];
-            match field {
-                0 => e.seq = 50,
-                1 => e.at += chrono::Duration::milliseconds(1),
-                2 => e.kind.push('x'),
-                3 => e.actor.push('x'),
-                4 => e.subject.push('x'),
-                5 => e.data = json!({"n": 6}),
-                6 => e.prev_hash.replace_range(0..1, "f"),
-                7 => e.entry_hash.replace_range(0..1, "f"),
-                _ => e.entry_mac.replace_range(0..1, "f"),
-            }
-            flips.push(r);
-        }
-        for (i, r) in flips.iter().enumerate() {
-            assert_eq!(fault(r, &key), Some((5, FaultKind::Changed)), "field {i}");
-        }
-
-        let mut deleted = good.clone();
-        deleted.remove(4);
-        assert_eq!(fault(&deleted, &key), Some((5, FaultKind::Deleted)));
-
-        let mut swapped = good.clone();
-        swapped.swap(4, 5);
-        assert_eq!(fault(&swapped, &key), Some((5, FaultKind::Reordered)));
-
-        // A forger without the key: the entry is well formed but not sealed by the service.
-        let forged = chain(10, &MacKey::from_bytes([2; 32]));
-        let mut inserted = good.clone();
-        let mut fake = forged[4].clone();
-        fake.prev_hash = good[3].entry_hash.clone();
-        fake.entry_hash = fake.computed_hash();
-        inserted.insert(4, fake);
-        assert_eq!(fault(&inserted, &key), Some((5, FaultKind::Inserted)));
-
-        // Sealed by the service, but after a different entry 4: another history.
-        let mut other_history = good.clone();
-        let e = &good[4];
-        other_history[4] = AuditRecord::seal(
-            5,
-            e.at,
-            e.kind.clone(),
-            e.actor.clone(),
-            e.subject.clone(),
-            e.data.clone(),
-            good[2].entry_hash.clone(),
-            &key,
-        );
-        assert_eq!(fault(&other_history, &key), Some((5, FaultKind::Forked)));
-    }
-}
+#[path = "verify_tests.rs"]
+mod tests;

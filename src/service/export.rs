@@ -81,7 +81,10 @@ impl Service {
         let start = read.checkpoint_before(in_window)?;
         // The first checkpoint at or after the window's last entry; the one just signed
         // covers the head, so there is one whenever the window holds entries.
-        let end = match after_window.checked_sub(1).filter(|last| *last >= in_window) {
+        let end = match after_window
+            .checked_sub(1)
+            .filter(|last| *last >= in_window)
+        {
             Some(last) => read.checkpoints(last - 1, 1)?.into_iter().next(),
             None => None,
         };
@@ -139,11 +142,9 @@ impl Service {
         mut sink: impl FnMut(String) -> bool,
     ) -> Result<(), ServiceError> {
         let head = match format {
-            ExportFormat::Jsonl => {
-                json_line(&ExportLine::Header {
-                    export: plan.header.clone(),
-                })?
-            }
+            ExportFormat::Jsonl => json_line(&ExportLine::Header {
+                export: plan.header.clone(),
+            })?,
             ExportFormat::Csv => CSV_HEADER.to_owned(),
         };
         if !sink(head) {

@@ -177,8 +177,7 @@ impl WriteView<'_> {
             prev_hash,
             &self.sealing.key,
         );
-        self.open(AUDIT)?
-            .insert(seq, encode(&sealed)?.as_slice())?;
+        self.open(AUDIT)?.insert(seq, encode(&sealed)?.as_slice())?;
         self.audit_head = Some((seq, sealed.entry_hash));
         let (checkpointed, when) = self.last_checkpoint()?;
         let policy = self.sealing.policy;
@@ -199,7 +198,7 @@ impl WriteView<'_> {
             return Ok(None);
         };
         if self.last_checkpoint()?.0 == seq {
-            return Ok(self.checkpoint_before(seq + 1)?);
+            return self.checkpoint_before(seq + 1);
         }
         let checkpoint = self.sealing.signer.sign(seq, &hash, at);
         self.open(CHECKPOINTS)?

@@ -1,6 +1,7 @@
 //! Writes, inside one write transaction. Each method keeps its record's indexes in step.
 
 use super::StoreError;
+use super::audit::Sealing;
 use super::codec::{Tables, encode};
 use super::handle::Handle;
 use super::lifecycle::ms;
@@ -9,7 +10,6 @@ use crate::domain::{
     Grant, GrantState, Group, PolicyActivation, PolicyVersionRecord, RequestRecord, RequestStatus,
     TokenRecord, Tool, User,
 };
-use super::audit::Sealing;
 use chrono::{DateTime, Utc};
 use redb::{ReadableTable, Table, WriteTransaction};
 use std::cell::RefMut;

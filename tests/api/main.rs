@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod decisions;
+mod evidence;
 mod helpers;
 mod idempotency;
 mod lifecycle;

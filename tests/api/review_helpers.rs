@@ -134,6 +134,11 @@ impl TestApp {
         ok_json(self.get("/v1/insights").await).await
     }
 
+    /// The injected clock's now.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        clearance::clock::Clock::now(&self.clock)
+    }
+
     /// Moves the injected clock forward.
     pub fn advance_days(&self, days: i64) {
         self.clock.advance(chrono::Duration::days(days));
