@@ -3,7 +3,9 @@
 use super::key::MacKey;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// The `prev_hash` of the first entry.
@@ -57,7 +59,9 @@ impl AuditRecord {
             kind,
             actor,
             subject,
-            data,
+            // Stored with sorted keys, so that the exported text of `data` is its canonical
+            // JSON and a verifier can hash it as it reads it.
+            data: sorted(data),
             prev_hash,
             entry_hash: String::new(),
             entry_mac: String::new(),
@@ -69,26 +73,108 @@ impl AuditRecord {
 
     /// The hash of this entry's content as it is now.
     pub fn computed_hash(&self) -> String {
-        hex::encode(Sha256::digest(self.canonical_bytes()))
+        hex32(&Sha256::digest(self.canonical_bytes()))
     }
 
     /// The canonical encoding: a fixed prefix, then each field as a 4-byte big-endian length
     /// and its UTF-8 bytes, in the order seq (decimal), at (RFC 3339, milliseconds, `Z`),
     /// type, actor, subject, data (canonical JSON), prev_hash.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let seq = self.seq.to_string();
-        let at = self.at.to_rfc3339_opts(SecondsFormat::Millis, true);
         let data = canonical_json(&self.data);
-        let fields: [&str; 7] = [
-            &seq,
-            &at,
-            &self.kind,
+        let fields = [
+            &*self.kind,
             &self.actor,
             &self.subject,
             &data,
             &self.prev_hash,
         ];
-        length_prefixed(ENCODING, &fields)
+        canonical(self.seq, self.at, fields)
+    }
+}
+
+/// The canonical encoding of an entry whose type, actor, subject, canonical data and
+/// prev_hash are `fields`.
+fn canonical(seq: u64, at: DateTime<Utc>, fields: [&str; 5]) -> Vec<u8> {
+    let seq = seq.to_string();
+    let at = at.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let [kind, actor, subject, data, prev_hash] = fields;
+    length_prefixed(
+        ENCODING,
+        &[&seq, &at, kind, actor, subject, data, prev_hash],
+    )
+}
+
+/// An entry as a verifier reads it from an export line: borrowed, with `data` as its text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEntry<'a> {
+    pub seq: u64,
+    at: DateTime<Utc>,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    actor: Cow<'a, str>,
+    #[serde(borrow)]
+    subject: Cow<'a, str>,
+    #[serde(borrow)]
+    data: &'a RawValue,
+    #[serde(borrow)]
+    pub prev_hash: Cow<'a, str>,
+    #[serde(borrow)]
+    pub entry_hash: Cow<'a, str>,
+    #[serde(borrow)]
+    pub entry_mac: Cow<'a, str>,
+}
+
+impl RawEntry<'_> {
+    /// Whether the content hashes to `entry_hash`: from `data`'s text when that is already
+    /// canonical (as the service writes it), else from its canonical form.
+    pub fn hash_matches(&self) -> bool {
+        let hash = |data: &str| {
+            let fields = [
+                &*self.kind,
+                &self.actor,
+                &self.subject,
+                data,
+                &self.prev_hash,
+            ];
+            hex_matches(
+                &Sha256::digest(canonical(self.seq, self.at, fields)),
+                &self.entry_hash,
+            )
+        };
+        hash(self.data.get())
+            || serde_json::from_str(self.data.get()).is_ok_and(|data| hash(&canonical_json(&data)))
+    }
+}
+
+/// Lower-case hex of a 32-byte digest (the hex crate's char-by-char encoding is the slow
+/// part of verifying otherwise).
+pub(super) fn hex32(bytes: &[u8]) -> String {
+    let mut buf = [0u8; 64];
+    match hex::encode_to_slice(bytes, &mut buf).map(|()| String::from_utf8(buf.to_vec())) {
+        Ok(Ok(text)) => text,
+        _ => hex::encode(bytes),
+    }
+}
+
+/// Whether `hex` is the lower-case hex of `digest`, without allocating.
+pub(super) fn hex_matches(digest: &[u8], hex: &str) -> bool {
+    let mut buf = [0u8; 64];
+    hex::encode_to_slice(digest, &mut buf).is_ok() && buf.as_slice() == hex.as_bytes()
+}
+
+/// `value` with every object's keys in byte order.
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut fields: Vec<(String, Value)> = map.into_iter().collect();
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(fields.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
     }
 }
 

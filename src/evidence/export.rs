@@ -7,7 +7,7 @@
 //! shows as `truncated`.
 
 use super::checkpoint::Checkpoint;
-use super::entry::AuditRecord;
+use super::entry::{AuditRecord, RawEntry};
 use super::verify::Verifier;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -47,9 +47,26 @@ pub enum ExportLine {
 impl Verifier {
     /// Checks one line of an export (blank lines are skipped).
     pub fn push_line(&mut self, line: &str) {
-        if line.trim().is_empty() {
+        let line = line.trim();
+        if line.is_empty() {
             return;
         }
+        // Entries are nearly every line: parse them directly rather than trying each shape.
+        let first_key = line
+            .strip_prefix('{')
+            .map(str::trim_start)
+            .and_then(|rest| rest.strip_prefix('"'))
+            .and_then(|rest| rest.split('"').next());
+        match first_key {
+            Some("checkpoint" | "export") => self.push_marker(line),
+            _ => match serde_json::from_str::<RawEntry<'_>>(line) {
+                Ok(entry) => self.push_raw(&entry),
+                Err(_) => self.push_malformed(),
+            },
+        }
+    }
+
+    fn push_marker(&mut self, line: &str) {
         match serde_json::from_str::<ExportLine>(line) {
             Ok(ExportLine::Entry(record)) => self.push(&record),
             Ok(ExportLine::Checkpoint { checkpoint }) => self.push_checkpoint(&checkpoint),

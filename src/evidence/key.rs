@@ -96,15 +96,14 @@ impl MacKey {
 
     /// Hex HMAC-SHA-256 of `entry_hash`.
     pub fn mac(&self, entry_hash: &str) -> String {
-        hex::encode(self.hmac(entry_hash).finalize().into_bytes())
+        super::entry::hex32(&self.hmac(entry_hash).finalize().into_bytes())
     }
 
     /// Whether `mac` is the MAC of `entry_hash` (compared in constant time).
     pub fn verify(&self, entry_hash: &str, mac: &str) -> bool {
-        match hex::decode(mac) {
-            Ok(bytes) => self.hmac(entry_hash).verify_slice(&bytes).is_ok(),
-            Err(_) => false,
-        }
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(mac, &mut bytes).is_ok()
+            && self.hmac(entry_hash).verify_slice(&bytes).is_ok()
     }
 
     fn hmac(&self, entry_hash: &str) -> Hmac<Sha256> {

@@ -8,9 +8,19 @@
 //! to tell a move or an insertion from a plain change or deletion.
 
 use super::checkpoint::{Checkpoint, PublicKey};
-use super::entry::{AuditRecord, GENESIS};
+use super::entry::{AuditRecord, GENESIS, RawEntry};
 use super::key::MacKey;
 use super::report::{Fault, FaultKind, Head, Unanchored, VerifyReport};
+
+/// What the walk needs of one entry.
+struct Seen<'a> {
+    seq: u64,
+    prev_hash: &'a str,
+    entry_hash: &'a str,
+    entry_mac: &'a str,
+    /// Whether its content hashes to `entry_hash`.
+    hash_matches: bool,
+}
 
 /// Checks entries in `seq` order; see the module documentation.
 #[derive(Debug)]
@@ -107,6 +117,29 @@ impl Verifier {
 
     /// The next entry.
     pub fn push(&mut self, record: &AuditRecord) {
+        self.push_seen(&Seen {
+            seq: record.seq,
+            prev_hash: &record.prev_hash,
+            entry_hash: &record.entry_hash,
+            entry_mac: &record.entry_mac,
+            hash_matches: record.computed_hash() == record.entry_hash,
+        });
+    }
+
+    /// The next entry, as read from an export line.
+    pub(super) fn push_raw(&mut self, entry: &RawEntry<'_>) {
+        // After a fault only the next entry's seq matters; skip hashing.
+        let hash_matches = self.fault.is_none() && entry.hash_matches();
+        self.push_seen(&Seen {
+            seq: entry.seq,
+            prev_hash: &entry.prev_hash,
+            entry_hash: &entry.entry_hash,
+            entry_mac: &entry.entry_mac,
+            hash_matches,
+        });
+    }
+
+    fn push_seen(&mut self, record: &Seen<'_>) {
         if let Some(fault) = &mut self.fault {
             if std::mem::take(&mut self.refine_next) {
                 refine(fault, record);
@@ -133,7 +166,7 @@ impl Verifier {
         self.first.get_or_insert(record.seq);
         self.head = Some(Head {
             seq: record.seq,
-            hash: record.entry_hash.clone(),
+            hash: record.entry_hash.to_owned(),
         });
         let reached: Vec<bool> = self
             .expected
@@ -198,12 +231,12 @@ impl Verifier {
         }
     }
 
-    fn check(&self, r: &AuditRecord) -> Result<(), Fault> {
-        let sealed = r.computed_hash() == r.entry_hash
+    fn check(&self, r: &Seen<'_>) -> Result<(), Fault> {
+        let sealed = r.hash_matches
             && self
                 .key
                 .as_ref()
-                .is_none_or(|k| k.verify(&r.entry_hash, &r.entry_mac));
+                .is_none_or(|k| k.verify(r.entry_hash, r.entry_mac));
         let fault = |seq, kind| Err(Fault { seq, kind });
         let Some(head) = &self.head else {
             // The first entry of a window anchors the walk; only seq 1 has a known parent.
@@ -220,7 +253,7 @@ impl Verifier {
             std::cmp::Ordering::Less if r.seq + 1 == expected => fault(r.seq, FaultKind::Inserted),
             std::cmp::Ordering::Less => fault(expected, FaultKind::Reordered),
             std::cmp::Ordering::Equal if !sealed => fault(expected, FaultKind::Changed),
-            std::cmp::Ordering::Equal if Some(r.prev_hash.as_str()) != prev_hash => {
+            std::cmp::Ordering::Equal if Some(r.prev_hash) != prev_hash => {
                 fault(expected, FaultKind::Forked)
             }
             std::cmp::Ordering::Equal => Ok(()),
@@ -229,7 +262,7 @@ impl Verifier {
 }
 
 /// The entry after a fault tells a move from a deletion, and an insertion from a change.
-fn refine(fault: &mut Fault, next: &AuditRecord) {
+fn refine(fault: &mut Fault, next: &Seen<'_>) {
     // Entries a checkpoint covers are missing, but later ones follow: a gap, not a cut.
     if fault.kind == FaultKind::Truncated && next.seq > fault.seq {
         fault.kind = FaultKind::Deleted;

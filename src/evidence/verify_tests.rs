@@ -185,3 +185,35 @@ fn checkpoints_anchor_the_chain_and_show_cuts_rollbacks_and_forks() {
         })
     );
 }
+
+#[test]
+fn export_lines_verify_whatever_the_key_order_of_data() {
+    let key = MacKey::from_bytes([1; 32]);
+    let mut record = chain(1, &key).remove(0);
+    record.data = json!({"zeta": 1, "alpha": {"y": 2, "b": [3]}});
+    let sealed = AuditRecord::seal(
+        1,
+        record.at,
+        record.kind.clone(),
+        record.actor.clone(),
+        record.subject.clone(),
+        record.data.clone(),
+        GENESIS.to_owned(),
+        &key,
+    );
+    let line = serde_json::to_string(&sealed).unwrap();
+    assert!(line.contains(r#""data":{"alpha":{"b":[3],"y":2},"zeta":1}"#), "{line}");
+    let reordered = line.replace(
+        r#"{"alpha":{"b":[3],"y":2},"zeta":1}"#,
+        r#"{ "zeta": 1, "alpha": {"y": 2, "b": [3]} }"#,
+    );
+    for text in [&line, &reordered] {
+        let mut v = Verifier::new(Some(key.clone()));
+        v.push_line(text);
+        assert!(v.finish().ok, "{text}");
+    }
+    let changed = line.replace(r#""zeta":1"#, r#""zeta":2"#);
+    let mut v = Verifier::new(Some(key.clone()));
+    v.push_line(&changed);
+    assert_eq!(v.finish().fault.map(|f| f.kind), Some(FaultKind::Changed));
+}
