@@ -202,7 +202,10 @@ fn export_lines_verify_whatever_the_key_order_of_data() {
         &key,
     );
     let line = serde_json::to_string(&sealed).unwrap();
-    assert!(line.contains(r#""data":{"alpha":{"b":[3],"y":2},"zeta":1}"#), "{line}");
+    assert!(
+        line.contains(r#""data":{"alpha":{"b":[3],"y":2},"zeta":1}"#),
+        "{line}"
+    );
     let reordered = line.replace(
         r#"{"alpha":{"b":[3],"y":2},"zeta":1}"#,
         r#"{ "zeta": 1, "alpha": {"y": 2, "b": [3]} }"#,

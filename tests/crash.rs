@@ -1,0 +1,221 @@
+//! `kill -9` of the real server binary in the middle of a stream of decisions: after a
+//! restart every acknowledged decision is stored, `seq` is dense, and the chain and its
+//! checkpoints verify, in the server and offline.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const TOKEN: &str = "crash-test-admin-token-0123456789";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Starts `clearance serve` on 127.0.0.1:0 over `data`; returns the child and its base URL.
+fn serve(data: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clearance"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--sweep-interval-secs",
+            "0",
+        ])
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--policies")
+        .arg(repo().join("policies"))
+        .arg("--schema")
+        .arg(repo().join("schemas/clearance.cedarschema"))
+        .args(["--checkpoint-every", "25"])
+        .env("CLEARANCE_ADMIN_TOKEN", TOKEN)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(at) = line.find("127.0.0.1:") {
+            let addr: String = line[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                .collect();
+            return (child, format!("http://{addr}"));
+        }
+    }
+    panic!("the server did not say where it listens");
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> reqwest::Result<reqwest::Response> {
+    let mut request = client.request(method, url).bearer_auth(TOKEN);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await
+}
+
+fn body(key: &str, user: usize) -> Value {
+    json!({"issue_key": key, "requester": format!("user{user}@example.com"),
+        "tool": "chatgpt", "purpose": "Draft customer emails", "duration_days": 14,
+        "project": "AIR", "request_type": "42"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_decisions_survive_kill_9_and_the_log_verifies() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, base) = serve(data.path());
+    let client = reqwest::Client::new();
+    let post = reqwest::Method::POST;
+    let seeded = call(
+        &client,
+        post.clone(),
+        format!("{base}/v1/tools/seed"),
+        Some(json!({})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(seeded.status(), 200);
+    for user in 0..20 {
+        let url = format!("{base}/v1/users/user{user}@example.com");
+        let put = call(
+            &client,
+            reqwest::Method::PUT,
+            url,
+            Some(json!({"groups": ["employees"]})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(put.status(), 200);
+    }
+
+    // Four clients submit until the server dies under them.
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let mut clients = Vec::new();
+    for c in 0..4 {
+        let (client, base, acknowledged) =
+            (client.clone(), base.clone(), Arc::clone(&acknowledged));
+        clients.push(tokio::spawn(async move {
+            for n in 0.. {
+                let key = format!("K{c}-{n}");
+                let url = format!("{base}/v1/requests");
+                match call(
+                    &client,
+                    reqwest::Method::POST,
+                    url,
+                    Some(body(&key, n % 20)),
+                )
+                .await
+                {
+                    Ok(r) if r.status().is_success() => acknowledged.lock().unwrap().push(key),
+                    Ok(r) => panic!(
+                        "unexpected {}: {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    ),
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    for _ in 0..6_000 {
+        if acknowledged.lock().unwrap().len() >= 200 || clients.iter().any(|c| c.is_finished()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        acknowledged.lock().unwrap().len() >= 200,
+        "the clients stopped early"
+    );
+    child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    child.wait().unwrap();
+    for client in clients {
+        client.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+
+    let (mut child, base) = serve(data.path());
+    for key in &acknowledged {
+        let stored = call(
+            &client,
+            reqwest::Method::GET,
+            format!("{base}/v1/requests/{key}"),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(stored.status(), 200, "acknowledged {key} is missing");
+    }
+    let report: Value = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{base}/v1/audit/verify"),
+        None,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    // Each decision and each directory change is one entry; dense seq from 1.
+    assert!(report["entries"].as_u64().unwrap() >= acknowledged.len() as u64 + 20);
+    assert_eq!(report["head"]["seq"], report["entries"]);
+
+    let export = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{base}/v1/audit/export"),
+        None,
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    let key = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{base}/v1/audit/public-key"),
+        None,
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("export.jsonl"), export).unwrap();
+    std::fs::write(files.path().join("key.json"), key).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
+        .args(["audit", "verify", "--public-key"])
+        .arg(files.path().join("key.json"))
+        .arg("--hmac-key")
+        .arg(data.path().join("audit-hmac.key"))
+        .arg(files.path().join("export.jsonl"))
+        .output()
+        .unwrap();
+    let offline: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out.status.success(), "{offline}");
+    assert_eq!(offline["entries"], report["entries"]);
+    assert!(offline["unanchored"].is_null(), "{offline}");
+}
