@@ -73,6 +73,10 @@ async fn call(
     request.send().await
 }
 
+async fn get(client: &reqwest::Client, url: String) -> reqwest::Response {
+    call(client, reqwest::Method::GET, url, None).await.unwrap()
+}
+
 fn body(key: &str, user: usize) -> Value {
     json!({"issue_key": key, "requester": format!("user{user}@example.com"),
         "tool": "chatgpt", "purpose": "Draft customer emails", "duration_days": 14,
@@ -155,54 +159,23 @@ async fn acknowledged_decisions_survive_kill_9_and_the_log_verifies() {
 
     let (mut child, base) = serve(data.path());
     for key in &acknowledged {
-        let stored = call(
-            &client,
-            reqwest::Method::GET,
-            format!("{base}/v1/requests/{key}"),
-            None,
-        )
-        .await
-        .unwrap();
+        let stored = get(&client, format!("{base}/v1/requests/{key}")).await;
         assert_eq!(stored.status(), 200, "acknowledged {key} is missing");
     }
-    let report: Value = call(
-        &client,
-        reqwest::Method::GET,
-        format!("{base}/v1/audit/verify"),
-        None,
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let report: Value = get(&client, format!("{base}/v1/audit/verify"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(report["ok"], true, "{report}");
     // Each decision and each directory change is one entry; dense seq from 1.
     assert!(report["entries"].as_u64().unwrap() >= acknowledged.len() as u64 + 20);
     assert_eq!(report["head"]["seq"], report["entries"]);
 
-    let export = call(
-        &client,
-        reqwest::Method::GET,
-        format!("{base}/v1/audit/export"),
-        None,
-    )
-    .await
-    .unwrap()
-    .text()
-    .await
-    .unwrap();
-    let key = call(
-        &client,
-        reqwest::Method::GET,
-        format!("{base}/v1/audit/public-key"),
-        None,
-    )
-    .await
-    .unwrap()
-    .text()
-    .await
-    .unwrap();
+    let export = get(&client, format!("{base}/v1/audit/export")).await;
+    let export = export.text().await.unwrap();
+    let key = get(&client, format!("{base}/v1/audit/public-key")).await;
+    let key = key.text().await.unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
     let files = tempfile::tempdir().unwrap();

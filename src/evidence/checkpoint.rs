@@ -1,9 +1,9 @@
 //! Signed checkpoints: Ed25519 over `(seq, head hash, time, key id)`, so that a cut-off tail
 //! or a rewritten history shows even to someone who does not hold the MAC key.
 
-use super::entry::length_prefixed;
+use super::entry::{length_prefixed, rfc3339_millis, truncate_to_millis};
 use super::key::{KeyError, load_or_create_secret, load_secret};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -36,7 +36,7 @@ impl Checkpoint {
     /// UTF-8 bytes.
     pub fn message(&self) -> Vec<u8> {
         let seq = self.seq.to_string();
-        let at = self.at.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let at = rfc3339_millis(self.at);
         length_prefixed(ENCODING, &[&seq, &self.head_hash, &at, &self.key_id])
     }
 
@@ -87,7 +87,7 @@ impl Signer {
         let mut checkpoint = Checkpoint {
             seq,
             head_hash: head_hash.to_owned(),
-            at: DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at),
+            at: truncate_to_millis(at),
             key_id: self.public.key_id.clone(),
             signature: String::new(),
         };

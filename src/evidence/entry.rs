@@ -96,7 +96,7 @@ impl AuditRecord {
 /// prev_hash are `fields`.
 fn canonical(seq: u64, at: DateTime<Utc>, fields: [&str; 5]) -> Vec<u8> {
     let seq = seq.to_string();
-    let at = at.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let at = rfc3339_millis(at);
     let [kind, actor, subject, data, prev_hash] = fields;
     length_prefixed(
         ENCODING,
@@ -191,7 +191,13 @@ pub(super) fn length_prefixed(prefix: &[u8], fields: &[&str]) -> Vec<u8> {
     out
 }
 
-fn truncate_to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
+/// A time as the canonical encodings and exports write it: RFC 3339, milliseconds, `Z`.
+pub fn rfc3339_millis(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// `at` without its sub-millisecond part, as entries and checkpoints keep times.
+pub(super) fn truncate_to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
 }
 

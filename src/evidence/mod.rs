@@ -12,7 +12,7 @@ mod report;
 mod verify;
 
 pub use checkpoint::{Checkpoint, PublicKey, PublishedKey, SIGNING_KEY_FILE, Signer};
-pub use entry::{AuditRecord, GENESIS, canonical_json};
+pub use entry::{AuditRecord, GENESIS, canonical_json, rfc3339_millis};
 pub use export::{ExportHeader, ExportLine};
 pub use key::{KeyError, MacKey};
 pub use report::{Fault, FaultKind, Head, Unanchored, VerifyReport};

@@ -186,9 +186,7 @@ fn json_line(line: &ExportLine) -> Result<String, ServiceError> {
 pub fn csv_row(record: &AuditRecord) -> String {
     let fields = [
         record.seq.to_string(),
-        record
-            .at
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        crate::evidence::rfc3339_millis(record.at),
         record.kind.clone(),
         record.actor.clone(),
         record.subject.clone(),

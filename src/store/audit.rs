@@ -142,13 +142,11 @@ pub trait AuditQueries: Tables + Sized {
                 Ok(record) => verifier.push(&record),
                 Err(_) => verifier.push_malformed(),
             }
-            while let Some(Ok((at, _))) = pending.peek() {
-                if at.value() > seq.value() {
-                    break;
-                }
-                if let Some(next) = pending.next() {
-                    verifier.push_checkpoint(&decode("checkpoints", next?.1.value())?);
-                }
+            // Each checkpoint follows the entry it covers; a read error is passed on.
+            while let Some(next) =
+                pending.next_if(|c| c.as_ref().map_or(true, |(k, _)| k.value() <= seq.value()))
+            {
+                verifier.push_checkpoint(&decode("checkpoints", next?.1.value())?);
             }
         }
         Ok(())
