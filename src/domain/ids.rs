@@ -182,25 +182,60 @@ impl GroupId {
 }
 
 /// Monotonic within a millisecond for every id this process makes.
-static ID_SEQUENCE: std::sync::Mutex<uuid::ContextV7> =
-    std::sync::Mutex::new(uuid::ContextV7::new());
+/// The millisecond of the last id made, and the counter within it.
+static ID_SEQUENCE: std::sync::Mutex<(i64, u64)> = std::sync::Mutex::new((i64::MIN, 0));
 
-/// A fresh id `prefix_<uuid v7>`, ordered by `at` (from the service's clock, not the wall
-/// clock). Time-ordered ids keep B-tree writes together: records made or changed together
-/// share pages, so a burst of decisions or a day's expiries dirties few pages.
+/// The counter's bits: 40, started at a random value below 2^39 in each new millisecond so
+/// that ids made in one millisecond keep their order without running out.
+const COUNTER_BITS: u32 = 40;
+
+/// A fresh id `prefix_<32 hex>`, ordered by `at` (from the service's clock, not the wall
+/// clock): 12 hex digits of Unix milliseconds, then a counter that orders ids made in the
+/// same millisecond, then 40 random bits. (A uuid v7 layout without the version bits; the
+/// time is exactly `at`'s, so a window of time is a range of ids.) Time-ordered ids keep
+/// B-tree writes together: records made or changed together share pages, so a burst of
+/// decisions or a day's expiries dirties few pages.
 pub fn time_ordered_id(prefix: &str, at: DateTime<Utc>) -> String {
-    let secs = u64::try_from(at.timestamp()).unwrap_or(0);
-    let context = ID_SEQUENCE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let ts = uuid::Timestamp::from_unix(&*context, secs, at.timestamp_subsec_nanos());
-    format!("{prefix}_{}", uuid::Uuid::new_v7(ts).simple())
+    let ms = at.timestamp_millis().max(0);
+    let mut random = [0u8; 10];
+    // Without an entropy source the counter alone still keeps ids apart in this process.
+    let _ = getrandom::fill(&mut random);
+    let [a, b, c, d, e, f, g, h, i, j] = random;
+    let seed = u64::from_be_bytes([0, 0, 0, a, b, c, d, e]) >> 1;
+    let tail = u64::from_be_bytes([0, 0, 0, f, g, h, i, j]);
+    let counter = {
+        let mut sequence = ID_SEQUENCE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next = if sequence.0 == ms {
+            sequence.1.wrapping_add(1) & ((1 << COUNTER_BITS) - 1)
+        } else {
+            seed
+        };
+        *sequence = (ms, next);
+        next
+    };
+    format!("{prefix}_{ms:012x}{counter:010x}{tail:010x}")
+}
+
+/// The smallest id made at or after `at` with [`time_ordered_id`]: ids made before `at` sort
+/// below it, ids made at or after sort above, so `[id_bound(from), id_bound(to))` is a window
+/// of time.
+pub fn id_bound(prefix: &str, at: DateTime<Utc>) -> String {
+    // The first 12 hex digits of a v7 uuid are its Unix time in milliseconds.
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    format!("{prefix}_{ms:012x}")
 }
 
 impl RequestId {
     /// A fresh request id, ordered by `at`.
     pub fn generate(at: DateTime<Utc>) -> Self {
         Self(time_ordered_id("req", at))
+    }
+
+    /// See [`id_bound`].
+    pub fn bound(at: DateTime<Utc>) -> String {
+        id_bound("req", at)
     }
 
     /// Rebuilds a request id from a path segment.
@@ -267,6 +302,17 @@ mod tests {
         assert!(GrantId::generate(later).to_string() > same[99]);
         let id = RequestId::generate(t0);
         assert_eq!(RequestId::parse("id", id.as_str()), Ok(id));
+    }
+
+    #[test]
+    fn id_bounds_split_ids_by_the_millisecond() {
+        use chrono::TimeZone;
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let ms = chrono::Duration::milliseconds(1);
+        let id = RequestId::generate(t0).to_string();
+        assert!(RequestId::bound(t0 - ms) < id);
+        assert!(RequestId::bound(t0) <= id);
+        assert!(RequestId::bound(t0 + ms) > id);
     }
 
     #[test]

@@ -24,7 +24,9 @@ pub use grant::{Grant, GrantState};
 pub use ids::{
     Email, GrantId, GroupId, IssueKey, PolicyVersionId, RequestId, ToolId, time_ordered_id,
 };
-pub use policy_version::{PolicyActivation, PolicyFile, PolicySource, PolicyVersionRecord};
+pub use policy_version::{
+    FileChange, FileDiff, PolicyActivation, PolicyFile, PolicySource, PolicyVersionRecord,
+};
 pub use request::{NewRequest, NewTool, RequestRecord, RequestStatus, SubmitRequest};
 pub use review::{
     Approval, Closure, Escalation, Job, JobKind, JobOutcome, RecertState, Recertification,

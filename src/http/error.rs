@@ -64,7 +64,7 @@ impl ApiError {
         use ServiceError as S;
         let status = match self {
             Self::Service(e) => match e {
-                S::Invalid(_) | S::BulkLimitExceeded(_) | S::ExportWindowTooLarge(_) => {
+                S::Invalid(_) | S::BulkLimitExceeded(_) | S::WindowTooLarge(_) => {
                     StatusCode::BAD_REQUEST
                 }
                 S::Unauthenticated => StatusCode::UNAUTHORIZED,

@@ -2,6 +2,7 @@
 
 mod audit;
 mod catalog;
+mod decisions;
 mod directory;
 mod error;
 mod extract;
@@ -58,6 +59,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/requests/{id}", get(requests::get_one))
         .route("/v1/requests/{id}/approve", post(review::approve))
         .route("/v1/requests/{id}/deny", post(review::deny))
+        .route("/v1/requests/{id}/replay", post(decisions::replay))
+        .route("/v1/decisions", get(decisions::list))
         .route("/v1/approvals", get(review::queue))
         .route("/v1/grants", get(grants::list))
         .route("/v1/grants/{id}", get(grants::get_one))
@@ -94,6 +97,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/policies/versions", get(policies::versions))
         .route("/v1/policies/versions/{version}", get(policies::version))
         .route("/v1/policies/reload", post(policies::reload))
+        .route("/v1/policies/history", get(decisions::history))
+        .route("/v1/policies/diff", get(decisions::diff))
+        .route("/v1/policies/what-if", post(decisions::what_if))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -1,6 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use super::{audit, catalog, directory, grants, lifecycle, ops, policies, requests, review};
+use super::{
+    audit, catalog, decisions, directory, grants, lifecycle, ops, policies, requests, review,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -19,6 +21,8 @@ use utoipa::{Modify, OpenApi};
         catalog::put, catalog::get_one, catalog::list, catalog::seed,
         directory::put_user, directory::get_user, directory::put_group, directory::create_token,
         policies::active, policies::versions, policies::version, policies::reload,
+        decisions::list, decisions::history, decisions::diff, decisions::replay,
+        decisions::what_if,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     modifiers(&BearerAuth)

@@ -70,7 +70,7 @@ pub struct RequestView {
     closed: Option<Closure>,
 }
 
-fn decision_view(record: &RequestRecord) -> DecisionView {
+pub(super) fn decision_view(record: &RequestRecord) -> DecisionView {
     let d = &record.decision;
     DecisionView {
         outcome: d.decision.outcome,

@@ -61,6 +61,7 @@ pub struct PolicyEngine {
     pub(super) stages: Vec<String>,
     pub(super) types: Types,
     files: Vec<BundleFile>,
+    schema_file: BundleFile,
 }
 
 /// A parsed policy with where it came from.
@@ -112,6 +113,7 @@ impl PolicyEngine {
             stages,
             types,
             files: bundle.files.clone(),
+            schema_file: bundle.schema.clone(),
         })
     }
 
@@ -123,6 +125,11 @@ impl PolicyEngine {
     /// The policy files this engine was compiled from.
     pub fn files(&self) -> &[BundleFile] {
         &self.files
+    }
+
+    /// The schema file this engine was compiled with.
+    pub fn schema_file(&self) -> &BundleFile {
+        &self.schema_file
     }
 
     /// Review stages the policies name, in the order they first appear in the bundle.

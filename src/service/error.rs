@@ -51,9 +51,9 @@ pub enum ServiceError {
     /// Too many ids in one bulk call.
     #[error("a bulk call takes at most {0} ids")]
     BulkLimitExceeded(usize),
-    /// An export window longer than the most allowed (days).
-    #[error("an export window may span at most {0} days")]
-    ExportWindowTooLarge(i64),
+    /// A window of time longer than the most allowed (days).
+    #[error("the window may span at most {0} days")]
+    WindowTooLarge(i64),
     /// Too many calls; retry after the given seconds.
     #[error("too many bulk calls; retry in {0} s")]
     RateLimited(u64),
@@ -100,7 +100,8 @@ impl ServiceError {
             Self::DuplicateGrant { .. } => "duplicate_grant",
             Self::InvalidTransition(_) => "invalid_transition",
             Self::BulkLimitExceeded(_) => "bulk_limit_exceeded",
-            Self::ExportWindowTooLarge(_) => "export_window_too_large",
+            // The name the export contract gave it; it serves every window.
+            Self::WindowTooLarge(_) => "export_window_too_large",
             Self::RateLimited(_) => "rate_limited",
             Self::InvalidPolicy(_) => "invalid_policy",
             Self::Unavailable => "unavailable",

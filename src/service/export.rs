@@ -1,8 +1,9 @@
 //! Exports of the audit log over a time window, in whole checkpoint intervals, page by page
 //! so that a caller can stream any window in constant memory.
 
+use super::window::{Window, WindowLimits};
 use super::{Actor, Service, ServiceError};
-use crate::domain::{DomainError, Role};
+use crate::domain::Role;
 use crate::evidence::{AuditRecord, Checkpoint, ExportHeader, ExportLine, PublishedKey};
 use crate::store::AuditQueries;
 use chrono::{DateTime, Duration, Utc};
@@ -11,6 +12,10 @@ use chrono::{DateTime, Duration, Utc};
 pub const DEFAULT_WINDOW_DAYS: i64 = 90;
 /// The longest window.
 pub const MAX_WINDOW_DAYS: i64 = 365;
+const EXPORT_LIMITS: WindowLimits = WindowLimits {
+    default_days: DEFAULT_WINDOW_DAYS,
+    max_days: MAX_WINDOW_DAYS,
+};
 /// Entries per page of an export.
 pub const EXPORT_PAGE: usize = 1_000;
 
@@ -65,14 +70,7 @@ impl Service {
     ) -> Result<ExportPlan, ServiceError> {
         actor.require(&[Role::Auditor], "export the audit log")?;
         let now = self.clock.now();
-        let to = to.unwrap_or(now);
-        let from = from.unwrap_or(to - Duration::days(DEFAULT_WINDOW_DAYS));
-        if from > to {
-            return Err(DomainError::new("from", "must not be after `to`").into());
-        }
-        if to - from > Duration::days(MAX_WINDOW_DAYS) {
-            return Err(ServiceError::ExportWindowTooLarge(MAX_WINDOW_DAYS));
-        }
+        let Window { from, to } = Window::parse(from, to, now, EXPORT_LIMITS)?;
         self.store
             .write(|w| w.checkpoint(now).map_err(ServiceError::from))?;
         let read = self.store.read()?;

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod bulk;
 mod catalog;
+mod decisions;
 mod directory;
 mod error;
 mod export;
@@ -20,15 +21,18 @@ mod jobs;
 mod policies;
 mod ratelimit;
 mod recerts;
+mod replay;
 mod requests;
 mod seed;
 mod sweeps;
 mod transitions;
+mod window;
 
 pub use approvals::{ApproveBody, DenyBody, Reviewed};
 pub use audit::{AuditPage, MAX_EVENTS};
 pub use auth::{Actor, NewToken};
 pub use bulk::{BulkAction, BulkBody, BulkError, BulkResult, MAX_BULK_IDS};
+pub use decisions::{DecisionFilter, DecisionPage, MAX_DECISIONS, PolicyDiff, PolicyPeriod};
 pub use error::ServiceError;
 pub use export::{ExportFormat, ExportPlan};
 pub use grants::{AccessEntry, ExtendBody, RevokeBody};
@@ -36,6 +40,7 @@ pub use insights::{Insights, MonthOutcomes, ToolGrants};
 pub use jobs::CompleteJob;
 pub use policies::{ActivePolicy, Reloaded};
 pub use recerts::{KeepBody, QueueItem};
+pub use replay::{Changed, MAX_CHANGED, Replayed, WhatIf, WhatIfBody};
 pub use requests::Submitted;
 pub use sweeps::{LifecycleConfig, SweepReport};
 
@@ -69,6 +74,7 @@ pub struct Service {
     metrics: Arc<Metrics>,
     bulk_limit: ratelimit::RateLimit,
     facts: facts_cache::FactsCache,
+    versions: replay::VersionEngines,
 }
 
 impl Service {
@@ -90,6 +96,7 @@ impl Service {
             metrics,
             bulk_limit: ratelimit::RateLimit::new(5, chrono::Duration::minutes(1)),
             facts: facts_cache::FactsCache::default(),
+            versions: replay::VersionEngines::default(),
         })
     }
 

@@ -5,6 +5,7 @@
 
 mod audit;
 mod codec;
+mod decisions;
 mod handle;
 mod insights;
 mod lifecycle;
@@ -13,6 +14,7 @@ mod tables;
 mod writes;
 
 pub use audit::{AuditQueries, CheckpointPolicy, NewAuditEntry};
+pub use decisions::{DecisionQueries, DecisionWindow};
 pub use insights::InsightQueries;
 pub use lifecycle::{GrantFilter, LifecycleQueries, TimeKey};
 pub use queries::{Queries, RequestFilter};

@@ -244,25 +244,25 @@ pub trait Queries: Tables + Sized {
         }
     }
 
-    /// Ids of the requests decided under `version`.
-    fn decisions_by_version(
-        &self,
-        version: &PolicyVersionId,
-        limit: usize,
-    ) -> Result<Vec<RequestId>, StoreError> {
-        let table = self.open(DECISIONS_BY_VERSION)?;
-        let mut ids = Vec::new();
-        for entry in table.range((version.as_str(), "")..)? {
-            let (key, _) = entry?;
-            let (v, id) = key.value();
-            if v != version.as_str() || ids.len() >= limit {
-                break;
-            }
-            if let Ok(id) = RequestId::parse("id", id) {
-                ids.push(id);
-            }
+    /// Every activation, oldest first.
+    fn policy_activations(&self) -> Result<Vec<PolicyActivation>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.open(POLICY_ACTIVATIONS)?.iter()? {
+            out.push(decode("policy_activations", entry?.1.value())?);
         }
-        Ok(ids)
+        Ok(out)
+    }
+
+    /// The version with sequence number `seq`.
+    fn policy_version_by_seq(&self, seq: u64) -> Result<Option<PolicyVersionRecord>, StoreError> {
+        match self.open(POLICY_SEQ)?.get(seq)? {
+            Some(version) => get(
+                &self.open(POLICY_VERSIONS)?,
+                "policy_versions",
+                version.value(),
+            ),
+            None => Ok(None),
+        }
     }
 }
 

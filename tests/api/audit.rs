@@ -89,6 +89,7 @@ async fn every_change_is_chained_and_verifies_in_the_server_and_offline() {
     assert_eq!(code, 1);
     assert_eq!(report["fault"]["seq"], 3);
     assert_eq!(report["fault"]["kind"], "changed");
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -102,4 +103,5 @@ async fn only_auditors_and_admins_read_the_log() {
     assert_eq!(allowed.status(), StatusCode::OK);
     let bad = app.get("/v1/audit/events?limit=ten").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    app.assert_every_decision_replays().await;
 }

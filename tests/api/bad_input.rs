@@ -28,6 +28,7 @@ async fn malformed_json_is_invalid_json() {
         assert_eq!(error_code(response).await, "invalid_json");
     }
     assert_nothing_recorded(&app).await;
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -81,6 +82,7 @@ async fn wrong_shapes_and_values_are_validation_failures() {
         );
     }
     assert_nothing_recorded(&app).await;
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -92,6 +94,7 @@ async fn oversized_bodies_are_refused() {
     assert_eq!(response.status(), 413);
     assert_eq!(error_code(response).await, "payload_too_large");
     assert_nothing_recorded(&app).await;
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -112,6 +115,7 @@ async fn catalog_and_directory_input_is_checked() {
     let cycle = app.put_group("b", &["a"]).await;
     assert_eq!(cycle.status(), 400);
     assert_eq!(app.get("/v1/tools/x").await.status(), 404);
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -128,4 +132,5 @@ async fn unknown_routes_and_methods_use_the_error_shape() {
         .await;
     assert_eq!(response.status(), 405);
     assert_eq!(error_code(response).await, "method_not_allowed");
+    app.assert_every_decision_replays().await;
 }

@@ -30,6 +30,7 @@ async fn low_risk_tool_is_auto_approved_with_a_pending_grant() {
     assert_eq!(grant["user"], "alice@example.com");
     assert_eq!(grant["tool"], "grammarly");
     assert_eq!(grant["state"], "pending_provision");
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -56,6 +57,7 @@ async fn unknown_tools_are_denied_whether_named_or_new() {
     assert_eq!(codes(&new_tool), ["unknown_tool"]);
     let stored: serde_json::Value = app.request("AIR-2").await.json().await.unwrap();
     assert_eq!(stored["tool"], "unknown:super-ai");
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -71,6 +73,7 @@ async fn blocked_and_denied_tools_are_not_requestable() {
         assert_eq!(codes(&answer), ["tool_not_approved"], "{tool}");
         assert!(answer["grant"].is_null());
     }
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -107,6 +110,7 @@ async fn duration_maximum_follows_risk() {
             "{tool} for {max} days: {at_max}"
         );
     }
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -133,6 +137,7 @@ async fn a_second_request_for_the_same_tool_is_a_duplicate() {
         .decide(&request_body("AIR-5", "bob@example.com", "cursor", 30))
         .await;
     assert_eq!(bob["status"], "pending");
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -163,6 +168,7 @@ async fn high_and_critical_risk_need_security_review() {
         critical["decision"]["required_reviews"],
         json!(["manager", "security"])
     );
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -178,6 +184,7 @@ async fn low_risk_for_non_employees_or_long_periods_needs_review() {
         .decide(&request_body("AIR-2", "alice@example.com", "grammarly", 31))
         .await;
     assert_eq!(long["decision"]["outcome"], "needs_review");
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -195,6 +202,7 @@ async fn nested_groups_reach_the_policies() {
         .decide(&request_body("AIR-1", "dora@example.com", "grammarly", 30))
         .await;
     assert_eq!(answer["decision"]["outcome"], "auto_approved");
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -235,6 +243,7 @@ when { resource.risk == "critical" };
         ))
         .await;
     assert_eq!(codes(&sixth), ["critical_grant_limit"]);
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -277,4 +286,5 @@ async fn directory_and_catalog_changes_decide_the_next_request() {
         .decide(&request_body("DIR-5", "bob@example.com", "tool-d", 14))
         .await;
     assert_eq!(codes(&blocked), ["tool_not_approved"]);
+    app.assert_every_decision_replays().await;
 }

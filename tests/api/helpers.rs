@@ -236,6 +236,42 @@ impl TestApp {
         self.get(&format!("/v1/requests/{id}")).await
     }
 
+    /// `GET /v1/decisions` with a query string; expects 200.
+    pub async fn decisions(&self, query: &str) -> Value {
+        let response = self.get(&format!("/v1/decisions?{query}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "decisions {query}");
+        response.json().await.expect("json")
+    }
+
+    /// `POST /v1/requests/{id}/replay`; expects 200.
+    pub async fn replay(&self, id: &str) -> Value {
+        let response = self
+            .post(&format!("/v1/requests/{id}/replay"), &json!({}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "replay {id}");
+        response.json().await.expect("json")
+    }
+
+    /// Replays every recorded decision (all pages of `GET /v1/decisions`) and asserts that
+    /// each matches; returns how many there were.
+    pub async fn assert_every_decision_replays(&self) -> usize {
+        let mut query = "limit=1000".to_owned();
+        let mut count = 0;
+        loop {
+            let page = self.decisions(&query).await;
+            for decision in page["decisions"].as_array().expect("decisions") {
+                let id = decision["request_id"].as_str().expect("id");
+                let replayed = self.replay(id).await;
+                assert_eq!(replayed["matches"], true, "replay of {id}: {replayed}");
+                count += 1;
+            }
+            match page["next"].as_str() {
+                Some(next) => query = format!("limit=1000&after={next}"),
+                None => return count,
+            }
+        }
+    }
+
     /// The standard test directory: alice (employee, managed by bob), the seeded catalog.
     pub async fn with_defaults(self) -> Self {
         self.seed_catalog().await;

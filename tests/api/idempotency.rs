@@ -14,6 +14,7 @@ async fn the_same_issue_key_and_body_returns_the_stored_answer() {
     assert_eq!(retry.status(), 200);
     let retry: Value = retry.json().await.unwrap();
     assert_eq!(retry, first);
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -28,6 +29,7 @@ async fn the_same_issue_key_with_another_body_is_a_conflict() {
     assert_eq!(error_code(other).await, "issue_key_conflict");
     let stored: Value = app.request("AIR-7").await.json().await.unwrap();
     assert_eq!(stored["duration_days"], 30);
+    app.assert_every_decision_replays().await;
 }
 
 async fn race(
@@ -69,6 +71,7 @@ async fn of_simultaneous_requests_for_one_tool_exactly_one_enters_the_workflow()
             .unwrap();
         assert_eq!(listed.len(), 24);
     }
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -100,4 +103,5 @@ async fn simultaneous_retries_of_one_issue_key_record_one_request() {
             .iter()
             .all(|(s, id)| (*s == 201 || *s == 200) && *id == results[0].1)
     );
+    app.assert_every_decision_replays().await;
 }

@@ -149,6 +149,7 @@ async fn a_grant_is_reviewed_fulfilled_recertified_extended_and_expires() {
         error_code(app.complete_job(&job, "verified").await).await,
         "invalid_transition"
     );
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -159,6 +160,7 @@ async fn an_extension_past_180_days_from_the_start_is_refused() {
     assert_eq!(refusal_codes(refused).await, ["extension_exceeds_max"]);
     let ok = ok_json(app.extend(grant, 150).await).await;
     assert_eq!(ok["extended_days"], 150);
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -190,6 +192,7 @@ async fn revoking_a_grant_ends_it_and_opens_a_deprovision_job() {
     assert_eq!(app.grants("state=pending_provision").await.len(), 1);
     assert_eq!(app.grants("tool=grammarly").await.len(), 2);
     assert!(app.grants("tool=cursor").await.is_empty());
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -213,6 +216,7 @@ async fn an_active_grant_stops_counting_as_open_at_its_expiry_before_any_sweep()
         .decide(&request_body("AIR-4", "alice@example.com", "grammarly", 30))
         .await;
     assert_eq!(renewal["status"], "approved");
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -234,6 +238,7 @@ async fn a_request_waiting_past_the_sla_is_escalated_once_per_breach() {
     assert_eq!(app.insights().await["open_escalations"], 2);
     ok_json(app.deny(&id, "bob@example.com").await).await;
     assert!(app.escalations().await.is_empty());
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -251,6 +256,7 @@ async fn a_stale_request_expires_and_can_no_longer_be_approved() {
     let late = app.approve(&id, "bob@example.com").await;
     assert_eq!(late.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(late).await, "request_not_pending");
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -275,4 +281,5 @@ async fn insights_count_outcomes_grants_and_time_to_decision() {
     assert_eq!(insights["active_grants_by_risk"], json!({"low": 1}));
     assert_eq!(insights["median_minutes_to_decision"], 90);
     assert_eq!(insights["grants_expiring_30d"], 1);
+    app.assert_every_decision_replays().await;
 }

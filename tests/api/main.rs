@@ -8,6 +8,7 @@
 )]
 
 mod audit;
+mod auditors;
 mod auth;
 mod bad_input;
 mod decisions;

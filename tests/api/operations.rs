@@ -44,6 +44,7 @@ async fn health_readiness_and_metrics() {
     assert!(metrics.contains("clearance_decisions_total{outcome=\"denied\"} 1"));
     assert!(metrics.contains("clearance_decision_duration_seconds_count 2"));
     assert!(metrics.contains("clearance_policy_version_seq 1"));
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -82,6 +83,7 @@ async fn the_openapi_document_describes_every_route() {
     }
     let submit = &doc["paths"]["/v1/requests"]["post"];
     assert!(submit["responses"].get("201").is_some());
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -89,4 +91,5 @@ async fn responses_carry_a_request_id() {
     let app = spawn_app().await;
     let response = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert!(response.headers().get("x-request-id").is_some());
+    app.assert_every_decision_replays().await;
 }

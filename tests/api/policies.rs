@@ -38,6 +38,7 @@ async fn editing_a_policy_and_reloading_changes_the_next_decision_only() {
     let again: Value = app.reload().await.json().await.unwrap();
     assert_eq!(again["changed"], false);
     assert_eq!(again["seq"], 2);
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -68,6 +69,7 @@ when { context.purpose_length < 10 };
         "purpose-min-length"
     );
     assert_eq!(codes(&answer), ["purpose_too_short"]);
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -106,6 +108,7 @@ async fn an_invalid_bundle_is_refused_and_the_active_version_stays() {
         .decide(&request_body("AIR-1", "alice@example.com", "grammarly", 7))
         .await;
     assert_eq!(answer["decision"]["policy_version"], active["version"]);
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -149,4 +152,5 @@ async fn versions_are_listed_newest_first_with_full_text() {
         .get(&format!("/v1/policies/versions/{}", "0".repeat(64)))
         .await;
     assert_eq!(error_code(missing).await, "not_found");
+    app.assert_every_decision_replays().await;
 }

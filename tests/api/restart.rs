@@ -39,4 +39,5 @@ async fn a_restart_keeps_decisions_versions_and_the_active_version() {
         .decide(&request_body("AIR-3", "alice@example.com", "grammarly", 7))
         .await;
     assert_eq!(dup["status"], "denied");
+    app.assert_every_decision_replays().await;
 }

@@ -49,6 +49,7 @@ async fn thirty_two_concurrent_approvals_create_exactly_one_grant() {
     let stored = ok_json(app.request(&id).await).await;
     assert_eq!(stored["approvals"].as_array().unwrap().len(), 1);
     assert_eq!(app.jobs("fulfil").await.len(), 1);
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -69,6 +70,7 @@ async fn approving_while_the_user_holds_an_open_grant_is_a_conflict() {
     assert_eq!(dup.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(dup).await, "duplicate_grant");
     assert_eq!(app.grants("user=alice@example.com").await.len(), 1);
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -80,6 +82,7 @@ async fn a_tool_blocked_since_filing_cannot_be_approved() {
     assert_eq!(refusal_codes(refused).await, ["tool_not_approved"]);
     let stored = ok_json(app.request(&id).await).await;
     assert_eq!(stored["status"], "pending");
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -105,6 +108,7 @@ async fn letting_approvers_sign_the_security_stage_takes_effect_on_reload() {
         reloaded["version"]
     );
     assert_ne!(stored["decision"]["policy_version"], reloaded["version"]);
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -131,6 +135,7 @@ async fn the_approval_queue_lists_what_this_approver_may_sign_off() {
             .unwrap()
             .is_empty()
     );
+    app.assert_every_decision_replays().await;
 }
 
 #[tokio::test]
@@ -190,4 +195,5 @@ async fn bulk_review_reports_each_id_and_is_limited() {
             .status(),
         StatusCode::OK
     );
+    app.assert_every_decision_replays().await;
 }
