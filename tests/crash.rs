@@ -11,71 +11,13 @@
 )]
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const TOKEN: &str = "crash-test-admin-token-0123456789";
+mod common;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Starts `clearance serve` on 127.0.0.1:0 over `data`; returns the child and its base URL.
-fn serve(data: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clearance"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--sweep-interval-secs",
-            "0",
-        ])
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--policies")
-        .arg(repo().join("policies"))
-        .arg("--schema")
-        .arg(repo().join("schemas/clearance.cedarschema"))
-        .args(["--checkpoint-every", "25"])
-        .env("CLEARANCE_ADMIN_TOKEN", TOKEN)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    for line in stdout.lines() {
-        let line = line.unwrap();
-        if let Some(at) = line.find("127.0.0.1:") {
-            let addr: String = line[at..]
-                .chars()
-                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                .collect();
-            return (child, format!("http://{addr}"));
-        }
-    }
-    panic!("the server did not say where it listens");
-}
-
-async fn call(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    body: Option<Value>,
-) -> reqwest::Result<reqwest::Response> {
-    let mut request = client.request(method, url).bearer_auth(TOKEN);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await
-}
-
-async fn get(client: &reqwest::Client, url: String) -> reqwest::Response {
-    call(client, reqwest::Method::GET, url, None).await.unwrap()
-}
+use common::{call, get, repo, serve};
 
 fn body(key: &str, user: usize) -> Value {
     json!({"issue_key": key, "requester": format!("user{user}@example.com"),
@@ -86,7 +28,7 @@ fn body(key: &str, user: usize) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_decisions_survive_kill_9_and_the_log_verifies() {
     let data = tempfile::tempdir().unwrap();
-    let (mut child, base) = serve(data.path());
+    let (mut child, base) = serve(data.path(), &repo().join("policies"));
     let client = reqwest::Client::new();
     let post = reqwest::Method::POST;
     let seeded = call(
@@ -157,7 +99,7 @@ async fn acknowledged_decisions_survive_kill_9_and_the_log_verifies() {
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
 
-    let (mut child, base) = serve(data.path());
+    let (mut child, base) = serve(data.path(), &repo().join("policies"));
     for key in &acknowledged {
         let stored = get(&client, format!("{base}/v1/requests/{key}")).await;
         assert_eq!(stored.status(), 200, "acknowledged {key} is missing");

@@ -1,6 +1,7 @@
 //! `clearance audit verify`: checks an exported log offline, with no server or database.
 
-use crate::evidence::{Checkpoint, MacKey, PublicKey, Verifier};
+use super::unusable;
+use crate::evidence::{Checkpoint, MacKey, PublicKey, Verifier, VerifyReport};
 use clap::Args;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -45,17 +46,10 @@ pub(super) fn verify(args: &VerifyArgs) -> ExitCode {
         Ok(pinned) => pinned,
         Err(e) => return unusable(&e),
     };
-    let mut verifier = Verifier::new(key).with_public_key(public_key);
-    if let Some(pinned) = pinned {
-        verifier.expect(pinned);
-    }
-    for line in std::io::BufReader::new(file).lines() {
-        match line {
-            Ok(line) => verifier.push_line(&line),
-            Err(e) => return unusable(&format!("{}: {e}", args.export.display())),
-        }
-    }
-    let report = verifier.finish();
+    let report = match verify_lines(file, key, public_key, pinned) {
+        Ok(report) => report,
+        Err(e) => return unusable(&format!("{}: {e}", args.export.display())),
+    };
     println!(
         "{}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
@@ -67,7 +61,24 @@ pub(super) fn verify(args: &VerifyArgs) -> ExitCode {
     }
 }
 
-fn read_public_key(path: &Path) -> Result<PublicKey, String> {
+/// Verifies an export read line by line, in constant memory.
+pub(super) fn verify_lines(
+    export: impl std::io::Read,
+    key: Option<MacKey>,
+    public_key: Option<PublicKey>,
+    pinned: Option<Checkpoint>,
+) -> Result<VerifyReport, std::io::Error> {
+    let mut verifier = Verifier::new(key).with_public_key(public_key);
+    if let Some(pinned) = pinned {
+        verifier.expect(pinned);
+    }
+    for line in std::io::BufReader::new(export).lines() {
+        verifier.push_line(&line?);
+    }
+    Ok(verifier.finish())
+}
+
+pub(super) fn read_public_key(path: &Path) -> Result<PublicKey, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     PublicKey::parse(&text).ok_or_else(|| format!("{}: not an Ed25519 public key", path.display()))
 }
@@ -75,9 +86,4 @@ fn read_public_key(path: &Path) -> Result<PublicKey, String> {
 fn read_checkpoint(path: &Path) -> Result<Checkpoint, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: not a checkpoint: {e}", path.display()))
-}
-
-fn unusable(error: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("error: {error}");
-    ExitCode::from(2)
 }

@@ -1,6 +1,9 @@
-//! The command line: `serve`, `sweep`, `policy validate`, `policy test`, `audit verify`.
+//! The command line: `serve`, `sweep`, `policy validate|test|what-if`, `audit verify|pack`.
 
 mod audit;
+mod client;
+mod pack;
+mod what_if;
 
 use crate::clock::SystemClock;
 use crate::policy::{Bundle, PolicyEngine, PolicyError, testing};
@@ -40,6 +43,10 @@ enum AuditCommand {
     /// Verify an exported audit log: hashes, MACs, `seq` and links; reports the first bad
     /// `seq` and what is wrong there.
     Verify(audit::VerifyArgs),
+    /// Write an evidence pack from a running server: the export of a window, every policy
+    /// version in force in it, the checkpoints and the public key, with a manifest; then
+    /// verify it.
+    Pack(pack::PackArgs),
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +155,9 @@ enum PolicyCommand {
         #[arg(long)]
         tests: Option<PathBuf>,
     },
+    /// Decide the requests a running server recorded again under this bundle and list each
+    /// decision that would change (nothing is activated).
+    WhatIf(what_if::WhatIfArgs),
 }
 
 impl Cli {
@@ -157,10 +167,18 @@ impl Cli {
             Command::Serve(args) => serve(args),
             Command::Sweep(args) => sweep(args),
             Command::Audit(AuditCommand::Verify(args)) => audit::verify(&args),
+            Command::Audit(AuditCommand::Pack(args)) => pack::pack(&args),
+            Command::Policy(PolicyCommand::WhatIf(args)) => what_if::what_if(&args),
             Command::Policy(PolicyCommand::Validate(args)) => validate(&args),
             Command::Policy(PolicyCommand::Test { bundle, tests }) => test(&bundle, tests),
         }
     }
+}
+
+/// Reports an error that kept a command from running; exit code 2.
+fn unusable(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(2)
 }
 
 fn init_logging() {

@@ -20,9 +20,9 @@ pub enum ApiError {
     /// The body or query is JSON of the wrong shape (unknown, missing or mistyped fields).
     #[error("{0}")]
     ValidationFailed(String),
-    /// The body is larger than the limit.
-    #[error("the body is larger than {0} bytes")]
-    PayloadTooLarge(usize),
+    /// The body is larger than the route's limit.
+    #[error("the body is too large: at most 64 KiB, or 1 MiB for a policy bundle")]
+    PayloadTooLarge,
     /// No such route.
     #[error("no such endpoint")]
     NoRoute,
@@ -83,7 +83,7 @@ impl ApiError {
             Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
             Self::NoRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Join(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let code = match self {
@@ -92,7 +92,7 @@ impl ApiError {
             Self::InvalidJson(_) => "invalid_json",
             Self::NoRoute => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
-            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::PayloadTooLarge => "payload_too_large",
             Self::Join(_) => "internal",
         };
         (status, code)

@@ -10,6 +10,8 @@ use serde::de::DeserializeOwned;
 
 /// The most bytes a request body may have.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// The most bytes a body carrying a whole policy bundle may have.
+pub const BUNDLE_BODY_LIMIT: usize = 1024 * 1024;
 
 /// A JSON body; malformed JSON is `invalid_json`, the wrong shape `validation_failed`.
 #[derive(Debug)]
@@ -21,7 +23,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge(BODY_LIMIT)
+                ApiError::PayloadTooLarge
             } else {
                 ApiError::InvalidJson(rejection.body_text())
             }

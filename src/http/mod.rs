@@ -99,7 +99,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/policies/reload", post(policies::reload))
         .route("/v1/policies/history", get(decisions::history))
         .route("/v1/policies/diff", get(decisions::diff))
-        .route("/v1/policies/what-if", post(decisions::what_if))
+        .route(
+            "/v1/policies/what-if",
+            post(decisions::what_if).layer(DefaultBodyLimit::max(extract::BUNDLE_BODY_LIMIT)),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

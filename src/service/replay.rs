@@ -82,7 +82,7 @@ pub struct WhatIfBody {
 }
 
 /// One request the candidate would decide differently.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Changed {
     /// The request.
     pub request_id: String,
@@ -97,7 +97,7 @@ pub struct Changed {
 }
 
 /// The effect of a candidate bundle on recorded requests.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WhatIf {
     /// The candidate's version.
     #[schema(value_type = String)]

@@ -130,6 +130,19 @@ async fn what_if_refuses_bad_candidates_and_windows_and_is_for_auditors() {
     assert_eq!(response.status(), 400);
     assert_eq!(error_code(response).await, "export_window_too_large");
 
+    // A bundle may be larger than other bodies (up to 1 MiB), but not without bound.
+    let mut big = files.clone();
+    big.push(json!({"path": "notes.cedar", "content": format!("// {}\n", "x".repeat(200_000))}));
+    let response = app
+        .post("/v1/policies/what-if", &json!({ "files": big }))
+        .await;
+    assert_eq!(response.status(), 200);
+    big.push(json!({"path": "more.cedar", "content": format!("// {}\n", "x".repeat(1_100_000))}));
+    let response = app
+        .post("/v1/policies/what-if", &json!({ "files": big }))
+        .await;
+    assert_eq!(response.status(), 413);
+
     let automation = app.create_token("automation").await;
     let response = app
         .send_as(
