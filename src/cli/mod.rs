@@ -110,6 +110,10 @@ struct LifecycleArgs {
     /// Days a request may stay pending before it expires.
     #[arg(long, env = "CLEARANCE_MAX_REQUEST_AGE_DAYS", default_value_t = 30)]
     max_request_age_days: u32,
+    /// Days audit entries are kept; older ones are pruned by the sweep, leaving a signed
+    /// anchor (0: keep forever).
+    #[arg(long, env = "CLEARANCE_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    audit_retention_days: u32,
 }
 
 impl LifecycleArgs {
@@ -119,6 +123,8 @@ impl LifecycleArgs {
             approval_sla: chrono::Duration::hours(self.approval_sla_hours.max(1).into()),
             escalation_target: self.escalation_target.clone(),
             max_request_age: chrono::Duration::days(self.max_request_age_days.max(1).into()),
+            audit_retention: (self.audit_retention_days > 0)
+                .then(|| chrono::Duration::days(self.audit_retention_days.into())),
         }
     }
 }
@@ -319,11 +325,12 @@ fn sweep(args: StoreArgs) -> ExitCode {
     match sweep_once(args.config(String::new(), None)) {
         Ok(report) => {
             println!(
-                "{} requests expired, {} escalations, {} grants expired, {} recertifications opened",
+                "{} requests expired, {} escalations, {} grants expired, {} recertifications opened, {} audit entries pruned",
                 report.requests_expired,
                 report.escalations,
                 report.grants_expired,
-                report.recertifications
+                report.recertifications,
+                report.audit_entries_pruned
             );
             ExitCode::SUCCESS
         }

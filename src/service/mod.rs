@@ -23,6 +23,7 @@ mod ratelimit;
 mod recerts;
 mod replay;
 mod requests;
+mod retention;
 mod seed;
 mod sweeps;
 mod transitions;

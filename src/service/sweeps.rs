@@ -27,6 +27,9 @@ pub struct LifecycleConfig {
     pub escalation_target: String,
     /// How long a request may stay pending before it expires (default 30 days).
     pub max_request_age: Duration,
+    /// How long audit entries are kept before the sweep prunes them (default 365 days;
+    /// `None` keeps them forever).
+    pub audit_retention: Option<Duration>,
 }
 
 impl Default for LifecycleConfig {
@@ -36,6 +39,7 @@ impl Default for LifecycleConfig {
             approval_sla: Duration::days(3),
             escalation_target: "group:approvers".into(),
             max_request_age: Duration::days(30),
+            audit_retention: Some(Duration::days(365)),
         }
     }
 }
@@ -53,6 +57,8 @@ pub struct SweepReport {
     pub grants_expired: usize,
     /// Recertifications opened.
     pub recertifications: usize,
+    /// Audit entries pruned past the retention period.
+    pub audit_entries_pruned: u64,
 }
 
 /// One due item: changed in the write transaction, or left as it is.
@@ -80,6 +86,7 @@ impl Service {
             escalations: self.sweep(Index::Pending, now - c.approval_sla, now, escalate)?,
             grants_expired: self.sweep(Index::Expiry, now, now, expire_grant)?,
             recertifications: self.sweep(Index::Expiry, now + c.recert_window, now, open_recert)?,
+            audit_entries_pruned: self.prune_audit(now)?,
         };
         if report
             != (SweepReport {

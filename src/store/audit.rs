@@ -88,6 +88,14 @@ pub trait AuditQueries: Tables + Sized {
         }
     }
 
+    /// When the oldest entry kept was made.
+    fn audit_oldest_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match self.open(AUDIT)?.first()? {
+            Some((_, bytes)) => Ok(Some(decode::<AuditRecord>("audit", bytes.value())?.at)),
+            None => Ok(None),
+        }
+    }
+
     /// The first `seq` whose entry is at or after `at` (entries are appended in time order),
     /// or one past the last entry.
     fn audit_seq_at(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -132,11 +140,25 @@ pub trait AuditQueries: Tables + Sized {
         }
     }
 
-    /// Walks the whole log and its checkpoints through `verifier`.
+    /// Walks the whole log and its checkpoints through `verifier`. A log whose oldest entries
+    /// were pruned starts after the anchor: the checkpoint over the last entry removed.
     fn verify_audit(&self, verifier: &mut Verifier) -> Result<(), StoreError> {
+        let audit = self.open(AUDIT)?;
+        let first = audit.first()?.map_or(1, |(seq, _)| seq.value());
+        let anchor = match first.checked_sub(1).filter(|seq| *seq > 0) {
+            Some(seq) => self
+                .checkpoints(seq - 1, 1)?
+                .into_iter()
+                .find(|c| c.seq == seq),
+            None => None,
+        };
+        if let Some(anchor) = &anchor {
+            verifier.start_after(anchor);
+        }
         let checkpoints = self.open(CHECKPOINTS)?;
-        let mut pending = checkpoints.iter()?.peekable();
-        for entry in self.open(AUDIT)?.iter()? {
+        let after_anchor = anchor.map_or(0, |a| a.seq) + 1;
+        let mut pending = checkpoints.range(after_anchor..)?.peekable();
+        for entry in audit.iter()? {
             let (seq, bytes) = entry?;
             match decode::<AuditRecord>("audit", bytes.value()) {
                 Ok(record) => verifier.push(&record),

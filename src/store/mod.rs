@@ -10,6 +10,7 @@ mod handle;
 mod insights;
 mod lifecycle;
 mod queries;
+mod retention;
 mod tables;
 mod writes;
 
@@ -18,6 +19,7 @@ pub use decisions::{DecisionQueries, DecisionWindow};
 pub use insights::InsightQueries;
 pub use lifecycle::{GrantFilter, LifecycleQueries, TimeKey};
 pub use queries::{Queries, RequestFilter};
+pub use retention::Pruned;
 pub use writes::WriteView;
 
 use crate::evidence::{MacKey, PublicKey, Signer};
@@ -41,6 +43,9 @@ pub enum StoreError {
         /// The decoding error.
         source: serde_json::Error,
     },
+    /// A record that another one refers to is missing.
+    #[error("the store is inconsistent: no {0}")]
+    Missing(&'static str),
     /// A record does not encode.
     #[error("cannot encode record: {0}")]
     Encode(serde_json::Error),

@@ -234,3 +234,58 @@ async fn a_window_starts_at_the_checkpoint_before_it_and_csv_lists_the_same_entr
         .await;
     assert_eq!(backwards.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn retention_prunes_old_entries_behind_a_signed_anchor_and_the_rest_still_verifies() {
+    let app = spawn_app().await.with_defaults().await;
+    decide_days_apart(&app, &["AIR-1", "AIR-2", "AIR-3"]).await;
+    let old: Value = app.get("/v1/audit/verify").await.json().await.unwrap();
+    let old_entries = old["entries"].as_u64().unwrap();
+
+    // A year and more later: every entry so far is past the 365-day retention.
+    app.advance_days(400);
+    app.decide(&request_body("AIR-4", "bob@example.com", "chatgpt", 14))
+        .await;
+    let report = app.sweep().await;
+    assert_eq!(report["audit_entries_pruned"], old_entries);
+
+    let verified: Value = app.get("/v1/audit/verify").await.json().await.unwrap();
+    assert_eq!(verified["ok"], true, "{verified}");
+    // What is kept: the new decision and the pruning's own entry, after the anchor.
+    assert_eq!(verified["entries"], 2, "{verified}");
+    assert_eq!(verified["head"]["seq"], old_entries + 2);
+    let page: Value = app
+        .get("/v1/audit/events?limit=1000")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entries = page["events"].as_array().unwrap();
+    assert_eq!(
+        entries[0]["seq"],
+        old_entries + 1,
+        "the oldest kept follows the anchor"
+    );
+    let pruned = entries
+        .iter()
+        .find(|e| e["type"] == "audit.pruned")
+        .unwrap();
+    assert_eq!(pruned["data"]["from_seq"], 1);
+    assert_eq!(pruned["data"]["through_seq"], old_entries);
+    assert_eq!(pruned["data"]["anchor"]["seq"], old_entries);
+    let checkpoints: Value = app.get("/v1/audit/checkpoints").await.json().await.unwrap();
+    assert_eq!(
+        checkpoints[0]["seq"], old_entries,
+        "the anchor is the oldest checkpoint"
+    );
+
+    // An export reaching back past the anchor starts at it and verifies offline.
+    let auditor = Auditor::new(&app).await;
+    let lines = export(&app, "").await;
+    assert_eq!(parsed(&lines[0])["export"]["start"]["seq"], old_entries);
+    let (code, offline) = auditor.verify(&lines, None);
+    assert_eq!(code, 0, "{offline}");
+    // Nothing else is due: a second sweep prunes nothing.
+    assert_eq!(app.sweep().await["audit_entries_pruned"], 0);
+    app.assert_every_decision_replays().await;
+}
