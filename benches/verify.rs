@@ -68,8 +68,7 @@ fn export(key: &MacKey, signer: &Signer) -> Vec<String> {
 }
 
 fn verify(lines: &[String], key: &MacKey, signer: &Signer) -> u64 {
-    let mut verifier =
-        Verifier::new(Some(key.clone())).with_public_key(Some(signer.public_key().clone()));
+    let mut verifier = Verifier::export(Some(key.clone()), Some(signer.public_key().clone()));
     for line in lines {
         verifier.push_line(line);
     }

@@ -68,7 +68,7 @@ pub(super) fn verify_lines(
     public_key: Option<PublicKey>,
     pinned: Option<Checkpoint>,
 ) -> Result<VerifyReport, std::io::Error> {
-    let mut verifier = Verifier::new(key).with_public_key(public_key);
+    let mut verifier = Verifier::export(key, public_key);
     if let Some(pinned) = pinned {
         verifier.expect(pinned);
     }

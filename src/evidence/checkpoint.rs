@@ -42,6 +42,9 @@ impl Checkpoint {
 
     /// Whether `key` signed this checkpoint.
     pub fn verify(&self, key: &PublicKey) -> bool {
+        if !super::entry::is_lower_hex(&self.signature) {
+            return false;
+        }
         let Ok(bytes) = hex::decode(&self.signature) else {
             return false;
         };

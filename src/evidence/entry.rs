@@ -159,6 +159,12 @@ pub(super) fn hex32(bytes: &[u8]) -> String {
 }
 
 /// Whether `hex` is the lower-case hex of `digest`, without allocating.
+/// Whether `text` is lower-case hex: the only form entries and checkpoints are written in,
+/// so that no two spellings of one export both verify.
+pub(super) fn is_lower_hex(text: &str) -> bool {
+    text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 pub(super) fn hex_matches(digest: &[u8], hex: &str) -> bool {
     let mut buf = [0u8; 64];
     hex::encode_to_slice(digest, &mut buf).is_ok() && buf.as_slice() == hex.as_bytes()

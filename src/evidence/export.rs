@@ -45,7 +45,8 @@ pub enum ExportLine {
 }
 
 impl Verifier {
-    /// Checks one line of an export (blank lines are skipped).
+    /// Checks one line of an export (blank lines are skipped). The first line must be the
+    /// header: without it a cut-off export could pass for a whole one.
     pub fn push_line(&mut self, line: &str) {
         let line = line.trim();
         if line.is_empty() {
@@ -57,6 +58,9 @@ impl Verifier {
             .map(str::trim_start)
             .and_then(|rest| rest.strip_prefix('"'))
             .and_then(|rest| rest.split('"').next());
+        if !self.header_seen && first_key != Some("export") {
+            self.push_malformed();
+        }
         match first_key {
             Some("checkpoint" | "export") => self.push_marker(line),
             _ => match serde_json::from_str::<RawEntry<'_>>(line) {
@@ -70,9 +74,11 @@ impl Verifier {
         match serde_json::from_str::<ExportLine>(line) {
             Ok(ExportLine::Entry(record)) => self.push(&record),
             Ok(ExportLine::Checkpoint { checkpoint }) => self.push_checkpoint(&checkpoint),
-            Ok(ExportLine::Header { export }) if self.is_fresh() => {
-                if let Some(start) = &export.start {
-                    self.start_after(start);
+            Ok(ExportLine::Header { export }) if self.is_fresh() && !self.header_seen => {
+                self.header_seen = true;
+                match &export.start {
+                    Some(start) => self.start_after(start),
+                    None => self.from_genesis = true,
                 }
                 if let Some(end) = export.end {
                     self.end_at(end);

@@ -99,10 +99,12 @@ impl MacKey {
         super::entry::hex32(&self.hmac(entry_hash).finalize().into_bytes())
     }
 
-    /// Whether `mac` is the MAC of `entry_hash` (compared in constant time).
+    /// Whether `mac` is the MAC of `entry_hash` as written (lower-case hex, compared in
+    /// constant time).
     pub fn verify(&self, entry_hash: &str, mac: &str) -> bool {
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(mac, &mut bytes).is_ok()
+        super::entry::is_lower_hex(mac)
+            && hex::decode_to_slice(mac, &mut bytes).is_ok()
             && self.hmac(entry_hash).verify_slice(&bytes).is_ok()
     }
 

@@ -38,6 +38,16 @@ pub struct Verifier {
     expected: Vec<Checkpoint>,
     /// The last `seq` the input may hold (an export's closing checkpoint).
     last_allowed: Option<u64>,
+    /// Whether an export's header line was read (an export must start with one).
+    pub(super) header_seen: bool,
+    /// Whether the input must be an export (see [`Verifier::export`]).
+    header_required: bool,
+    /// Whether the walk must start at `seq` 1 (an export whose header has no `start`).
+    pub(super) from_genesis: bool,
+    /// Whether the closing checkpoint (see [`Verifier::end_at`]) was read on its own line.
+    closed: bool,
+    /// The `seq` of the last checkpoint pushed; each must cover a later one.
+    last_checkpoint: Option<u64>,
 }
 
 impl Verifier {
@@ -54,7 +64,20 @@ impl Verifier {
             first: None,
             expected: Vec::new(),
             last_allowed: None,
+            header_seen: false,
+            header_required: false,
+            from_genesis: false,
+            closed: false,
+            last_checkpoint: None,
         }
+    }
+
+    /// A verifier of an export (see [`Verifier::push_line`]): input without the export's
+    /// header line, even empty input, does not verify.
+    pub fn export(key: Option<MacKey>, public_key: Option<PublicKey>) -> Self {
+        let mut verifier = Self::new(key).with_public_key(public_key);
+        verifier.header_required = true;
+        verifier
     }
 
     /// Checks checkpoints under `key`; without one they are skipped and nothing is anchored.
@@ -188,9 +211,17 @@ impl Verifier {
         if self.fault.is_some() || self.public_key.is_none() || !self.signed(checkpoint) {
             return;
         }
+        if self
+            .last_checkpoint
+            .is_some_and(|last| checkpoint.seq <= last)
+        {
+            return self.fail(checkpoint.seq, FaultKind::Inserted);
+        }
+        self.last_checkpoint = Some(checkpoint.seq);
         match &self.head {
             Some(head) if head.seq == checkpoint.seq && head.hash == checkpoint.head_hash => {
                 self.anchored = Some(checkpoint.seq);
+                self.closed |= self.last_allowed == Some(checkpoint.seq);
             }
             Some(head) if head.seq == checkpoint.seq => self.fail(head.seq, FaultKind::Forked),
             _ if checkpoint.seq >= self.next_seq() => {
@@ -209,8 +240,13 @@ impl Verifier {
 
     /// The report, once every line was pushed.
     pub fn finish(mut self) -> VerifyReport {
+        if self.header_required && !self.header_seen {
+            self.fail(1, FaultKind::Malformed);
+        }
         let next = self.next_seq();
-        if self.expected.iter().any(|c| c.seq >= next) {
+        // An export ends with its closing checkpoint's own line; without it the tail was cut.
+        let unclosed = self.last_allowed.is_some() && !self.closed && self.public_key.is_some();
+        if unclosed || self.expected.iter().any(|c| c.seq >= next) {
             self.fail(next, FaultKind::Truncated);
         }
         let unanchored = self
@@ -243,6 +279,7 @@ impl Verifier {
         let Some(head) = &self.head else {
             // The first entry of a window anchors the walk; only seq 1 has a known parent.
             return match (sealed, r.seq == 1 && r.prev_hash != GENESIS) {
+                (true, _) if self.from_genesis && r.seq > 1 => fault(1, FaultKind::Deleted),
                 (false, _) => fault(r.seq, FaultKind::Changed),
                 (true, true) => fault(r.seq, FaultKind::Forked),
                 (true, false) => Ok(()),

@@ -210,13 +210,34 @@ fn export_lines_verify_whatever_the_key_order_of_data() {
         r#"{"alpha":{"b":[3],"y":2},"zeta":1}"#,
         r#"{ "zeta": 1, "alpha": {"y": 2, "b": [3]} }"#,
     );
-    for text in [&line, &reordered] {
+    let header = serde_json::to_string(&crate::evidence::ExportLine::Header {
+        export: crate::evidence::ExportHeader {
+            from: record.at,
+            to: record.at,
+            start: None,
+            end: None,
+        },
+    })
+    .unwrap();
+    let verify = |text: &str| {
         let mut v = Verifier::new(Some(key.clone()));
+        v.push_line(&header);
         v.push_line(text);
-        assert!(v.finish().ok, "{text}");
+        v.finish()
+    };
+    for text in [&line, &reordered] {
+        assert!(verify(text).ok, "{text}");
     }
     let changed = line.replace(r#""zeta":1"#, r#""zeta":2"#);
-    let mut v = Verifier::new(Some(key.clone()));
-    v.push_line(&changed);
-    assert_eq!(v.finish().fault.map(|f| f.kind), Some(FaultKind::Changed));
+    assert_eq!(
+        verify(&changed).fault.map(|f| f.kind),
+        Some(FaultKind::Changed)
+    );
+    // An export must start with its header.
+    let mut headless = Verifier::new(Some(key.clone()));
+    headless.push_line(&line);
+    assert_eq!(
+        headless.finish().fault.map(|f| (f.seq, f.kind)),
+        Some((1, FaultKind::Malformed))
+    );
 }

@@ -2,7 +2,7 @@
 
 use crate::helpers::{TestApp, request_body, spawn_app};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::process::Command;
 
 async fn all_events(app: &TestApp) -> Vec<Value> {
@@ -77,15 +77,26 @@ async fn every_change_is_chained_and_verifies_in_the_server_and_offline() {
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     }
 
-    let lines: Vec<String> = events.iter().map(|e| e.to_string()).collect();
-    let (code, report) = verify_offline(&app, &lines.join("\n"));
+    // Offline, an export verifies; the bare list of events is not an export.
+    let export = app.get("/v1/audit/export").await.text().await.unwrap();
+    let (code, report) = verify_offline(&app, &export);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["entries"], events.len());
-
-    let mut tampered = events.clone();
-    tampered[2]["actor"] = Value::String("someone-else".into());
-    let lines: Vec<String> = tampered.iter().map(|e| e.to_string()).collect();
+    let lines: Vec<String> = events.iter().map(|e| e.to_string()).collect();
     let (code, report) = verify_offline(&app, &lines.join("\n"));
+    assert_eq!((code, &report["fault"]["kind"]), (1, &json!("malformed")));
+
+    let tampered: Vec<String> = export
+        .lines()
+        .map(|line| {
+            let mut value: Value = serde_json::from_str(line).unwrap();
+            if value["seq"] == 3 {
+                value["actor"] = Value::String("someone-else".into());
+            }
+            value.to_string()
+        })
+        .collect();
+    let (code, report) = verify_offline(&app, &tampered.join("\n"));
     assert_eq!(code, 1);
     assert_eq!(report["fault"]["seq"], 3);
     assert_eq!(report["fault"]["kind"], "changed");
