@@ -12,11 +12,8 @@
 
 mod common;
 
-use chrono::{TimeZone, Utc};
-use clearance::domain::{
-    Connector, Email, Grant, GrantState, GroupId, RequestId, Risk, Role, SubmitRequest, Tool,
-    ToolId, ToolStatus, User,
-};
+use chrono::Utc;
+use clearance::domain::{Role, SubmitRequest};
 use clearance::service::{Actor, Service};
 use clearance::store::Store;
 use criterion::Criterion;
@@ -45,68 +42,9 @@ const SIZES: [Size; 2] = [
     },
 ];
 
-const RISKS: [Risk; 4] = [Risk::Low, Risk::Medium, Risk::High, Risk::Critical];
-
-fn email(i: usize) -> Email {
-    Email::parse("e", &format!("user{i}@example.com")).unwrap()
-}
-
-fn tool_id(i: usize) -> ToolId {
-    ToolId::parse("t", &format!("tool-{i}")).unwrap()
-}
-
-fn seed(store: &Store, size: &Size) {
-    let employees = GroupId::parse("g", "employees").unwrap();
-    store
-        .write_unsynced(|w| {
-            for t in 0..size.tools {
-                w.put_tool(&Tool {
-                    id: tool_id(t),
-                    name: format!("Tool {t}"),
-                    provider: "Vendor".into(),
-                    status: ToolStatus::Approved,
-                    risk: RISKS[t % RISKS.len()],
-                    default_duration_days: 30,
-                    guidance: None,
-                    connector: Connector::default(),
-                })?;
-            }
-            for u in 0..size.users {
-                w.put_user(&User {
-                    email: email(u),
-                    groups: vec![employees.clone()],
-                    department: Some("Engineering".into()),
-                    manager: Some(email((u + 1) % size.users)),
-                })?;
-            }
-            Ok::<_, clearance::store::StoreError>(())
-        })
-        .unwrap();
-    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    for chunk in (0..size.grants).collect::<Vec<_>>().chunks(100_000) {
-        store
-            .write_unsynced(|w| {
-                for &g in chunk {
-                    let mut grant = Grant::pending(
-                        RequestId::generate(now),
-                        email(g % size.users),
-                        tool_id((g / size.users) % size.tools),
-                        30,
-                        now,
-                    );
-                    grant.state = GrantState::Active;
-                    grant.starts_at = Some(now);
-                    w.insert_grant(&grant)?;
-                }
-                Ok::<_, clearance::store::StoreError>(())
-            })
-            .unwrap();
-    }
-}
-
 fn service(size: &Size, dir: &std::path::Path) -> Service {
     let store = Store::open(dir).unwrap();
-    seed(&store, size);
+    common::seed(&store, size.users, size.tools, size.grants, false);
     common::start(store, Utc::now())
 }
 

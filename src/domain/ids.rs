@@ -181,7 +181,6 @@ impl GroupId {
     }
 }
 
-/// Monotonic within a millisecond for every id this process makes.
 /// The millisecond of the last id made, and the counter within it.
 static ID_SEQUENCE: std::sync::Mutex<(i64, u64)> = std::sync::Mutex::new((i64::MIN, 0));
 

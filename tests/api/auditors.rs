@@ -143,26 +143,15 @@ async fn what_if_refuses_bad_candidates_and_windows_and_is_for_auditors() {
         .await;
     assert_eq!(response.status(), 413);
 
-    let automation = app.create_token("automation").await;
-    let response = app
-        .send_as(
-            &automation,
-            reqwest::Method::POST,
-            "/v1/policies/what-if",
-            Some(&json!({ "files": files })),
-        )
-        .await;
-    assert_eq!(response.status(), 403);
-    let auditor = app.create_token("auditor").await;
-    let response = app
-        .send_as(
-            &auditor,
-            reqwest::Method::POST,
-            "/v1/policies/what-if",
-            Some(&json!({ "files": files })),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
+    for (role, status) in [("automation", 403), ("approver", 403), ("auditor", 200)] {
+        let token = app.create_token(role).await;
+        let body = json!({ "files": files });
+        let post = reqwest::Method::POST;
+        let response = app
+            .send_as(&token, post, "/v1/policies/what-if", Some(&body))
+            .await;
+        assert_eq!(response.status(), status, "{role}");
+    }
     assert_eq!(app.active_policy().await["seq"], 1);
 }
 
