@@ -76,8 +76,8 @@ impl ApiError {
                 | S::InvalidTransition(_) => StatusCode::CONFLICT,
                 S::InvalidPolicy(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 S::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-                S::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-                S::Store(_) | S::Policy(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                S::Unavailable | S::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                S::Store(_) | S::Policy(_) | S::CommitFailed => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::ValidationFailed(_) => StatusCode::BAD_REQUEST,
             Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
@@ -111,7 +111,7 @@ impl IntoResponse for ApiError {
         };
         let retry_after = match &self {
             Self::Service(ServiceError::RateLimited(secs)) => Some(*secs),
-            Self::Service(ServiceError::Unavailable) => Some(1),
+            Self::Service(ServiceError::Unavailable | ServiceError::Busy) => Some(1),
             _ => None,
         };
         let (field, details, reasons) = match self {

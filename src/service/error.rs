@@ -63,6 +63,12 @@ pub enum ServiceError {
     /// Contention did not settle; the caller may retry.
     #[error("the service is busy; retry shortly")]
     Unavailable,
+    /// The writer's queue is full; the caller may retry shortly (nothing was recorded).
+    #[error("too many changes are waiting to be written; retry shortly")]
+    Busy,
+    /// A batch of changes could not be committed (the cause is logged).
+    #[error("the change could not be committed")]
+    CommitFailed,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -104,8 +110,8 @@ impl ServiceError {
             Self::WindowTooLarge(_) => "export_window_too_large",
             Self::RateLimited(_) => "rate_limited",
             Self::InvalidPolicy(_) => "invalid_policy",
-            Self::Unavailable => "unavailable",
-            Self::Store(_) | Self::Policy(_) => "internal",
+            Self::Unavailable | Self::Busy => "unavailable",
+            Self::Store(_) | Self::Policy(_) | Self::CommitFailed => "internal",
         }
     }
 }

@@ -28,6 +28,7 @@ mod seed;
 mod sweeps;
 mod transitions;
 mod window;
+mod writer;
 
 pub use approvals::{ApproveBody, DenyBody, Reviewed};
 pub use audit::{AuditPage, MAX_EVENTS};
@@ -76,6 +77,7 @@ pub struct Service {
     bulk_limit: ratelimit::RateLimit,
     facts: facts_cache::FactsCache,
     versions: replay::VersionEngines,
+    writer: writer::Writer,
 }
 
 impl Service {
@@ -89,6 +91,7 @@ impl Service {
     ) -> Result<Self, ServiceError> {
         let policies = PolicyState::start(&store, &config, clock.as_ref())?;
         metrics.policy_seq(policies.current().seq());
+        let writer = writer::Writer::start(store.clone())?;
         Ok(Self {
             store,
             policies,
@@ -98,6 +101,7 @@ impl Service {
             bulk_limit: ratelimit::RateLimit::new(5, chrono::Duration::minutes(1)),
             facts: facts_cache::FactsCache::default(),
             versions: replay::VersionEngines::default(),
+            writer,
         })
     }
 

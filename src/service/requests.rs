@@ -89,19 +89,22 @@ impl Service {
                 },
             };
             let expected = facts.contended();
-            let commit = self.store.write(|w| {
-                if let Some(existing) = w.request_by_issue(&record.issue_key)? {
-                    return Ok::<_, ServiceError>(Commit::Existing(Box::new(existing)));
+            let (entry, by) = (decided_entry(actor, &record), actor.audit_name());
+            let (stored, grant) = (record.clone(), grant.clone());
+            // Through the writer: committed with whatever else is queued, in order.
+            let commit = self.writer.write(move |w| {
+                if let Some(existing) = w.request_by_issue(&stored.issue_key)? {
+                    return Ok(Commit::Existing(Box::new(existing)));
                 }
-                let fresh = w.contended(&record.requester, &record.tool, now)?;
+                let fresh = w.contended(&stored.requester, &stored.tool, now)?;
                 if fresh != expected {
                     return Ok(Commit::Stale(fresh));
                 }
-                w.insert_request(&record)?;
-                w.audit(decided_entry(actor, &record), now)?;
+                w.insert_request(&stored)?;
+                w.audit(entry.clone(), now)?;
                 if let Some(grant) = &grant {
-                    let version = &record.decision.policy_version;
-                    record_new_grant(w, &actor.audit_name(), grant, version, now)?;
+                    let version = &stored.decision.policy_version;
+                    record_new_grant(w, &by, grant, version, now)?;
                 }
                 Ok(Commit::Recorded)
             })?;

@@ -1,0 +1,223 @@
+//! Group commit: one writer thread applies every change that has queued, up to a cap, in one
+//! write transaction with one durable commit, then answers each caller.
+//!
+//! Each change keeps its own validation. A change that fails leaves the batch: the writer
+//! drops the transaction and applies the others again without it, so a failed change never
+//! leaves half its writes behind and never fails its batch-mates. Changes see the writes of
+//! those queued before them (duplicate checks, idempotency and audit order hold within a
+//! batch). A full queue refuses new changes at once ([`ServiceError::Busy`]) rather than
+//! queueing without bound.
+
+use super::ServiceError;
+use crate::store::{Store, StoreError, WriteView};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+
+/// How many changes may wait for the writer.
+pub const QUEUE: usize = 1_024;
+/// The most changes in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+/// A queued change, with the caller waiting for its answer.
+trait Pending: Send {
+    /// Applies the change in the batch's transaction; it may be applied again in a new
+    /// transaction if a batch-mate fails.
+    fn apply(&mut self, w: &mut WriteView<'_>) -> Result<(), ServiceError>;
+    /// The batch committed: answer with the change's result.
+    fn committed(self: Box<Self>);
+    /// The change failed, or its batch could not commit.
+    fn failed(self: Box<Self>, error: ServiceError);
+}
+
+struct Change<T, F> {
+    apply: F,
+    result: Option<T>,
+    reply: SyncSender<Result<T, ServiceError>>,
+}
+
+impl<T, F> Pending for Change<T, F>
+where
+    T: Send,
+    F: FnMut(&mut WriteView<'_>) -> Result<T, ServiceError> + Send,
+{
+    fn apply(&mut self, w: &mut WriteView<'_>) -> Result<(), ServiceError> {
+        self.result = Some((self.apply)(w)?);
+        Ok(())
+    }
+
+    fn committed(self: Box<Self>) {
+        let answer = self.result.ok_or(ServiceError::Unavailable);
+        // The caller may have given up waiting; nothing to do then.
+        let _ = self.reply.send(answer);
+    }
+
+    fn failed(self: Box<Self>, error: ServiceError) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+/// Why a batch's transaction ended without a commit.
+enum Abort {
+    /// The change at this index failed on its own.
+    Change(usize, ServiceError),
+    /// The store failed: every change in the batch fails.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Abort {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// The single writer: a bounded queue and the thread that drains it.
+#[derive(Debug)]
+pub(super) struct Writer {
+    queue: Option<SyncSender<Box<dyn Pending>>>,
+    thread: Option<JoinHandle<()>>,
+    /// Changes queued so far.
+    queued: AtomicU64,
+}
+
+impl Writer {
+    /// Starts the writer thread over `store`.
+    pub fn start(store: Store) -> Result<Self, ServiceError> {
+        let (queue, changes) = sync_channel::<Box<dyn Pending>>(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("clearance-writer".into())
+            .spawn(move || drain(&store, &changes))
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot start the writer thread");
+                ServiceError::Unavailable
+            })?;
+        Ok(Self {
+            queue: Some(queue),
+            thread: Some(thread),
+            queued: AtomicU64::new(0),
+        })
+    }
+
+    /// Queues `apply` and waits until its batch committed (its result) or it failed.
+    /// `apply` must be repeatable: it runs again in a new transaction when a batch-mate fails.
+    pub fn write<T, F>(&self, apply: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut WriteView<'_>) -> Result<T, ServiceError> + Send + 'static,
+    {
+        let (reply, answer) = sync_channel(1);
+        let change = Box::new(Change {
+            apply,
+            result: None,
+            reply,
+        });
+        let queue = self.queue.as_ref().ok_or(ServiceError::Unavailable)?;
+        match queue.try_send(change) {
+            Ok(()) => {
+                self.queued.fetch_add(1, Ordering::Release);
+            }
+            Err(TrySendError::Full(_)) => return Err(ServiceError::Busy),
+            Err(TrySendError::Disconnected(_)) => return Err(ServiceError::Unavailable),
+        }
+        answer.recv().unwrap_or(Err(ServiceError::Unavailable))
+    }
+}
+
+#[cfg(test)]
+impl Writer {
+    /// How many changes were queued so far.
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// Holds the writer (it waits inside a change of its own, in a batch of its own) until
+    /// the returned sender sends or is dropped, so that a test can queue a batch.
+    pub fn hold(&self) -> SyncSender<()> {
+        let (release, held) = sync_channel::<()>(1);
+        let (started, waiting) = sync_channel::<()>(1);
+        let mut holding = true;
+        let (reply, _answer) = sync_channel(1);
+        let change: Box<dyn Pending> = Box::new(Change {
+            apply: move |_: &mut WriteView<'_>| {
+                // Only the first time: the change is applied again if a batch-mate fails.
+                if std::mem::take(&mut holding) {
+                    let _ = started.send(());
+                    let _ = held.recv();
+                }
+                Ok::<_, ServiceError>(())
+            },
+            result: None,
+            reply,
+        });
+        if let Some(queue) = &self.queue
+            && queue.send(change).is_ok()
+        {
+            self.queued.fetch_add(1, Ordering::Release);
+            // The writer is inside the hold once it says so; what is queued now waits.
+            let _ = waiting.recv();
+        }
+        release
+    }
+}
+
+impl Drop for Writer {
+    /// Lets the writer finish what is queued and waits for it, so that the store is closed
+    /// when the service is gone.
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the writer thread panicked");
+        }
+    }
+}
+
+/// Takes the first change queued, then whatever else is queued (up to [`MAX_BATCH`]), and
+/// commits them together; until the queue closes.
+fn drain(store: &Store, changes: &Receiver<Box<dyn Pending>>) {
+    while let Ok(first) = changes.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match changes.try_recv() {
+                Ok(change) => batch.push(change),
+                Err(_) => break,
+            }
+        }
+        commit(store, batch);
+    }
+}
+
+/// Applies `batch` in one transaction and commits it durably; a change that fails is
+/// answered and taken out, and the rest are applied again in a fresh transaction.
+fn commit(store: &Store, mut batch: Vec<Box<dyn Pending>>) {
+    while !batch.is_empty() {
+        let applied = store.write(|w| {
+            for (i, change) in batch.iter_mut().enumerate() {
+                change.apply(w).map_err(|e| Abort::Change(i, e))?;
+            }
+            Ok::<_, Abort>(())
+        });
+        match applied {
+            Ok(()) => {
+                batch.into_iter().for_each(|c| c.committed());
+                return;
+            }
+            Err(Abort::Change(i, error)) if i < batch.len() => {
+                batch.remove(i).failed(error);
+            }
+            Err(Abort::Change(..)) => return,
+            Err(Abort::Store(error)) => {
+                tracing::error!(%error, changes = batch.len(), "a batch could not commit");
+                batch
+                    .into_iter()
+                    .for_each(|c| c.failed(ServiceError::CommitFailed));
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;

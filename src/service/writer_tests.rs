@@ -1,0 +1,164 @@
+//! Group commit: isolation of a failing change, and duplicates within one batch.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use super::super::{Actor, Service, ServiceConfig, ServiceError};
+use crate::clock::ManualClock;
+use crate::domain::{Outcome, Role, SubmitRequest, Tool, ToolId, UserUpsert};
+use crate::metrics::Metrics;
+use crate::store::{Queries, Store};
+use chrono::{TimeZone, Utc};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn admin() -> Actor {
+    Actor {
+        token_id: "test".into(),
+        role: Role::Admin,
+        subject: None,
+    }
+}
+
+fn service(dir: &std::path::Path) -> Service {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let config = ServiceConfig {
+        policies_dir: root.join("policies"),
+        schema_path: root.join("schemas/clearance.cedarschema"),
+        admin_token: None,
+        lifecycle: Default::default(),
+    };
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+    ));
+    let store = Store::open(dir).unwrap();
+    Service::start(store, config, clock, Arc::new(Metrics::default())).unwrap()
+}
+
+fn request(key: &str, user: &str, tool: &str) -> SubmitRequest {
+    serde_json::from_value(serde_json::json!({"issue_key": key, "requester": user,
+        "tool": tool, "purpose": "Draft customer emails", "duration_days": 14}))
+    .unwrap()
+}
+
+/// Runs `submits` and `extra` (each on its own thread; `extra` queues `extra_changes`) as
+/// one batch: the writer is held until all of them are queued.
+fn one_batch<T: Send>(
+    service: &Service,
+    submits: Vec<SubmitRequest>,
+    extra_changes: u64,
+    extra: impl FnOnce() -> T + Send,
+) -> (Vec<Result<crate::service::Submitted, ServiceError>>, T) {
+    let release = service.writer.hold();
+    let before = service.writer.queued();
+    let wanted = before + submits.len() as u64 + extra_changes;
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = submits
+            .into_iter()
+            .map(|body| scope.spawn(|| service.submit(&admin(), body)))
+            .collect();
+        let extra = scope.spawn(extra);
+        while service.writer.queued() < wanted {
+            std::thread::yield_now();
+        }
+        release.send(()).unwrap();
+        let results = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        (results, extra.join().unwrap())
+    })
+}
+
+#[test]
+fn a_failing_change_fails_alone_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path());
+    service.seed_tools(&admin()).unwrap();
+    for user in ["alice@example.com", "bob@example.com"] {
+        let upsert: UserUpsert = serde_json::from_value(
+            serde_json::json!({"groups": ["employees"], "manager": "carol@example.com"}),
+        )
+        .unwrap();
+        service.put_user(&admin(), user, upsert).unwrap();
+    }
+    let entries_before = service.verify_audit(&admin()).unwrap().entries;
+
+    let writer = &service.writer;
+    let (results, failed) = one_batch(
+        &service,
+        vec![
+            request("AIR-1", "alice@example.com", "grammarly"),
+            request("AIR-2", "bob@example.com", "tabnine"),
+        ],
+        1,
+        || {
+            // Writes, then fails: its write must not survive, its batch-mates must.
+            writer.write(|w| {
+                let mut tool: Tool = w.tool(&ToolId::parse("t", "grammarly").unwrap())?.unwrap();
+                tool.id = ToolId::parse("t", "leaked-tool").unwrap();
+                w.put_tool(&tool)?;
+                Err::<(), _>(ServiceError::InvalidTransition("refused".into()))
+            })
+        },
+    );
+    assert!(matches!(failed, Err(ServiceError::InvalidTransition(_))));
+    for result in &results {
+        let submitted = result.as_ref().unwrap();
+        assert!(submitted.created);
+    }
+    let read = service.store.read().unwrap();
+    assert!(
+        read.tool(&ToolId::parse("t", "leaked-tool").unwrap())
+            .unwrap()
+            .is_none()
+    );
+    let report = service.verify_audit(&admin()).unwrap();
+    assert!(report.ok);
+    assert_eq!(
+        report.entries,
+        entries_before + 2 + 2,
+        "two decisions, one auto-approved grant each"
+    );
+}
+
+#[test]
+fn two_requests_for_one_tool_in_one_batch_let_exactly_one_into_the_workflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path());
+    service.seed_tools(&admin()).unwrap();
+    let upsert: UserUpsert = serde_json::from_value(
+        serde_json::json!({"groups": ["employees"], "manager": "carol@example.com"}),
+    )
+    .unwrap();
+    service
+        .put_user(&admin(), "alice@example.com", upsert)
+        .unwrap();
+
+    let (results, ()) = one_batch(
+        &service,
+        vec![
+            request("AIR-1", "alice@example.com", "tabnine"),
+            request("AIR-2", "alice@example.com", "tabnine"),
+            // A retry of the first, in the same batch: the stored answer, not a new request.
+            request("AIR-1", "alice@example.com", "tabnine"),
+        ],
+        0,
+        || (),
+    );
+    let submitted: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    // Whichever was queued first enters the workflow; the other is a duplicate.
+    let entered: std::collections::BTreeSet<String> = submitted
+        .iter()
+        .filter(|s| s.request.decision.decision.outcome != Outcome::Denied)
+        .map(|s| s.request.issue_key.to_string())
+        .collect();
+    assert_eq!(entered.len(), 1, "{entered:?}");
+    assert_eq!(submitted.iter().filter(|s| s.created).count(), 2);
+    // The retry got the stored answer of AIR-1, whichever of its two calls recorded it.
+    assert_eq!(submitted[0].request.id, submitted[2].request.id);
+    let read = service.store.read().unwrap();
+    let open = read
+        .requests(&crate::store::RequestFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(open.len(), 2);
+    assert!(service.verify_audit(&admin()).unwrap().ok);
+}
