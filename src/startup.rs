@@ -1,7 +1,7 @@
 //! Building and running the server: configuration, store, service, listener.
 
 use crate::clock::{SharedClock, SystemClock};
-use crate::http::{AppState, router};
+use crate::http::{AppState, Timeouts, router, serve};
 use crate::metrics::Metrics;
 use crate::service::{LifecycleConfig, Service, ServiceConfig, ServiceError, SweepReport};
 use crate::store::{CheckpointPolicy, Store, StoreError};
@@ -31,6 +31,8 @@ pub struct Config {
     /// How often the server runs the lifecycle sweeps; `None` leaves them to
     /// `clearance sweep` or `POST /v1/sweeps/run`.
     pub sweep_every: Option<std::time::Duration>,
+    /// Header-read, request and shutdown deadlines.
+    pub timeouts: Timeouts,
 }
 
 /// Why the server could not start.
@@ -80,6 +82,7 @@ pub struct Application {
     listener: TcpListener,
     service: Arc<Service>,
     sweep_every: Option<std::time::Duration>,
+    timeouts: Timeouts,
 }
 
 impl Application {
@@ -100,6 +103,7 @@ impl Application {
             listener,
             service: Arc::new(service),
             sweep_every: config.sweep_every,
+            timeouts: config.timeouts,
         })
     }
 
@@ -116,14 +120,12 @@ impl Application {
         let sweeps = self
             .sweep_every
             .map(|every| tokio::spawn(sweep_loop(self.service.clone(), every)));
-        let app = router(AppState::new(self.service));
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let app = router(AppState::new(self.service), self.timeouts.request);
+        serve(self.listener, app, self.timeouts, shutdown).await;
         if let Some(sweeps) = sweeps {
             sweeps.abort();
         }
-        served
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ mod pack;
 mod what_if;
 
 use crate::clock::SystemClock;
+use crate::http::Timeouts;
 use crate::policy::{Bundle, PolicyEngine, PolicyError, testing};
 use crate::service::LifecycleConfig;
 use crate::startup::{Application, Config, shutdown_signal, sweep_once};
@@ -71,6 +72,13 @@ struct ServeArgs {
     /// Run the lifecycle sweeps every this many seconds (0: never; use `clearance sweep`).
     #[arg(long, env = "CLEARANCE_SWEEP_INTERVAL_SECS", default_value_t = 300)]
     sweep_interval_secs: u64,
+    /// Seconds a client may take to send a request's headers (and an idle keep-alive
+    /// connection stays open).
+    #[arg(long, env = "CLEARANCE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds one request may take before it is answered 503 with Retry-After.
+    #[arg(long, env = "CLEARANCE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -145,6 +153,7 @@ impl StoreArgs {
                 .ok()
                 .filter(|t| !t.is_empty()),
             sweep_every,
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -202,7 +211,9 @@ fn serve(args: ServeArgs) -> ExitCode {
     init_logging();
     let every = (args.sweep_interval_secs > 0)
         .then(|| std::time::Duration::from_secs(args.sweep_interval_secs));
-    let config = args.store.config(args.listen, every);
+    let mut config = args.store.config(args.listen, every);
+    config.timeouts.header_read = std::time::Duration::from_secs(args.header_timeout_secs.max(1));
+    config.timeouts.request = std::time::Duration::from_secs(args.request_timeout_secs.max(1));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -23,6 +23,11 @@ pub enum ApiError {
     /// The body is larger than the route's limit.
     #[error("the body is too large: at most 64 KiB, or 1 MiB for a policy bundle")]
     PayloadTooLarge,
+    /// The request took longer than the server allows.
+    #[error(
+        "the request took too long; retry (a submission with the same issue key is answered from what was stored)"
+    )]
+    Timeout,
     /// No such route.
     #[error("no such endpoint")]
     NoRoute,
@@ -84,6 +89,7 @@ impl ApiError {
             Self::NoRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Join(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let code = match self {
@@ -93,6 +99,7 @@ impl ApiError {
             Self::NoRoute => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::Timeout => "unavailable",
             Self::Join(_) => "internal",
         };
         (status, code)
@@ -111,7 +118,9 @@ impl IntoResponse for ApiError {
         };
         let retry_after = match &self {
             Self::Service(ServiceError::RateLimited(secs)) => Some(*secs),
-            Self::Service(ServiceError::Unavailable | ServiceError::Busy) => Some(1),
+            Self::Service(ServiceError::Unavailable | ServiceError::Busy) | Self::Timeout => {
+                Some(1)
+            }
             _ => None,
         };
         let (field, details, reasons) = match self {

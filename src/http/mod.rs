@@ -13,9 +13,11 @@ mod ops;
 mod policies;
 mod requests;
 mod review;
+mod serve;
 
 pub use error::{ApiError, ErrorBody};
 pub use openapi::ApiDoc;
+pub use serve::{Timeouts, serve};
 
 use crate::service::{Service, ServiceError};
 use axum::Router;
@@ -51,8 +53,22 @@ impl AppState {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole API.
-pub fn router(state: AppState) -> Router {
+/// Answers 503 (Retry-After) when a request takes longer than `limit`. The work it started
+/// may still finish; a retry with the same issue key gets the stored answer.
+async fn deadline(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+/// The whole API; each request may take at most `request_timeout`.
+pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
     let api = Router::new()
         .route("/v1/requests", post(requests::submit).get(requests::list))
         .route("/v1/requests/bulk", post(review::bulk))
@@ -111,7 +127,11 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .with_state(state);
-    api.layer(PropagateRequestIdLayer::new(REQUEST_ID))
+    api.layer(axum::middleware::from_fn_with_state(
+        request_timeout,
+        deadline,
+    ))
+    .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let id = req

@@ -2,6 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 use clearance::clock::ManualClock;
+use clearance::http::Timeouts;
 use clearance::startup::{Application, Config};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -22,6 +23,7 @@ pub struct TestApp {
     pub policies_dir: TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
+    timeouts: Timeouts,
 }
 
 fn repo() -> PathBuf {
@@ -30,6 +32,11 @@ fn repo() -> PathBuf {
 
 /// Starts a server on 127.0.0.1:0 with a copy of the shipped policies and an empty data folder.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Timeouts::default()).await
+}
+
+/// [`spawn_app`] with other deadlines.
+pub async fn spawn_app_with(timeouts: Timeouts) -> TestApp {
     let policies_dir = tempfile::tempdir().expect("temp dir");
     for entry in std::fs::read_dir(repo().join("policies")).expect("policies") {
         let path = entry.expect("entry").path();
@@ -50,6 +57,7 @@ pub async fn spawn_app() -> TestApp {
         policies_dir,
         shutdown: None,
         server: None,
+        timeouts,
     };
     app.start().await;
     app
@@ -66,6 +74,7 @@ impl TestApp {
             lifecycle: Default::default(),
             checkpoints: Default::default(),
             sweep_every: None,
+            timeouts: self.timeouts,
         };
         let app = Application::build(config, Arc::new(self.clock.clone()))
             .await

@@ -93,3 +93,51 @@ async fn responses_carry_a_request_id() {
     assert!(response.headers().get("x-request-id").is_some());
     app.assert_every_decision_replays().await;
 }
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_cut_off_while_others_are_served() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let header_read = Duration::from_millis(800);
+    let app = crate::helpers::spawn_app_with(clearance::http::Timeouts {
+        header_read,
+        ..Default::default()
+    })
+    .await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let started = Instant::now();
+    let trickle = tokio::spawn(async move {
+        let request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: yes\r\n\r\n";
+        let mut sent = 0;
+        for byte in request {
+            if slow.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            sent += 1;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        // The server closes the connection: a read sees the end (perhaps after a 408).
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+        (sent, rest)
+    });
+    // Meanwhile others are served, promptly.
+    for _ in 0..5 {
+        let asked = Instant::now();
+        assert_eq!(app.get("/healthz").await.status(), 200);
+        assert!(asked.elapsed() < header_read);
+    }
+    let (sent, rest) = trickle.await.unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        sent < 5,
+        "the slow client sent {sent} bytes before being cut off"
+    );
+    assert!(elapsed < header_read * 6, "cut off after {elapsed:?}");
+    let answer = String::from_utf8_lossy(&rest);
+    assert!(
+        !answer.contains("200 OK"),
+        "the slow client was served: {answer}"
+    );
+}
