@@ -207,8 +207,9 @@ fn main() {
     );
 
     let (mut server, base) = serve(data.path());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // The clients share one thread, so that the generator takes at most one core from the
+    // server it measures.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
