@@ -93,6 +93,6 @@ impl FromRequestParts<AppState> for Actor {
             .ok_or(crate::service::ServiceError::Unauthenticated)?;
         // A hash and at most one point read: cheap enough for the async worker, and a
         // thread hand-off less per request.
-        Ok(app.service.authenticate(&secret)?)
+        Ok(app.service.authenticate(secret)?)
     }
 }
