@@ -29,6 +29,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// redb's page cache. Its default (1 GiB) lets a busy server's memory grow with the file;
+/// 128 MiB holds the pages decisions read (directory, catalog, open-grant indexes) for
+/// tens of thousands of users.
+const CACHE_BYTES: usize = 128 * 1024 * 1024;
+
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -126,7 +131,9 @@ impl Store {
         })?;
         let key = MacKey::load_or_create(&data_dir.join(crate::evidence::KEY_FILE))?;
         let signer = Signer::load_or_create(&data_dir.join(crate::evidence::SIGNING_KEY_FILE))?;
-        let db = Database::create(data_dir.join(Self::FILE))?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(data_dir.join(Self::FILE))?;
         let store = Self {
             db: db.into(),
             directory_generation: Arc::default(),
