@@ -206,7 +206,12 @@ fn commit(store: &Store, mut batch: Vec<Box<dyn Pending>>) {
             Err(Abort::Change(i, error)) if i < batch.len() => {
                 batch.remove(i).failed(error);
             }
-            Err(Abort::Change(..)) => return,
+            Err(Abort::Change(..)) => {
+                batch
+                    .into_iter()
+                    .for_each(|c| c.failed(ServiceError::Unavailable));
+                return;
+            }
             Err(Abort::Store(error)) => {
                 tracing::error!(%error, changes = batch.len(), "a batch could not commit");
                 batch
