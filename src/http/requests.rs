@@ -136,7 +136,8 @@ pub async fn submit(
     actor: Actor,
     ApiJson(body): ApiJson<SubmitRequest>,
 ) -> Result<(StatusCode, Json<SubmitResponse>), ApiError> {
-    let submitted = app.run(move |s| s.submit(&actor, body)).await?;
+    // Not on the blocking pool: the decision is short, and the wait for the writer is async.
+    let submitted = app.service.submit(&actor, body).await?;
     let status = if submitted.created {
         StatusCode::CREATED
     } else {

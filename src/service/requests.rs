@@ -37,7 +37,14 @@ impl Service {
     /// Decisions are made outside the write transaction on a snapshot; if a concurrent commit
     /// changed the contended facts (open requests, open grants, grant count) meanwhile, the
     /// request is decided again on the fresh facts, under the same policy version.
-    pub fn submit(&self, actor: &Actor, body: SubmitRequest) -> Result<Submitted, ServiceError> {
+    ///
+    /// Async only to wait for the writer without holding a thread; the decision itself (a
+    /// snapshot read and the Cedar calls, tens of microseconds) runs on the caller's task.
+    pub async fn submit(
+        &self,
+        actor: &Actor,
+        body: SubmitRequest,
+    ) -> Result<Submitted, ServiceError> {
         actor.require(&[Role::Automation], "submit requests")?;
         let started = Instant::now();
         let input = body.parse()?;
@@ -92,22 +99,25 @@ impl Service {
             let (entry, by) = (decided_entry(actor, &record), actor.audit_name());
             let (stored, grant) = (record.clone(), grant.clone());
             // Through the writer: committed with whatever else is queued, in order.
-            let commit = self.writer.write(move |w| {
-                if let Some(existing) = w.request_by_issue(&stored.issue_key)? {
-                    return Ok(Commit::Existing(Box::new(existing)));
-                }
-                let fresh = w.contended(&stored.requester, &stored.tool, now)?;
-                if fresh != expected {
-                    return Ok(Commit::Stale(fresh));
-                }
-                w.insert_request(&stored)?;
-                w.audit(entry.clone(), now)?;
-                if let Some(grant) = &grant {
-                    let version = &stored.decision.policy_version;
-                    record_new_grant(w, &by, grant, version, now)?;
-                }
-                Ok(Commit::Recorded)
-            })?;
+            let commit = self
+                .writer
+                .write_async(move |w| {
+                    if let Some(existing) = w.request_by_issue(&stored.issue_key)? {
+                        return Ok(Commit::Existing(Box::new(existing)));
+                    }
+                    let fresh = w.contended(&stored.requester, &stored.tool, now)?;
+                    if fresh != expected {
+                        return Ok(Commit::Stale(fresh));
+                    }
+                    w.insert_request(&stored)?;
+                    w.audit(entry.clone(), now)?;
+                    if let Some(grant) = &grant {
+                        let version = &stored.decision.policy_version;
+                        record_new_grant(w, &by, grant, version, now)?;
+                    }
+                    Ok(Commit::Recorded)
+                })
+                .await?;
             match commit {
                 Commit::Recorded => {
                     self.metrics

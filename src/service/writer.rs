@@ -13,6 +13,7 @@ use crate::store::{Store, StoreError, WriteView};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
+use tokio::sync::oneshot;
 
 /// How many changes may wait for the writer.
 pub const QUEUE: usize = 1_024;
@@ -33,7 +34,7 @@ trait Pending: Send {
 struct Change<T, F> {
     apply: F,
     result: Option<T>,
-    reply: SyncSender<Result<T, ServiceError>>,
+    reply: oneshot::Sender<Result<T, ServiceError>>,
 }
 
 impl<T, F> Pending for Change<T, F>
@@ -99,13 +100,28 @@ impl Writer {
     }
 
     /// Queues `apply` and waits until its batch committed (its result) or it failed.
-    /// `apply` must be repeatable: it runs again in a new transaction when a batch-mate fails.
-    pub fn write<T, F>(&self, apply: F) -> Result<T, ServiceError>
+    /// `apply` must be repeatable: it runs again in a new transaction when a batch-mate
+    /// fails.
+    pub async fn write_async<T, F>(&self, apply: F) -> Result<T, ServiceError>
     where
         T: Send + 'static,
         F: FnMut(&mut WriteView<'_>) -> Result<T, ServiceError> + Send + 'static,
     {
-        let (reply, answer) = sync_channel(1);
+        self.enqueue(apply)?
+            .await
+            .unwrap_or(Err(ServiceError::Unavailable))
+    }
+
+    /// Queues `apply`; a full queue refuses at once.
+    fn enqueue<T, F>(
+        &self,
+        apply: F,
+    ) -> Result<oneshot::Receiver<Result<T, ServiceError>>, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut WriteView<'_>) -> Result<T, ServiceError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
         let change = Box::new(Change {
             apply,
             result: None,
@@ -115,16 +131,29 @@ impl Writer {
         match queue.try_send(change) {
             Ok(()) => {
                 self.queued.fetch_add(1, Ordering::Release);
+                Ok(answer)
             }
-            Err(TrySendError::Full(_)) => return Err(ServiceError::Busy),
-            Err(TrySendError::Disconnected(_)) => return Err(ServiceError::Unavailable),
+            Err(TrySendError::Full(_)) => Err(ServiceError::Busy),
+            Err(TrySendError::Disconnected(_)) => Err(ServiceError::Unavailable),
         }
-        answer.recv().unwrap_or(Err(ServiceError::Unavailable))
     }
 }
 
 #[cfg(test)]
 impl Writer {
+    /// Queues `apply` and waits (blocking the thread) until its batch committed (its result)
+    /// or it failed. `apply` must be repeatable: it runs again in a new transaction when a
+    /// batch-mate fails.
+    pub fn write<T, F>(&self, apply: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut WriteView<'_>) -> Result<T, ServiceError> + Send + 'static,
+    {
+        self.enqueue(apply)?
+            .blocking_recv()
+            .unwrap_or(Err(ServiceError::Unavailable))
+    }
+
     /// How many changes were queued so far.
     pub fn queued(&self) -> u64 {
         self.queued.load(Ordering::Acquire)
@@ -136,7 +165,7 @@ impl Writer {
         let (release, held) = sync_channel::<()>(1);
         let (started, waiting) = sync_channel::<()>(1);
         let mut holding = true;
-        let (reply, _answer) = sync_channel(1);
+        let (reply, _answer) = oneshot::channel();
         let change: Box<dyn Pending> = Box::new(Change {
             apply: move |_: &mut WriteView<'_>| {
                 // Only the first time: the change is applied again if a batch-mate fails.

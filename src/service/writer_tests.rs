@@ -33,6 +33,14 @@ fn service(dir: &std::path::Path) -> Service {
     Service::start(store, config, clock, Arc::new(Metrics::default())).unwrap()
 }
 
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
 fn request(key: &str, user: &str, tool: &str) -> SubmitRequest {
     serde_json::from_value(serde_json::json!({"issue_key": key, "requester": user,
         "tool": tool, "purpose": "Draft customer emails", "duration_days": 14}))
@@ -53,7 +61,7 @@ fn one_batch<T: Send>(
     std::thread::scope(|scope| {
         let threads: Vec<_> = submits
             .into_iter()
-            .map(|body| scope.spawn(|| service.submit(&admin(), body)))
+            .map(|body| scope.spawn(|| block_on(service.submit(&admin(), body))))
             .collect();
         let extra = scope.spawn(extra);
         while service.writer.queued() < wanted {
