@@ -37,8 +37,9 @@ fn parse_since(raw: &str) -> Result<Duration, String> {
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("{raw:?} is not a positive number of days or hours"))?;
     match unit {
-        "d" => Ok(Duration::days(n.min(366))),
-        "h" => Ok(Duration::hours(n.min(366 * 24))),
+        // The server looks back at most 365 days.
+        "d" => Ok(Duration::days(n.min(365))),
+        "h" => Ok(Duration::hours(n.min(365 * 24))),
         _ => Err(format!("{raw:?} must end in d (days) or h (hours)")),
     }
 }
@@ -54,10 +55,12 @@ pub(super) fn what_if(args: &WhatIfArgs) -> ExitCode {
         Ok(bundle) => bundle,
         Err(e) => return unusable(&e),
     };
+    let now = SystemClock.now();
     let body = serde_json::json!({
         "files": bundle.files,
         "schema": bundle.schema,
-        "from": SystemClock.now() - args.since,
+        "from": now - args.since,
+        "to": now,
     });
     let client = Client::new(&args.server);
     let answer = runtime().and_then(|rt| {
