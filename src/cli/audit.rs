@@ -34,10 +34,6 @@ pub(super) fn verify(args: &VerifyArgs) -> ExitCode {
         Ok(key) => key,
         Err(e) => return unusable(&e),
     };
-    let file = match std::fs::File::open(&args.export) {
-        Ok(file) => file,
-        Err(e) => return unusable(&format!("{}: {e}", args.export.display())),
-    };
     let public_key = match args.public_key.as_deref().map(read_public_key).transpose() {
         Ok(key) => key,
         Err(e) => return unusable(&e),
@@ -46,34 +42,40 @@ pub(super) fn verify(args: &VerifyArgs) -> ExitCode {
         Ok(pinned) => pinned,
         Err(e) => return unusable(&e),
     };
-    let report = match verify_lines(file, key, public_key, pinned) {
-        Ok(report) => report,
-        Err(e) => return unusable(&format!("{}: {e}", args.export.display())),
-    };
+    match verify_file(&args.export, key, public_key, pinned) {
+        Ok(report) => verdict(&report, report.ok),
+        Err(e) => unusable(&e),
+    }
+}
+
+/// Prints `answer` as JSON; exit 0 when `ok`, else 1.
+pub(super) fn verdict(answer: &impl serde::Serialize, ok: bool) -> ExitCode {
     println!(
         "{}",
-        serde_json::to_string_pretty(&report).unwrap_or_default()
+        serde_json::to_string_pretty(answer).unwrap_or_default()
     );
-    if report.ok {
+    if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
 }
 
-/// Verifies an export read line by line, in constant memory.
-pub(super) fn verify_lines(
-    export: impl std::io::Read,
+/// Verifies the export at `path` line by line, in constant memory.
+pub(super) fn verify_file(
+    path: &Path,
     key: Option<MacKey>,
     public_key: Option<PublicKey>,
     pinned: Option<Checkpoint>,
-) -> Result<VerifyReport, std::io::Error> {
+) -> Result<VerifyReport, String> {
+    let unreadable = |e: std::io::Error| format!("{}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut verifier = Verifier::export(key, public_key);
     if let Some(pinned) = pinned {
         verifier.expect(pinned);
     }
-    for line in std::io::BufReader::new(export).lines() {
-        verifier.push_line(&line?);
+    for line in std::io::BufReader::new(file).lines() {
+        verifier.push_line(&line.map_err(unreadable)?);
     }
     Ok(verifier.finish())
 }

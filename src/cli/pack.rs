@@ -2,7 +2,7 @@
 //! window, every policy version in force in it (full text), the checkpoints and the public
 //! key, with a manifest of SHA-256 digests.
 
-use super::audit::{read_public_key, verify_lines};
+use super::audit::{read_public_key, verdict, verify_file};
 use super::client::{Client, ServerArgs, runtime};
 use super::unusable;
 use crate::clock::{Clock, SystemClock};
@@ -43,19 +43,9 @@ const MANIFEST: &str = "MANIFEST.json";
 /// exits 0 when it verifies, 1 when it does not, 2 when the pack could not be written.
 pub(super) fn pack(args: &PackArgs) -> ExitCode {
     let written = runtime().and_then(|rt| rt.block_on(write_pack(args)));
-    let report = match written.and_then(|()| verify_pack(&args.out)) {
-        Ok(report) => report,
-        Err(e) => return unusable(&e),
-    };
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json!({"pack": args.out, "verify": report}))
-            .unwrap_or_default()
-    );
-    if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    match written.and_then(|()| verify_pack(&args.out)) {
+        Ok(report) => verdict(&json!({"pack": args.out, "verify": report}), report.ok),
+        Err(e) => unusable(&e),
     }
 }
 
@@ -235,9 +225,7 @@ fn walk(root: &Path, dir: &Path) -> Result<Vec<String>, String> {
 /// Verifies the pack's export with the pack's public key.
 fn verify_pack(out: &Path) -> Result<VerifyReport, String> {
     let key = read_public_key(&out.join(PUBLIC_KEY))?;
-    let export = out.join(EXPORT);
-    let file = std::fs::File::open(&export).map_err(|e| format!("{}: {e}", export.display()))?;
-    verify_lines(file, None, Some(key), None).map_err(|e| format!("{}: {e}", export.display()))
+    verify_file(&out.join(EXPORT), None, Some(key), None)
 }
 
 fn write_json(out: &Path, name: &str, value: &Value) -> Result<(), String> {

@@ -182,7 +182,7 @@ impl GroupId {
 }
 
 /// The millisecond of the last id made, and the counter within it.
-static ID_SEQUENCE: std::sync::Mutex<(i64, u64)> = std::sync::Mutex::new((i64::MIN, 0));
+static ID_SEQUENCE: std::sync::Mutex<(u64, u64)> = std::sync::Mutex::new((u64::MAX, 0));
 
 /// The counter's bits: 40, started at a random value below 2^39 in each new millisecond so
 /// that ids made in one millisecond keep their order without running out.
@@ -195,7 +195,7 @@ const COUNTER_BITS: u32 = 40;
 /// B-tree writes together: records made or changed together share pages, so a burst of
 /// decisions or a day's expiries dirties few pages.
 pub fn time_ordered_id(prefix: &str, at: DateTime<Utc>) -> String {
-    let ms = at.timestamp_millis().max(0);
+    let ms = unix_millis(at);
     let mut random = [0u8; 10];
     // Without an entropy source the counter alone still keeps ids apart in this process.
     let _ = getrandom::fill(&mut random);
@@ -214,16 +214,20 @@ pub fn time_ordered_id(prefix: &str, at: DateTime<Utc>) -> String {
         *sequence = (ms, next);
         next
     };
-    format!("{prefix}_{ms:012x}{counter:010x}{tail:010x}")
+    format!("{}{counter:010x}{tail:010x}", id_bound(prefix, at))
 }
 
 /// The smallest id made at or after `at` with [`time_ordered_id`]: ids made before `at` sort
 /// below it, ids made at or after sort above, so `[id_bound(from), id_bound(to))` is a window
 /// of time.
 pub fn id_bound(prefix: &str, at: DateTime<Utc>) -> String {
-    // The first 12 hex digits of a v7 uuid are its Unix time in milliseconds.
-    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-    format!("{prefix}_{ms:012x}")
+    // An id starts with these 12 hex digits of Unix milliseconds.
+    format!("{prefix}_{:012x}", unix_millis(at))
+}
+
+/// Milliseconds since the Unix epoch; 0 for earlier times.
+fn unix_millis(at: DateTime<Utc>) -> u64 {
+    u64::try_from(at.timestamp_millis()).unwrap_or(0)
 }
 
 impl RequestId {

@@ -2,10 +2,10 @@
 //! force, and what changed between two.
 
 use super::auth::ANY_ROLE;
+use super::window::Window;
 use super::{Actor, Service, ServiceError};
 use crate::domain::{
-    DomainError, FileDiff, PolicySource, PolicyVersionId, PolicyVersionRecord, RequestId,
-    RequestRecord,
+    FileDiff, PolicySource, PolicyVersionId, PolicyVersionRecord, RequestId, RequestRecord,
 };
 use crate::store::{DecisionQueries, DecisionWindow, Queries};
 use chrono::{DateTime, Utc};
@@ -88,11 +88,10 @@ impl Service {
             Some(raw) => Some(version_ref(&read, "policy_version", raw)?.version),
             None => None,
         };
-        let from = filter.from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-        let to = filter.to.unwrap_or_else(|| self.clock.now());
-        if from > to {
-            return Err(DomainError::new("from", "must not be after `to`").into());
-        }
+        let Window { from, to } = Window::ordered(
+            filter.from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+            filter.to.unwrap_or_else(|| self.clock.now()),
+        )?;
         let after = filter
             .after
             .map(|a| RequestId::parse("after", &a))
@@ -171,7 +170,8 @@ fn version_ref(
     raw: &str,
 ) -> Result<PolicyVersionRecord, ServiceError> {
     let found = match raw.parse::<u64>() {
-        Ok(seq) if raw.len() < 20 => read.policy_version_by_seq(seq)?,
+        // A 64-hex version of digits only does not fit a u64, so it is never taken for a seq.
+        Ok(seq) => read.policy_version_by_seq(seq)?,
         _ => read.policy_version(&PolicyVersionId::parse(field, raw)?)?,
     };
     found.ok_or(ServiceError::NotFound("policy version"))

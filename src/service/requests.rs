@@ -97,7 +97,7 @@ impl Service {
             };
             let expected = facts.contended();
             let (entry, by) = (decided_entry(actor, &record), actor.audit_name());
-            let (stored, grant) = (record.clone(), grant.clone());
+            let stored = record.clone();
             // Through the writer: committed with whatever else is queued, in order.
             let commit = self
                 .writer

@@ -30,12 +30,17 @@ impl Window {
         limits: WindowLimits,
     ) -> Result<Self, ServiceError> {
         let to = to.unwrap_or(now);
-        let from = from.unwrap_or(to - Duration::days(limits.default_days));
+        let window = Self::ordered(from.unwrap_or(to - Duration::days(limits.default_days)), to)?;
+        if to - window.from > Duration::days(limits.max_days) {
+            return Err(ServiceError::WindowTooLarge(limits.max_days));
+        }
+        Ok(window)
+    }
+
+    /// `[from, to]`, refusing `from > to`.
+    pub fn ordered(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Self, ServiceError> {
         if from > to {
             return Err(DomainError::new("from", "must not be after `to`").into());
-        }
-        if to - from > Duration::days(limits.max_days) {
-            return Err(ServiceError::WindowTooLarge(limits.max_days));
         }
         Ok(Self { from, to })
     }

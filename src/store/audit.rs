@@ -145,13 +145,9 @@ pub trait AuditQueries: Tables + Sized {
     fn verify_audit(&self, verifier: &mut Verifier) -> Result<(), StoreError> {
         let audit = self.open(AUDIT)?;
         let first = audit.first()?.map_or(1, |(seq, _)| seq.value());
-        let anchor = match first.checked_sub(1).filter(|seq| *seq > 0) {
-            Some(seq) => self
-                .checkpoints(seq - 1, 1)?
-                .into_iter()
-                .find(|c| c.seq == seq),
-            None => None,
-        };
+        let anchor = self
+            .checkpoint_before(first)?
+            .filter(|c| c.seq + 1 == first);
         if let Some(anchor) = &anchor {
             verifier.start_after(anchor);
         }
