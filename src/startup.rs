@@ -4,7 +4,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::http::{AppState, Timeouts, router, serve};
 use crate::metrics::Metrics;
 use crate::service::{LifecycleConfig, Service, ServiceConfig, ServiceError, SweepReport};
-use crate::store::{CheckpointPolicy, Store, StoreError};
+use crate::store::{Store, StoreError, StoreOptions};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,8 +26,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Timing of recertification, escalation and request expiry.
     pub lifecycle: LifecycleConfig,
-    /// When audit checkpoints are signed.
-    pub checkpoints: CheckpointPolicy,
+    /// When audit checkpoints are signed, and how often the database file is made durable.
+    pub store: StoreOptions,
     /// How often the server runs the lifecycle sweeps; `None` leaves them to
     /// `clearance sweep` or `POST /v1/sweeps/run`.
     pub sweep_every: Option<std::time::Duration>,
@@ -61,7 +61,7 @@ pub fn sweep_once(config: Config) -> Result<SweepReport, StartupError> {
 }
 
 fn start_service(config: &Config, clock: SharedClock) -> Result<Service, StartupError> {
-    let store = Store::open_with(&config.data_dir, config.checkpoints)?;
+    let store = Store::open_with(&config.data_dir, config.store)?;
     let service_config = ServiceConfig {
         policies_dir: config.policies_dir.clone(),
         schema_path: config.schema_path.clone(),

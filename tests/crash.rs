@@ -17,7 +17,11 @@ use std::time::Duration;
 
 mod common;
 
-use common::{call, get, repo, serve};
+use common::{call, get, repo, serve_with};
+
+/// The database file is never made durable while the server runs: every acknowledged
+/// decision must come back from the journal.
+const NEVER_SYNC: [&str; 2] = ["--db-sync-ms", "3600000"];
 
 fn body(key: &str, user: usize) -> Value {
     json!({"issue_key": key, "requester": format!("user{user}@example.com"),
@@ -28,7 +32,7 @@ fn body(key: &str, user: usize) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_decisions_survive_kill_9_and_the_log_verifies() {
     let data = tempfile::tempdir().unwrap();
-    let (mut child, base) = serve(data.path(), &repo().join("policies"));
+    let (mut child, base, _) = serve_with(data.path(), &repo().join("policies"), &NEVER_SYNC);
     let client = reqwest::Client::new();
     let post = reqwest::Method::POST;
     let seeded = call(
@@ -99,7 +103,13 @@ async fn acknowledged_decisions_survive_kill_9_and_the_log_verifies() {
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
 
-    let (mut child, base) = serve(data.path(), &repo().join("policies"));
+    let (mut child, base, logged) = serve_with(data.path(), &repo().join("policies"), &[]);
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains("applied the journal's records")),
+        "the restart applied no journal records: {logged:?}"
+    );
     for key in &acknowledged {
         let stored = get(&client, format!("{base}/v1/requests/{key}")).await;
         assert_eq!(stored.status(), 200, "acknowledged {key} is missing");

@@ -10,7 +10,7 @@ use crate::http::Timeouts;
 use crate::policy::{Bundle, PolicyEngine, PolicyError, testing};
 use crate::service::LifecycleConfig;
 use crate::startup::{Application, Config, shutdown_signal, sweep_once};
-use crate::store::CheckpointPolicy;
+use crate::store::{CheckpointPolicy, StoreOptions};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,6 +98,11 @@ struct StoreArgs {
     /// Or once the last checkpoint is this many seconds old, while entries arrive.
     #[arg(long, env = "CLEARANCE_CHECKPOINT_SECS", default_value_t = 60)]
     checkpoint_secs: u32,
+    /// Make the database file durable at most every this many milliseconds while changes
+    /// arrive. Every change is durable in the journal before it is answered either way;
+    /// longer means fewer but longer pauses, and more journal to apply after a crash.
+    #[arg(long, env = "CLEARANCE_DB_SYNC_MS", default_value_t = 100)]
+    db_sync_ms: u64,
 }
 
 #[derive(Debug, Args)]
@@ -142,9 +147,12 @@ impl StoreArgs {
         Config {
             listen,
             lifecycle: self.lifecycle.config(),
-            checkpoints: CheckpointPolicy {
-                every: self.checkpoint_every.max(1),
-                interval: chrono::Duration::seconds(self.checkpoint_secs.max(1).into()),
+            store: StoreOptions {
+                checkpoints: CheckpointPolicy {
+                    every: self.checkpoint_every.max(1),
+                    interval: chrono::Duration::seconds(self.checkpoint_secs.max(1).into()),
+                },
+                sync_every: std::time::Duration::from_millis(self.db_sync_ms.max(1)),
             },
             data_dir: self.data_dir,
             policies_dir: self.bundle.policies,

@@ -1,5 +1,6 @@
 //! Group commit: one writer thread applies every change that has queued, up to a cap, in one
-//! write transaction with one durable commit, then answers each caller.
+//! write transaction with one durable commit (one journal record, see the store), then
+//! answers each caller.
 //!
 //! Each change keeps its own validation. A change that fails leaves the batch: the writer
 //! drops the transaction and applies the others again without it, so a failed change never
@@ -214,6 +215,10 @@ fn drain(store: &Store, changes: &Receiver<Box<dyn Pending>>) {
             }
         }
         commit(store, batch);
+        // After the answers: a sync delays the next batch, not this one.
+        if let Err(error) = store.sync_if_due() {
+            tracing::error!(%error, "cannot make the database durable; the journal still holds every change");
+        }
     }
 }
 

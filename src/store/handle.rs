@@ -1,38 +1,73 @@
 //! A table kept open by a write transaction, lent out to one user at a time.
+//!
+//! Reads go through [`ReadableTable`]; writes go through the handle's own methods, which
+//! record each change in the transaction's redo log before making it.
 
+use super::StoreError;
+use super::redo::Redo;
 use redb::{
     AccessGuard, Key, Range, ReadableTable, ReadableTableMetadata, Table, TableStats, Value,
 };
 use std::borrow::Borrow;
-use std::cell::RefMut;
-use std::ops::{Deref, DerefMut, RangeBounds};
+use std::cell::{RefCell, RefMut};
+use std::ops::RangeBounds;
 
-/// A borrowed open table: reads through [`ReadableTable`], writes through `DerefMut`.
-pub struct Handle<'a, 'txn, K: Key + 'static, V: Value + 'static>(
-    pub(super) RefMut<'a, Table<'txn, K, V>>,
-);
-
-impl<'txn, K: Key + 'static, V: Value + 'static> Deref for Handle<'_, 'txn, K, V> {
-    type Target = Table<'txn, K, V>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
+/// A borrowed open table of a write transaction.
+pub struct Handle<'a, 'txn, K: Key + 'static, V: Value + 'static> {
+    pub(super) table: RefMut<'a, Table<'txn, K, V>>,
+    pub(super) name: &'static str,
+    pub(super) redo: &'a RefCell<Redo>,
 }
 
-impl<K: Key + 'static, V: Value + 'static> DerefMut for Handle<'_, '_, K, V> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
+impl<K: Key + 'static, V: Value + 'static> Handle<'_, '_, K, V> {
+    /// Sets `key` to `value`.
+    pub fn insert<'k, 'v>(
+        &mut self,
+        key: impl Borrow<K::SelfType<'k>>,
+        value: impl Borrow<V::SelfType<'v>>,
+    ) -> Result<(), StoreError> {
+        let (key, value) = (key.borrow(), value.borrow());
+        self.redo.borrow_mut().insert(
+            self.name,
+            K::as_bytes(key).as_ref(),
+            V::as_bytes(value).as_ref(),
+        );
+        self.table.insert(key, value)?;
+        Ok(())
+    }
+
+    /// Removes `key`, if present.
+    pub fn remove<'k>(&mut self, key: impl Borrow<K::SelfType<'k>>) -> Result<(), StoreError> {
+        let key = key.borrow();
+        self.redo
+            .borrow_mut()
+            .remove(self.name, K::as_bytes(key).as_ref());
+        self.table.remove(key)?;
+        Ok(())
+    }
+
+    /// Removes every entry in `range`. The redo log cannot express this, so the
+    /// transaction will commit durably instead of through the journal.
+    pub fn remove_range<'k, KR>(
+        &mut self,
+        range: impl RangeBounds<KR> + 'k,
+    ) -> Result<(), StoreError>
+    where
+        KR: Borrow<K::SelfType<'k>> + 'k,
+    {
+        self.redo.borrow_mut().incomplete();
+        self.table.retain_in(range, |_, _| false)?;
+        Ok(())
     }
 }
 
 impl<K: Key + 'static, V: Value + 'static> ReadableTableMetadata for Handle<'_, '_, K, V> {
     fn stats(&self) -> redb::Result<TableStats> {
-        self.0.stats()
+        self.table.stats()
     }
 
     fn len(&self) -> redb::Result<u64> {
-        self.0.len()
+        self.table.len()
     }
 }
 
@@ -41,21 +76,21 @@ impl<K: Key + 'static, V: Value + 'static> ReadableTable<K, V> for Handle<'_, '_
         &self,
         key: impl Borrow<K::SelfType<'a>>,
     ) -> redb::Result<Option<AccessGuard<'_, V>>> {
-        self.0.get(key)
+        self.table.get(key)
     }
 
     fn range<'a, KR>(&self, range: impl RangeBounds<KR> + 'a) -> redb::Result<Range<'_, K, V>>
     where
         KR: Borrow<K::SelfType<'a>> + 'a,
     {
-        self.0.range(range)
+        self.table.range(range)
     }
 
     fn first(&self) -> redb::Result<Option<(AccessGuard<'_, K>, AccessGuard<'_, V>)>> {
-        self.0.first()
+        self.table.first()
     }
 
     fn last(&self) -> redb::Result<Option<(AccessGuard<'_, K>, AccessGuard<'_, V>)>> {
-        self.0.last()
+        self.table.last()
     }
 }

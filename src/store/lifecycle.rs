@@ -299,7 +299,7 @@ impl WriteView<'_> {
             if let Some(closed_at) = new.concluded_at() {
                 let minutes = (closed_at - new.submitted_at).num_minutes().max(0);
                 let minutes = u64::try_from(minutes).unwrap_or(0);
-                bump(&mut *self.open(REVIEW_MINUTES)?, minutes, 1)?;
+                bump(&mut self.open(REVIEW_MINUTES)?, minutes, 1)?;
             }
         }
         Ok(())

@@ -8,8 +8,10 @@ mod codec;
 mod decisions;
 mod handle;
 mod insights;
+mod journal;
 mod lifecycle;
 mod queries;
+mod redo;
 mod retention;
 mod tables;
 mod writes;
@@ -24,15 +26,22 @@ pub use writes::WriteView;
 
 use crate::evidence::{MacKey, PublicKey, Signer};
 use audit::Sealing;
+use journal::Journal;
 use redb::{Database, ReadTransaction, ReadableDatabase};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tables::Spec;
 
 /// redb's page cache. Its default (1 GiB) lets a busy server's memory grow with the file;
 /// 128 MiB holds the pages decisions read (directory, catalog, open-grant indexes) for
 /// tens of thousands of users.
 const CACHE_BYTES: usize = 128 * 1024 * 1024;
+
+/// The journal's size. A transaction whose record does not fit after those since the last
+/// sync commits durably itself (a sync); one larger than the whole journal too.
+const JOURNAL_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +69,15 @@ pub enum StoreError {
     /// A table was opened twice at once in one write transaction (a bug in the store).
     #[error("table {0} is already in use in this transaction")]
     TableInUse(String),
+    /// The journal could not be read or written.
+    #[error("journal: {0}")]
+    JournalIo(std::io::Error),
+    /// The journal holds something it should not.
+    #[error("journal: {0}")]
+    Journal(&'static str),
+    /// A thread panicked while holding the journal.
+    #[error("the journal is unusable after a panic")]
+    JournalPoisoned,
     /// The data folder could not be prepared.
     #[error("cannot use data folder {path}: {source}")]
     Folder {
@@ -87,7 +105,31 @@ from_redb!(
     redb::CommitError
 );
 
+/// How the store is opened.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// When audit checkpoints are signed.
+    pub checkpoints: CheckpointPolicy,
+    /// How long the database file may go without being made durable while changes arrive
+    /// (see [`Store::sync_if_due`]); the journal keeps the changes meanwhile.
+    pub sync_every: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            checkpoints: CheckpointPolicy::default(),
+            sync_every: Duration::from_millis(100),
+        }
+    }
+}
+
 /// The embedded database; clones share it.
+///
+/// Every commit is durable when [`Store::write`] returns: its changes are appended to the
+/// journal and synced, and the database commits without waiting for the disk. The writer
+/// makes the database itself durable now and then ([`Store::sync_if_due`]), after which the
+/// journal starts again; opening a store applies the journal's records the database lacks.
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Arc<Database>,
@@ -97,6 +139,20 @@ pub struct Store {
     /// Seals every audit entry and signs checkpoints; the keys are kept in files next to the
     /// database, never inside it.
     sealing: Arc<Sealing>,
+    /// Where commits become durable. Locked only while holding redb's write lock.
+    log: Arc<Mutex<Log>>,
+}
+
+/// The journal and what it holds since the database was last durable.
+#[derive(Debug)]
+struct Log {
+    journal: Journal,
+    /// The number the next record gets.
+    next_seq: u64,
+    /// When the database was last made durable.
+    synced: Instant,
+    /// How long it may go without.
+    sync_every: Duration,
 }
 
 /// A consistent snapshot for reading.
@@ -116,15 +172,17 @@ impl ReadView {
 impl Store {
     /// The database file inside a data folder.
     pub const FILE: &'static str = "clearance.redb";
+    /// The journal file inside a data folder.
+    pub const JOURNAL_FILE: &'static str = "clearance.journal";
 
     /// Opens (creating if needed) the database in `data_dir`, and every table, with the
     /// default checkpoint policy.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with(data_dir, CheckpointPolicy::default())
+        Self::open_with(data_dir, StoreOptions::default())
     }
 
     /// Opens (creating if needed) the database in `data_dir`, its key files, and every table.
-    pub fn open_with(data_dir: &Path, policy: CheckpointPolicy) -> Result<Self, StoreError> {
+    pub fn open_with(data_dir: &Path, options: StoreOptions) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Folder {
             path: data_dir.display().to_string(),
             source,
@@ -134,19 +192,44 @@ impl Store {
         let db = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
             .create(data_dir.join(Self::FILE))?;
-        let store = Self {
-            db: db.into(),
-            directory_generation: Arc::default(),
-            sealing: Arc::new(Sealing {
-                key,
-                signer,
-                policy,
-            }),
-        };
-        let txn = store.db.begin_write()?;
+        let txn = db.begin_write()?;
         tables::create_all(&txn)?;
         txn.commit()?;
-        Ok(store)
+        let sealing = Arc::new(Sealing {
+            key,
+            signer,
+            policy: options.checkpoints,
+        });
+        let journal = Journal::open(&data_dir.join(Self::JOURNAL_FILE), JOURNAL_BYTES)?;
+
+        let next_seq = recover(&db, &journal, &sealing)? + 1;
+        Ok(Self {
+            db: db.into(),
+            directory_generation: Arc::default(),
+            sealing,
+            log: Arc::new(Mutex::new(Log {
+                journal,
+                next_seq,
+                synced: Instant::now(),
+                sync_every: options.sync_every,
+            })),
+        })
+    }
+
+    /// Makes the database file durable if it has changed since it last was and that is
+    /// longer ago than the store's `sync_every`, so that the journal can start again from
+    /// its beginning. Writes every page changed since: the longer the interval, the fewer
+    /// and the longer the pauses of writers.
+    pub fn sync_if_due(&self) -> Result<(), StoreError> {
+        // redb's write lock first, then the log: the order every commit takes them in.
+        let txn = self.db.begin_write()?;
+        let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
+        if log.journal.is_empty() || log.synced.elapsed() < log.sync_every {
+            return Ok(());
+        }
+        txn.commit()?;
+        log.synced();
+        Ok(())
     }
 
     /// The key that seals audit entries, for verifying them.
@@ -179,7 +262,8 @@ impl Store {
         self.run(txn, f)
     }
 
-    /// Like [`Store::write`] but without waiting for the disk: for bulk loads in benchmarks.
+    /// Like [`Store::write`] but not journaled, so not durable until the store is closed or
+    /// synced: for bulk loads in benchmarks.
     pub fn write_unsynced<T, E>(
         &self,
         f: impl FnOnce(&mut WriteView<'_>) -> Result<T, E>,
@@ -190,7 +274,11 @@ impl Store {
         let mut txn = self.db.begin_write().map_err(StoreError::from)?;
         txn.set_durability(redb::Durability::None)
             .map_err(|e| StoreError::Database(redb::Error::from(e)))?;
-        self.run(txn, f)
+        let mut view = WriteView::new(&txn, Arc::clone(&self.sealing));
+        let value = f(&mut view)?;
+        drop(view);
+        txn.commit().map_err(StoreError::from)?;
+        Ok(value)
     }
 
     fn run<T, E>(
@@ -203,12 +291,79 @@ impl Store {
     {
         let mut view = WriteView::new(&txn, Arc::clone(&self.sealing));
         let value = f(&mut view)?;
+        let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
+        view.set_journal_seq(log.next_seq)?;
         // The view's open tables close here, before the commit that needs them closed.
-        let touched_directory = view.finish();
-        txn.commit().map_err(StoreError::from)?;
+        let (touched_directory, redo) = view.finish();
+        log.commit(txn, redo)?;
         if touched_directory {
             self.directory_generation.fetch_add(1, Ordering::AcqRel);
         }
         Ok(value)
     }
+}
+
+impl Log {
+    /// Commits `txn`: through the journal (its redo log synced, the database not waiting
+    /// for the disk), or durably when the log cannot express it or does not fit.
+    fn commit(
+        &mut self,
+        mut txn: redb::WriteTransaction,
+        redo: redo::Redo,
+    ) -> Result<(), StoreError> {
+        let seq = self.next_seq;
+        match redo
+            .into_bytes()
+            .filter(|bytes| self.journal.fits(bytes.len()))
+        {
+            Some(bytes) => {
+                txn.set_durability(redb::Durability::None)
+                    .map_err(|e| StoreError::Database(redb::Error::from(e)))?;
+                self.journal.append(seq, &bytes)?;
+                if let Err(e) = txn.commit() {
+                    self.journal.unappend(bytes.len());
+                    return Err(e.into());
+                }
+            }
+            None => {
+                txn.commit()?;
+                self.synced();
+            }
+        }
+        self.next_seq = seq + 1;
+        Ok(())
+    }
+
+    /// The database was just made durable.
+    fn synced(&mut self) {
+        self.journal.reset();
+        self.synced = Instant::now();
+    }
+}
+
+/// Applies the journal's records that the database does not hold yet, durably; returns
+/// the number of the last record the database now holds.
+fn recover(db: &Database, journal: &Journal, sealing: &Arc<Sealing>) -> Result<u64, StoreError> {
+    let applied = db
+        .begin_read()?
+        .open_table(tables::JOURNAL::DEF)?
+        .get(tables::JOURNAL_SEQ)?
+        .map_or(0, |seq| seq.value());
+    let records = journal.records_after(applied)?;
+    let Some(last) = records.last().map(|r| r.seq) else {
+        return Ok(applied);
+    };
+    let txn = db.begin_write()?;
+    let mut view = WriteView::new(&txn, Arc::clone(sealing));
+    for record in &records {
+        view.redo(&record.payload)?;
+    }
+    drop(view);
+    txn.commit()?;
+    tracing::info!(
+        records = records.len(),
+        last,
+        "applied the journal's records to the database"
+    );
+    Ok(last)
 }

@@ -55,8 +55,8 @@ impl WriteView<'_> {
             return Ok(None);
         }
         let anchor = self.anchor_at(through, at)?;
-        self.open(AUDIT)?.retain_in(first..=through, |_, _| false)?;
-        self.open(CHECKPOINTS)?.retain_in(..through, |_, _| false)?;
+        self.open(AUDIT)?.remove_range(first..=through)?;
+        self.open(CHECKPOINTS)?.remove_range(..through)?;
         Ok(Some(Pruned {
             from_seq: first,
             through_seq: through,
@@ -87,7 +87,7 @@ impl WriteView<'_> {
 mod tests {
     use super::*;
     use crate::evidence::Verifier;
-    use crate::store::{AuditQueries, CheckpointPolicy, NewAuditEntry, Store};
+    use crate::store::{AuditQueries, CheckpointPolicy, NewAuditEntry, Store, StoreOptions};
     use chrono::{Duration, TimeZone};
 
     fn entry(n: u64) -> NewAuditEntry {
@@ -114,7 +114,11 @@ mod tests {
             every: 7,
             interval: Duration::days(1),
         };
-        let store = Store::open_with(dir.path(), policy).unwrap();
+        let options = StoreOptions {
+            checkpoints: policy,
+            ..StoreOptions::default()
+        };
+        let store = Store::open_with(dir.path(), options).unwrap();
         let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         store
             .write(|w| {

@@ -11,7 +11,9 @@ use redb::{Key, Table, TableDefinition, Value};
 use std::cell::RefCell;
 
 /// A table of the store.
-pub trait Spec: Copy {
+pub trait Spec: Copy + Default {
+    /// The table's name in the database and in journal records.
+    const NAME: &'static str;
     /// Key type.
     type K: Key + 'static;
     /// Value type.
@@ -30,10 +32,11 @@ macro_rules! tables {
             $(#[doc = $doc])*
             // Upper case like the constants these were: `w.open(GRANTS)` names a table.
             #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
-            #[derive(Debug, Clone, Copy)]
+            #[derive(Debug, Clone, Copy, Default)]
             pub struct $name;
 
             impl Spec for $name {
+                const NAME: &'static str = $label;
                 type K = $k;
                 type V = $v;
                 const DEF: TableDefinition<'static, $k, $v> = TableDefinition::new($label);
@@ -48,6 +51,14 @@ macro_rules! tables {
         #[derive(Default)]
         pub struct OpenTables<'txn> {
             $($field: RefCell<Option<Table<'txn, $k, $v>>>,)*
+        }
+
+        /// Applies one change read back from the journal to the table it names.
+        pub(super) fn redo_by_name(view: &super::WriteView<'_>, op: &super::redo::Op<'_>) -> Result<(), super::StoreError> {
+            match op.table {
+                $( $label => view.redo_op::<$name>(op), )*
+                _ => Err(super::StoreError::Journal("a journal record names an unknown table")),
+            }
         }
 
         /// Creates every table, so that snapshots can open them before the first write.
@@ -128,4 +139,9 @@ tables! {
     REVIEW_MINUTES review_minutes: u64 => u64 = "review_minutes";
     /// Recertification ids still open.
     OPEN_RECERTS open_recerts: &'static str => () = "open_recertifications";
+    /// Under [`JOURNAL_SEQ`]: the number of the last journal record the database holds.
+    JOURNAL journal: &'static str => u64 = "journal";
 }
+
+/// The key of [`JOURNAL`]'s one entry.
+pub const JOURNAL_SEQ: &str = "applied";

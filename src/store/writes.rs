@@ -5,14 +5,16 @@ use super::audit::Sealing;
 use super::codec::{Tables, encode};
 use super::handle::Handle;
 use super::lifecycle::ms;
+use super::redo::{Op, Redo};
+use super::tables;
 use super::tables::*;
 use crate::domain::{
     Grant, GrantState, Group, PolicyActivation, PolicyVersionRecord, RequestRecord, RequestStatus,
     TokenRecord, Tool, User,
 };
 use chrono::{DateTime, Utc};
-use redb::{ReadableTable, Table, WriteTransaction};
-use std::cell::RefMut;
+use redb::{ReadableTable, WriteTransaction};
+use std::cell::{RefCell, RefMut};
 use std::sync::Arc;
 
 /// An open write transaction. Every table it touches stays open until it commits, so a
@@ -20,6 +22,8 @@ use std::sync::Arc;
 pub struct WriteView<'txn> {
     txn: &'txn WriteTransaction,
     tables: OpenTables<'txn>,
+    /// Every change so far, for the journal.
+    redo: RefCell<Redo>,
     /// Whether users, groups or tools were written.
     touched_directory: bool,
     pub(super) sealing: Arc<Sealing>,
@@ -43,9 +47,12 @@ impl<'txn> Tables for WriteView<'txn> {
         if slot.is_none() {
             *slot = Some(self.txn.open_table(S::DEF)?);
         }
-        RefMut::filter_map(slot, Option::as_mut)
-            .map(Handle)
-            .map_err(|_| in_use())
+        let table = RefMut::filter_map(slot, Option::as_mut).map_err(|_| in_use())?;
+        Ok(Handle {
+            table,
+            name: S::NAME,
+            redo: &self.redo,
+        })
     }
 }
 
@@ -61,7 +68,7 @@ pub(super) fn open_until(grant: &Grant) -> i64 {
 
 /// Adds `delta` to a counter, never below zero; a counter at zero is removed.
 pub(super) fn bump<'k, K: redb::Key + 'static>(
-    table: &mut Table<'_, K, u64>,
+    table: &mut Handle<'_, '_, K, u64>,
     key: impl std::borrow::Borrow<K::SelfType<'k>>,
     delta: i64,
 ) -> Result<(), StoreError> {
@@ -81,6 +88,7 @@ impl<'txn> WriteView<'txn> {
         Self {
             txn,
             tables: OpenTables::default(),
+            redo: RefCell::default(),
             touched_directory: false,
             sealing,
             audit_head: None,
@@ -88,9 +96,34 @@ impl<'txn> WriteView<'txn> {
         }
     }
 
-    /// Closes every table; true when users, groups or tools changed.
-    pub(super) fn finish(self) -> bool {
-        self.touched_directory
+    /// Closes every table; whether users, groups or tools changed, and the redo log.
+    pub(super) fn finish(self) -> (bool, Redo) {
+        (self.touched_directory, self.redo.into_inner())
+    }
+
+    /// Records that the journal record numbered `seq` holds this transaction.
+    pub(super) fn set_journal_seq(&mut self, seq: u64) -> Result<(), StoreError> {
+        self.open(JOURNAL)?.insert(JOURNAL_SEQ, seq)
+    }
+
+    /// Applies a redo log read back from the journal.
+    pub(super) fn redo(&mut self, log: &[u8]) -> Result<(), StoreError> {
+        for op in super::redo::ops(log) {
+            tables::redo_by_name(self, &op?)?;
+        }
+        Ok(())
+    }
+
+    /// Applies one change to table `S`.
+    pub(super) fn redo_op<S: Spec>(&self, op: &Op<'_>) -> Result<(), StoreError> {
+        let mut table = self.open(S::default())?;
+        match op.value {
+            Some(value) => table.insert(
+                <S::K as redb::Value>::from_bytes(op.key),
+                <S::V as redb::Value>::from_bytes(value),
+            ),
+            None => table.remove(<S::K as redb::Value>::from_bytes(op.key)),
+        }
     }
 
     /// Inserts or replaces a catalog entry.
@@ -149,7 +182,7 @@ impl<'txn> WriteView<'txn> {
         let month = request.submitted_at.format("%Y-%m").to_string();
         let outcome = request.decision.decision.outcome.as_str();
         bump(
-            &mut *self.open(REQUESTS_BY_MONTH)?,
+            &mut self.open(REQUESTS_BY_MONTH)?,
             (month.as_str(), outcome),
             1,
         )?;
@@ -179,10 +212,10 @@ impl<'txn> WriteView<'txn> {
             self.open(GRANTS_BY_STATE)?.remove(key)?;
         }
         if grant.is_open() {
-            bump(&mut *self.open(OPEN_GRANT_COUNT)?, tool, delta)?;
+            bump(&mut self.open(OPEN_GRANT_COUNT)?, tool, delta)?;
         }
         if grant.state == GrantState::Active {
-            bump(&mut *self.open(ACTIVE_GRANT_COUNT)?, tool, delta)?;
+            bump(&mut self.open(ACTIVE_GRANT_COUNT)?, tool, delta)?;
             if let Some(at) = grant.expires_at {
                 let key = (ms(at), id);
                 if delta > 0 {

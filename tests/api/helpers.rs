@@ -72,7 +72,7 @@ impl TestApp {
             schema_path: repo().join("schemas/clearance.cedarschema"),
             admin_token: Some(ADMIN_TOKEN.into()),
             lifecycle: Default::default(),
-            checkpoints: Default::default(),
+            store: Default::default(),
             sweep_every: None,
             timeouts: self.timeouts,
         };

@@ -15,6 +15,13 @@ pub fn repo() -> PathBuf {
 /// Starts `clearance serve` on 127.0.0.1:0 over `data` and `policies`; returns the child and
 /// its base URL.
 pub fn serve(data: &Path, policies: &Path) -> (Child, String) {
+    let (child, base, _) = serve_with(data, policies, &[]);
+    (child, base)
+}
+
+/// Like [`serve`], with more arguments; also returns what the server logged before it
+/// listened.
+pub fn serve_with(data: &Path, policies: &Path, args: &[&str]) -> (Child, String, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_clearance"))
         .args([
             "serve",
@@ -30,6 +37,7 @@ pub fn serve(data: &Path, policies: &Path) -> (Child, String) {
         .arg("--schema")
         .arg(repo().join("schemas/clearance.cedarschema"))
         .args(["--checkpoint-every", "25"])
+        .args(args)
         .env("CLEARANCE_ADMIN_TOKEN", TOKEN)
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
@@ -37,6 +45,7 @@ pub fn serve(data: &Path, policies: &Path) -> (Child, String) {
         .spawn()
         .unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut logged = Vec::new();
     for line in stdout.lines() {
         let line = line.unwrap();
         if let Some(at) = line.find("127.0.0.1:") {
@@ -44,8 +53,9 @@ pub fn serve(data: &Path, policies: &Path) -> (Child, String) {
                 .chars()
                 .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
                 .collect();
-            return (child, format!("http://{addr}"));
+            return (child, format!("http://{addr}"), logged);
         }
+        logged.push(line);
     }
     panic!("the server did not say where it listens");
 }

@@ -1,0 +1,180 @@
+//! The journal: a preallocated file of numbered, checksummed records, each the redo log of
+//! one committed write transaction, appended and synced before the transaction commits.
+//!
+//! A commit is durable once its record is synced: one short sequential write, where a
+//! durable database commit writes every page the transaction touched. The database commits
+//! without waiting for the disk and is made durable now and then (a sync); after each sync
+//! the journal is written again from its start. On open, the records the database does not
+//! have yet are applied again.
+//!
+//! Record layout: `len: u32 LE | seq: u64 LE | check: 8 bytes | payload: len bytes`, where
+//! `check` is the start of SHA-256 over `seq | len | payload`. Reading stops at the first
+//! record that does not check or does not follow its predecessor: a torn write, zeroes, or
+//! an older record from before the last sync.
+
+use super::StoreError;
+use sha2::{Digest, Sha256};
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+const HEADER: usize = 20;
+
+/// A journal file, and where the next record goes.
+#[derive(Debug)]
+pub(super) struct Journal {
+    file: File,
+    capacity: u64,
+    /// Where the next record goes.
+    pos: u64,
+}
+
+/// A record read back: its number and payload.
+#[derive(Debug, PartialEq)]
+pub(super) struct Record {
+    pub seq: u64,
+    pub payload: Vec<u8>,
+}
+
+fn io(source: std::io::Error) -> StoreError {
+    StoreError::JournalIo(source)
+}
+
+impl Journal {
+    /// Opens the journal at `path`, creating it filled with zeroes to `capacity` bytes so
+    /// that appending never has to allocate space (which would make each sync slower).
+    pub fn open(path: &Path, capacity: u64) -> Result<Self, StoreError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len < capacity {
+            const STEP: u64 = 1 << 20;
+            let zeroes = vec![0u8; STEP as usize];
+            let mut at = len;
+            while at + STEP <= capacity {
+                file.write_all_at(&zeroes, at).map_err(io)?;
+                at += STEP;
+            }
+            // The capacity is a whole number of steps; anything left is set by length only.
+            file.set_len(capacity).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            if let Some(dir) = path.parent() {
+                File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+            }
+        }
+        Ok(Self {
+            file,
+            capacity: len.max(capacity),
+            pos: 0,
+        })
+    }
+
+    /// The records after `applied`, in order. Records numbered `applied` or lower were
+    /// written before the database was last made durable and are skipped; a gap after `applied` means
+    /// records were lost, and is an error.
+    pub fn records_after(&self, applied: u64) -> Result<Vec<Record>, StoreError> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        let mut previous: Option<u64> = None;
+        while let Some((record, next)) = self.read_at(pos)? {
+            if previous.is_some_and(|p| record.seq != p + 1) {
+                break;
+            }
+            previous = Some(record.seq);
+            pos = next;
+            if record.seq > applied {
+                let expected = out.last().map_or(applied + 1, |r: &Record| r.seq + 1);
+                if record.seq != expected {
+                    return Err(StoreError::Journal(
+                        "the journal does not continue the database: records are missing",
+                    ));
+                }
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The record at `pos` and where the next one starts, if a whole record is there.
+    fn read_at(&self, pos: u64) -> Result<Option<(Record, u64)>, StoreError> {
+        let mut header = [0u8; HEADER];
+        if pos + HEADER as u64 > self.capacity {
+            return Ok(None);
+        }
+        self.file.read_exact_at(&mut header, pos).map_err(io)?;
+        let (len, rest) = header.split_at(4);
+        let (seq, check) = rest.split_at(8);
+        let len = u32::from_le_bytes(len.try_into().unwrap_or_default());
+        let seq = u64::from_le_bytes(seq.try_into().unwrap_or_default());
+        let end = pos + HEADER as u64 + u64::from(len);
+        if len == 0 || end > self.capacity {
+            return Ok(None);
+        }
+        let mut payload = vec![0u8; len as usize];
+        self.file
+            .read_exact_at(&mut payload, pos + HEADER as u64)
+            .map_err(io)?;
+        if check != checksum(seq, &payload) {
+            return Ok(None);
+        }
+        Ok(Some((Record { seq, payload }, end)))
+    }
+
+    /// Whether a record of `len` payload bytes fits after those written since the last reset.
+    pub fn fits(&self, len: usize) -> bool {
+        self.pos + (HEADER + len) as u64 <= self.capacity
+    }
+
+    /// Whether nothing was written since the last reset.
+    pub fn is_empty(&self) -> bool {
+        self.pos == 0
+    }
+
+    /// Appends a record and waits until it is on disk. The caller checked that it fits.
+    pub fn append(&mut self, seq: u64, payload: &[u8]) -> Result<(), StoreError> {
+        let len = u32::try_from(payload.len())
+            .map_err(|_| StoreError::Journal("a journal record is too large"))?;
+        let mut record = Vec::with_capacity(HEADER + payload.len());
+        record.extend_from_slice(&len.to_le_bytes());
+        record.extend_from_slice(&seq.to_le_bytes());
+        record.extend_from_slice(&checksum(seq, payload));
+        record.extend_from_slice(payload);
+        self.file.write_all_at(&record, self.pos).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.pos += record.len() as u64;
+        Ok(())
+    }
+
+    /// Takes back the last record appended (its transaction did not commit): the next
+    /// record overwrites it.
+    pub fn unappend(&mut self, len: usize) {
+        self.pos = self.pos.saturating_sub((HEADER + len) as u64);
+    }
+
+    /// Starts again from the beginning: everything written so far is in the durable
+    /// database.
+    pub fn reset(&mut self) {
+        self.pos = 0;
+    }
+}
+
+fn checksum(seq: u64, payload: &[u8]) -> [u8; 8] {
+    let mut hash = Sha256::new();
+    hash.update(seq.to_le_bytes());
+    hash.update((payload.len() as u64).to_le_bytes());
+    hash.update(payload);
+    let mut out = [0u8; 8];
+    out.iter_mut()
+        .zip(hash.finalize())
+        .for_each(|(o, d)| *o = d);
+    out
+}
+
+#[cfg(test)]
+#[path = "journal_tests.rs"]
+mod tests;

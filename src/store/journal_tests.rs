@@ -1,0 +1,99 @@
+//! The journal reads back exactly what was appended since the database's last record, and
+//! stops at anything else: zeroes, a torn write, older records.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use super::*;
+use std::io::Write;
+
+const CAPACITY: u64 = 4096;
+
+fn journal(dir: &Path) -> Journal {
+    Journal::open(&dir.join("j"), CAPACITY).unwrap()
+}
+
+fn seqs(records: &[Record]) -> Vec<u64> {
+    records.iter().map(|r| r.seq).collect()
+}
+
+#[test]
+fn a_new_journal_is_zeroes_to_its_capacity_and_holds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = journal(dir.path());
+    assert_eq!(std::fs::read(dir.path().join("j")).unwrap(), vec![0; 4096]);
+    assert!(j.records_after(0).unwrap().is_empty());
+    assert!(j.is_empty());
+}
+
+#[test]
+fn records_after_the_database_s_last_are_read_back_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = journal(dir.path());
+    for seq in 5..9 {
+        j.append(seq, format!("payload {seq}").as_bytes()).unwrap();
+    }
+    let reopened = journal(dir.path());
+    let records = reopened.records_after(6).unwrap();
+    assert_eq!(seqs(&records), [7, 8]);
+    assert_eq!(records[0].payload, b"payload 7");
+    assert!(reopened.records_after(8).unwrap().is_empty());
+}
+
+#[test]
+fn after_a_reset_new_records_overwrite_and_older_ones_are_never_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = journal(dir.path());
+    for seq in 1..=10 {
+        j.append(seq, b"an older record, before the sync").unwrap();
+    }
+    j.reset();
+    j.append(11, b"new").unwrap();
+    j.append(12, b"new").unwrap();
+    // Records 1..=10 stay in the file behind the new ones; they are not read.
+    assert_eq!(
+        seqs(&journal(dir.path()).records_after(10).unwrap()),
+        [11, 12]
+    );
+    // A crash right after the sync, before any new record: nothing to apply.
+    let other = tempfile::tempdir().unwrap();
+    let mut k = journal(other.path());
+    k.append(1, b"x").unwrap();
+    k.reset();
+    assert!(k.records_after(1).unwrap().is_empty());
+}
+
+#[test]
+fn a_torn_last_record_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = journal(dir.path());
+    j.append(1, b"whole").unwrap();
+    j.append(2, b"torn in the middle of its payload").unwrap();
+    let path = dir.path().join("j");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let second = HEADER + 5 + HEADER + 10;
+    bytes[second] ^= 0xff;
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(&bytes)
+        .unwrap();
+    assert_eq!(seqs(&journal(dir.path()).records_after(0).unwrap()), [1]);
+}
+
+#[test]
+fn a_gap_between_the_database_and_the_journal_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = journal(dir.path());
+    j.append(7, b"x").unwrap();
+    assert!(matches!(j.records_after(5), Err(StoreError::Journal(_))));
+}
+
+#[test]
+fn a_record_fits_only_within_the_capacity() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = journal(dir.path());
+    assert!(j.fits(4096 - HEADER));
+    assert!(!j.fits(4096 - HEADER + 1));
+    j.append(1, &[1; 100]).unwrap();
+    assert!(!j.fits(4096 - HEADER));
+    j.unappend(100);
+    assert!(j.is_empty());
+}
