@@ -90,8 +90,5 @@ pub fn seed(store: &Store, users: usize, tools: usize, grants: usize, historic: 
             })
             .unwrap();
     }
-    // Unsynced commits become durable with the next durable one.
-    store
-        .write(|_| Ok::<_, clearance::store::StoreError>(()))
-        .unwrap();
+    store.sync().unwrap();
 }

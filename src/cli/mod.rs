@@ -100,8 +100,9 @@ struct StoreArgs {
     checkpoint_secs: u32,
     /// Make the database file durable at most every this many milliseconds while changes
     /// arrive. Every change is durable in the journal before it is answered either way;
-    /// longer means fewer but longer pauses, and more journal to apply after a crash.
-    #[arg(long, env = "CLEARANCE_DB_SYNC_MS", default_value_t = 100)]
+    /// longer means fewer pauses of writers (each longer, as it writes every page changed
+    /// since the last), and more journal to apply after a crash.
+    #[arg(long, env = "CLEARANCE_DB_SYNC_MS", default_value_t = 5_000)]
     db_sync_ms: u64,
 }
 

@@ -12,14 +12,18 @@
 use super::ServiceError;
 use crate::store::{Store, StoreError, WriteView};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// How many changes may wait for the writer.
 pub const QUEUE: usize = 1_024;
 /// The most changes in one transaction.
 pub const MAX_BATCH: usize = 256;
+/// How long the writer waits for a change before it looks whether a sync is due, so that
+/// the database file is made durable after the last change of a burst too.
+const IDLE: Duration = Duration::from_secs(1);
 
 /// A queued change, with the caller waiting for its answer.
 trait Pending: Send {
@@ -206,7 +210,15 @@ impl Drop for Writer {
 /// Takes the first change queued, then whatever else is queued (up to [`MAX_BATCH`]), and
 /// commits them together; until the queue closes.
 fn drain(store: &Store, changes: &Receiver<Box<dyn Pending>>) {
-    while let Ok(first) = changes.recv() {
+    loop {
+        let first = match changes.recv_timeout(IDLE) {
+            Ok(change) => change,
+            Err(RecvTimeoutError::Timeout) => {
+                sync(store);
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match changes.try_recv() {
@@ -216,9 +228,14 @@ fn drain(store: &Store, changes: &Receiver<Box<dyn Pending>>) {
         }
         commit(store, batch);
         // After the answers: a sync delays the next batch, not this one.
-        if let Err(error) = store.sync_if_due() {
-            tracing::error!(%error, "cannot make the database durable; the journal still holds every change");
-        }
+        sync(store);
+    }
+}
+
+/// Makes the database file durable if that is due (see [`Store::sync_if_due`]).
+fn sync(store: &Store) {
+    if let Err(error) = store.sync_if_due() {
+        tracing::error!(%error, "cannot make the database file durable; the journal keeps every change");
     }
 }
 

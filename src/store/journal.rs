@@ -20,11 +20,17 @@ use std::path::Path;
 
 const HEADER: usize = 20;
 
+/// The journal grows by this much at a time, filled with zeroes.
+const STEP: u64 = 4 << 20;
+
 /// A journal file, and where the next record goes.
 #[derive(Debug)]
 pub(super) struct Journal {
     file: File,
-    capacity: u64,
+    /// The file's length: zeroes or records up to here, never a hole.
+    len: u64,
+    /// The most the file may grow to.
+    max: u64,
     /// Where the next record goes.
     pos: u64,
 }
@@ -41,9 +47,10 @@ fn io(source: std::io::Error) -> StoreError {
 }
 
 impl Journal {
-    /// Opens the journal at `path`, creating it filled with zeroes to `capacity` bytes so
-    /// that appending never has to allocate space (which would make each sync slower).
-    pub fn open(path: &Path, capacity: u64) -> Result<Self, StoreError> {
+    /// Opens the journal at `path`, creating it if needed. It may grow to `max` bytes, a
+    /// step at a time, each step written with zeroes (and synced) before records go there,
+    /// so that appending a record never allocates space, which would make its sync slower.
+    pub fn open(path: &Path, max: u64) -> Result<Self, StoreError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -52,26 +59,29 @@ impl Journal {
             .open(path)
             .map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
-        if len < capacity {
-            const STEP: u64 = 1 << 20;
-            let zeroes = vec![0u8; STEP as usize];
-            let mut at = len;
-            while at + STEP <= capacity {
-                file.write_all_at(&zeroes, at).map_err(io)?;
-                at += STEP;
-            }
-            // The capacity is a whole number of steps; anything left is set by length only.
-            file.set_len(capacity).map_err(io)?;
-            file.sync_all().map_err(io)?;
+        let mut journal = Self {
+            file,
+            len,
+            max: max.max(STEP),
+            pos: 0,
+        };
+        if len < STEP {
+            journal.grow_to(STEP)?;
             if let Some(dir) = path.parent() {
                 File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
             }
         }
-        Ok(Self {
-            file,
-            capacity: len.max(capacity),
-            pos: 0,
-        })
+        Ok(journal)
+    }
+
+    /// Fills the file with zeroes from its end to at least `len`, in whole steps.
+    fn grow_to(&mut self, len: u64) -> Result<(), StoreError> {
+        let zeroes = vec![0u8; STEP as usize];
+        while self.len < len {
+            self.file.write_all_at(&zeroes, self.len).map_err(io)?;
+            self.len += STEP;
+        }
+        self.file.sync_all().map_err(io)
     }
 
     /// The records after `applied`, in order. Records numbered `applied` or lower were
@@ -103,7 +113,7 @@ impl Journal {
     /// The record at `pos` and where the next one starts, if a whole record is there.
     fn read_at(&self, pos: u64) -> Result<Option<(Record, u64)>, StoreError> {
         let mut header = [0u8; HEADER];
-        if pos + HEADER as u64 > self.capacity {
+        if pos + HEADER as u64 > self.len {
             return Ok(None);
         }
         self.file.read_exact_at(&mut header, pos).map_err(io)?;
@@ -112,7 +122,7 @@ impl Journal {
         let len = u32::from_le_bytes(len.try_into().unwrap_or_default());
         let seq = u64::from_le_bytes(seq.try_into().unwrap_or_default());
         let end = pos + HEADER as u64 + u64::from(len);
-        if len == 0 || end > self.capacity {
+        if len == 0 || end > self.len {
             return Ok(None);
         }
         let mut payload = vec![0u8; len as usize];
@@ -125,14 +135,10 @@ impl Journal {
         Ok(Some((Record { seq, payload }, end)))
     }
 
-    /// Whether a record of `len` payload bytes fits after those written since the last reset.
+    /// Whether a record of `len` payload bytes fits after those written since the last
+    /// reset, growing the file if need be.
     pub fn fits(&self, len: usize) -> bool {
-        self.pos + (HEADER + len) as u64 <= self.capacity
-    }
-
-    /// Whether nothing was written since the last reset.
-    pub fn is_empty(&self) -> bool {
-        self.pos == 0
+        self.pos + (HEADER + len) as u64 <= self.max
     }
 
     /// Appends a record and waits until it is on disk. The caller checked that it fits.
@@ -144,6 +150,10 @@ impl Journal {
         record.extend_from_slice(&seq.to_le_bytes());
         record.extend_from_slice(&checksum(seq, payload));
         record.extend_from_slice(payload);
+        let end = self.pos + record.len() as u64;
+        if end > self.len {
+            self.grow_to(end)?;
+        }
         self.file.write_all_at(&record, self.pos).map_err(io)?;
         self.file.sync_data().map_err(io)?;
         self.pos += record.len() as u64;

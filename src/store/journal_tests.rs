@@ -5,10 +5,11 @@
 use super::*;
 use std::io::Write;
 
-const CAPACITY: u64 = 4096;
+/// Two steps: the file starts at one and may grow to two.
+const MAX: u64 = 2 * STEP;
 
 fn journal(dir: &Path) -> Journal {
-    Journal::open(&dir.join("j"), CAPACITY).unwrap()
+    Journal::open(&dir.join("j"), MAX).unwrap()
 }
 
 fn seqs(records: &[Record]) -> Vec<u64> {
@@ -16,12 +17,13 @@ fn seqs(records: &[Record]) -> Vec<u64> {
 }
 
 #[test]
-fn a_new_journal_is_zeroes_to_its_capacity_and_holds_nothing() {
+fn a_new_journal_is_one_step_of_zeroes_and_holds_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let j = journal(dir.path());
-    assert_eq!(std::fs::read(dir.path().join("j")).unwrap(), vec![0; 4096]);
+    let bytes = std::fs::read(dir.path().join("j")).unwrap();
+    assert_eq!(bytes.len() as u64, STEP);
+    assert!(bytes.iter().all(|&b| b == 0));
     assert!(j.records_after(0).unwrap().is_empty());
-    assert!(j.is_empty());
 }
 
 #[test]
@@ -87,13 +89,24 @@ fn a_gap_between_the_database_and_the_journal_is_an_error() {
 }
 
 #[test]
-fn a_record_fits_only_within_the_capacity() {
+fn the_file_grows_by_zeroed_steps_up_to_its_maximum() {
     let dir = tempfile::tempdir().unwrap();
     let mut j = journal(dir.path());
-    assert!(j.fits(4096 - HEADER));
-    assert!(!j.fits(4096 - HEADER + 1));
-    j.append(1, &[1; 100]).unwrap();
-    assert!(!j.fits(4096 - HEADER));
-    j.unappend(100);
-    assert!(j.is_empty());
+    let whole = usize::try_from(MAX).unwrap() - HEADER;
+    assert!(j.fits(whole));
+    assert!(!j.fits(whole + 1));
+    // Past the first step: the file grows by one zeroed step, and the records read back.
+    let big = vec![7u8; usize::try_from(STEP).unwrap() / 2];
+    for seq in 1..=3 {
+        j.append(seq, &big).unwrap();
+    }
+    let len = std::fs::metadata(dir.path().join("j")).unwrap().len();
+    assert_eq!(len, 2 * STEP);
+    assert_eq!(
+        seqs(&journal(dir.path()).records_after(0).unwrap()),
+        [1, 2, 3]
+    );
+    assert!(!j.fits(big.len()), "a fourth would pass the maximum");
+    j.unappend(big.len());
+    assert!(j.fits(big.len()), "the last record was taken back");
 }

@@ -41,7 +41,7 @@ const CACHE_BYTES: usize = 128 * 1024 * 1024;
 
 /// The journal's size. A transaction whose record does not fit after those since the last
 /// sync commits durably itself (a sync); one larger than the whole journal too.
-const JOURNAL_BYTES: u64 = 16 * 1024 * 1024;
+const JOURNAL_BYTES: u64 = 256 * 1024 * 1024;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +119,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             checkpoints: CheckpointPolicy::default(),
-            sync_every: Duration::from_millis(100),
+            sync_every: Duration::from_secs(5),
         }
     }
 }
@@ -149,6 +149,8 @@ struct Log {
     journal: Journal,
     /// The number the next record gets.
     next_seq: u64,
+    /// Whether the database changed since it was last made durable.
+    dirty: bool,
     /// When the database was last made durable.
     synced: Instant,
     /// How long it may go without.
@@ -176,7 +178,7 @@ impl Store {
     pub const JOURNAL_FILE: &'static str = "clearance.journal";
 
     /// Opens (creating if needed) the database in `data_dir`, and every table, with the
-    /// default checkpoint policy.
+    /// default options.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
         Self::open_with(data_dir, StoreOptions::default())
     }
@@ -210,6 +212,7 @@ impl Store {
             log: Arc::new(Mutex::new(Log {
                 journal,
                 next_seq,
+                dirty: false,
                 synced: Instant::now(),
                 sync_every: options.sync_every,
             })),
@@ -221,10 +224,19 @@ impl Store {
     /// its beginning. Writes every page changed since: the longer the interval, the fewer
     /// and the longer the pauses of writers.
     pub fn sync_if_due(&self) -> Result<(), StoreError> {
+        self.sync_when(|log| log.synced.elapsed() >= log.sync_every)
+    }
+
+    /// Makes the database file durable now, if it changed since it last was.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.sync_when(|_| true)
+    }
+
+    fn sync_when(&self, due: impl FnOnce(&Log) -> bool) -> Result<(), StoreError> {
         // redb's write lock first, then the log: the order every commit takes them in.
         let txn = self.db.begin_write()?;
         let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
-        if log.journal.is_empty() || log.synced.elapsed() < log.sync_every {
+        if !log.dirty || !due(&log) {
             return Ok(());
         }
         txn.commit()?;
@@ -271,14 +283,8 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut txn = self.db.begin_write().map_err(StoreError::from)?;
-        txn.set_durability(redb::Durability::None)
-            .map_err(|e| StoreError::Database(redb::Error::from(e)))?;
-        let mut view = WriteView::new(&txn, Arc::clone(&self.sealing));
-        let value = f(&mut view)?;
-        drop(view);
-        txn.commit().map_err(StoreError::from)?;
-        Ok(value)
+        let txn = self.db.begin_write().map_err(StoreError::from)?;
+        self.run_unjournaled(txn, f)
     }
 
     fn run<T, E>(
@@ -296,10 +302,35 @@ impl Store {
         // The view's open tables close here, before the commit that needs them closed.
         let (touched_directory, redo) = view.finish();
         log.commit(txn, redo)?;
+        self.committed(touched_directory);
+        Ok(value)
+    }
+
+    fn run_unjournaled<T, E>(
+        &self,
+        mut txn: redb::WriteTransaction,
+        f: impl FnOnce(&mut WriteView<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        txn.set_durability(redb::Durability::None)
+            .map_err(|e| StoreError::Database(redb::Error::from(e)))?;
+        let mut view = WriteView::new(&txn, Arc::clone(&self.sealing));
+        let value = f(&mut view)?;
+        let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
+        let (touched_directory, _) = view.finish();
+        txn.commit().map_err(StoreError::from)?;
+        log.dirty = true;
+        self.committed(touched_directory);
+        Ok(value)
+    }
+
+    /// After a commit: caches of directory facts learn that they are stale.
+    fn committed(&self, touched_directory: bool) {
         if touched_directory {
             self.directory_generation.fetch_add(1, Ordering::AcqRel);
         }
-        Ok(value)
     }
 }
 
@@ -324,6 +355,7 @@ impl Log {
                     self.journal.unappend(bytes.len());
                     return Err(e.into());
                 }
+                self.dirty = true;
             }
             None => {
                 txn.commit()?;
@@ -336,6 +368,7 @@ impl Log {
 
     /// The database was just made durable.
     fn synced(&mut self) {
+        self.dirty = false;
         self.journal.reset();
         self.synced = Instant::now();
     }
@@ -367,3 +400,7 @@ fn recover(db: &Database, journal: &Journal, sealing: &Arc<Sealing>) -> Result<u
     );
     Ok(last)
 }
+
+#[cfg(test)]
+#[path = "recovery_tests.rs"]
+mod recovery_tests;

@@ -54,11 +54,37 @@ macro_rules! tables {
         }
 
         /// Applies one change read back from the journal to the table it names.
-        pub(super) fn redo_by_name(view: &super::WriteView<'_>, op: &super::redo::Op<'_>) -> Result<(), super::StoreError> {
+        pub(super) fn redo_by_name(
+            view: &super::WriteView<'_>,
+            op: &super::redo::Op<'_>,
+        ) -> Result<(), super::StoreError> {
             match op.table {
                 $( $label => view.redo_op::<$name>(op), )*
                 _ => Err(super::StoreError::Journal("a journal record names an unknown table")),
             }
+        }
+
+        /// Every entry of every table as `(table, key bytes, value bytes)`, in order.
+        #[cfg(test)]
+        pub(super) fn dump_all(
+            txn: &redb::ReadTransaction,
+        ) -> Result<Vec<(&'static str, Vec<u8>, Vec<u8>)>, super::StoreError> {
+            use redb::ReadableTable;
+            let mut out = Vec::new();
+            $(
+                for entry in txn.open_table($name::DEF)?.iter()? {
+                    let (k, v) = entry?;
+                    let (k, v) = (k.value(), v.value());
+                    let key = <$k as Value>::as_bytes(&k);
+                    let value = <$v as Value>::as_bytes(&v);
+                    out.push((
+                        $label,
+                        AsRef::<[u8]>::as_ref(&key).to_vec(),
+                        AsRef::<[u8]>::as_ref(&value).to_vec(),
+                    ));
+                }
+            )*
+            Ok(out)
         }
 
         /// Creates every table, so that snapshots can open them before the first write.

@@ -6,7 +6,6 @@ use super::codec::{Tables, encode};
 use super::handle::Handle;
 use super::lifecycle::ms;
 use super::redo::{Op, Redo};
-use super::tables;
 use super::tables::*;
 use crate::domain::{
     Grant, GrantState, Group, PolicyActivation, PolicyVersionRecord, RequestRecord, RequestStatus,
@@ -109,7 +108,7 @@ impl<'txn> WriteView<'txn> {
     /// Applies a redo log read back from the journal.
     pub(super) fn redo(&mut self, log: &[u8]) -> Result<(), StoreError> {
         for op in super::redo::ops(log) {
-            tables::redo_by_name(self, &op?)?;
+            redo_by_name(self, &op?)?;
         }
         Ok(())
     }
