@@ -85,8 +85,8 @@ impl Journal {
     }
 
     /// The records after `applied`, in order. Records numbered `applied` or lower were
-    /// written before the database was last made durable and are skipped; a gap after `applied` means
-    /// records were lost, and is an error.
+    /// written before the database was last made durable and are skipped; a gap after
+    /// `applied` means records were lost, and is an error.
     pub fn records_after(&self, applied: u64) -> Result<Vec<Record>, StoreError> {
         let mut out = Vec::new();
         let mut pos = 0;

@@ -316,7 +316,7 @@ impl Store {
     {
         txn.set_durability(redb::Durability::None)
             .map_err(|e| StoreError::Database(redb::Error::from(e)))?;
-        let mut view = WriteView::new(&txn, Arc::clone(&self.sealing));
+        let mut view = WriteView::new(&txn, Arc::clone(&self.sealing)).unrecorded();
         let value = f(&mut view)?;
         let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
         let (touched_directory, _) = view.finish();
@@ -387,7 +387,7 @@ fn recover(db: &Database, journal: &Journal, sealing: &Arc<Sealing>) -> Result<u
         return Ok(applied);
     };
     let txn = db.begin_write()?;
-    let mut view = WriteView::new(&txn, Arc::clone(sealing));
+    let mut view = WriteView::new(&txn, Arc::clone(sealing)).unrecorded();
     for record in &records {
         view.redo(&record.payload)?;
     }

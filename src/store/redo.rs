@@ -10,17 +10,16 @@ const REMOVE: u8 = 2;
 /// The changes of one write transaction, in order.
 #[derive(Debug)]
 pub(super) struct Redo {
-    bytes: Vec<u8>,
-    /// False once the transaction changed something the log cannot express (a range
-    /// removal); such a transaction must commit durably instead of through the journal.
-    complete: bool,
+    /// `None` once the transaction changed something the log cannot express (a range
+    /// removal), which must then commit durably instead of through the journal; or when
+    /// nothing is recorded at all (bulk loads, applying the journal).
+    bytes: Option<Vec<u8>>,
 }
 
 impl Default for Redo {
     fn default() -> Self {
         Self {
-            bytes: Vec::with_capacity(4096),
-            complete: true,
+            bytes: Some(Vec::with_capacity(4096)),
         }
     }
 }
@@ -48,27 +47,31 @@ impl Redo {
         self.op(REMOVE, table, key);
     }
 
-    /// Marks the log as unable to express this transaction.
+    /// Stops recording: the log cannot express this transaction, or is not wanted.
     pub fn incomplete(&mut self) {
-        self.complete = false;
+        self.bytes = None;
     }
 
     /// The encoded changes, if they express the whole transaction.
     pub fn into_bytes(self) -> Option<Vec<u8>> {
-        self.complete.then_some(self.bytes)
+        self.bytes
     }
 
     fn op(&mut self, tag: u8, table: &str, key: &[u8]) {
-        self.bytes.push(tag);
+        if let Some(bytes) = &mut self.bytes {
+            bytes.push(tag);
+        }
         self.chunk(table.as_bytes());
         self.chunk(key);
     }
 
-    fn chunk(&mut self, bytes: &[u8]) {
-        // Records are far below 4 GiB: a write transaction's log is bounded by the journal.
-        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        self.bytes.extend_from_slice(&len.to_le_bytes());
-        self.bytes.extend_from_slice(bytes);
+    fn chunk(&mut self, chunk: &[u8]) {
+        if let Some(bytes) = &mut self.bytes {
+            // A chunk is a key or a value: far below 4 GiB.
+            let len = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(chunk);
+        }
     }
 }
 

@@ -95,6 +95,12 @@ impl<'txn> WriteView<'txn> {
         }
     }
 
+    /// Records no redo log: for a transaction that will not go through the journal.
+    pub(super) fn unrecorded(self) -> Self {
+        self.redo.borrow_mut().incomplete();
+        self
+    }
+
     /// Closes every table; whether users, groups or tools changed, and the redo log.
     pub(super) fn finish(self) -> (bool, Redo) {
         (self.touched_directory, self.redo.into_inner())
