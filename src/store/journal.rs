@@ -7,6 +7,9 @@
 //! the journal is written again from its start. On open, the records the database does not
 //! have yet are applied again.
 //!
+//! The file begins with a 4 KiB block naming its format (`MAGIC`, then the format number);
+//! records follow. A journal of another format is refused rather than misread.
+//!
 //! Record layout: `len: u32 LE | seq: u64 LE | check: 8 bytes | payload: len bytes`, where
 //! `check` is the start of SHA-256 over `seq | len | payload`. Reading stops at the first
 //! record that does not check or does not follow its predecessor: a torn write, zeroes, or
@@ -19,6 +22,12 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 const HEADER: usize = 20;
+/// What a journal file begins with.
+const MAGIC: &[u8; 8] = b"CLRJRNL\0";
+/// The format of records this code writes and reads.
+const FORMAT: u32 = 1;
+/// Records start after the block naming the format.
+const START: u64 = 4096;
 
 /// The journal grows by this much at a time, filled with zeroes.
 const STEP: u64 = 4 << 20;
@@ -63,15 +72,41 @@ impl Journal {
             file,
             len,
             max: max.max(STEP),
-            pos: 0,
+            pos: START,
         };
-        if len < STEP {
-            journal.grow_to(STEP)?;
+        if len == 0 {
+            let mut block = MAGIC.to_vec();
+            block.extend(FORMAT.to_le_bytes());
+            block.resize(START as usize, 0);
+            journal.file.write_all_at(&block, 0).map_err(io)?;
+            journal.len = START;
+            journal.grow_to(START + STEP)?;
             if let Some(dir) = path.parent() {
                 File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
             }
         }
+        journal.check_format()?;
         Ok(journal)
+    }
+
+    /// Refuses a file that is not a journal of this format.
+    fn check_format(&self) -> Result<(), StoreError> {
+        let mut head = [0u8; 12];
+        if self.len < START || self.file.read_exact_at(&mut head, 0).is_err() {
+            return Err(StoreError::Journal("the journal file is cut short"));
+        }
+        let (magic, format) = head.split_at(8);
+        if magic != MAGIC {
+            return Err(StoreError::Journal(
+                "the journal file is not a clearance journal",
+            ));
+        }
+        if format != FORMAT.to_le_bytes() {
+            return Err(StoreError::Journal(
+                "the journal is of a format this version does not read",
+            ));
+        }
+        Ok(())
     }
 
     /// Fills the file with zeroes from its end to at least `len`, in whole steps.
@@ -89,7 +124,7 @@ impl Journal {
     /// `applied` means records were lost, and is an error.
     pub fn records_after(&self, applied: u64) -> Result<Vec<Record>, StoreError> {
         let mut out = Vec::new();
-        let mut pos = 0;
+        let mut pos = START;
         let mut previous: Option<u64> = None;
         while let Some((record, next)) = self.read_at(pos)? {
             if previous.is_some_and(|p| record.seq != p + 1) {
@@ -163,13 +198,13 @@ impl Journal {
     /// Takes back the last record appended (its transaction did not commit): the next
     /// record overwrites it.
     pub fn unappend(&mut self, len: usize) {
-        self.pos = self.pos.saturating_sub((HEADER + len) as u64);
+        self.pos = self.pos.saturating_sub((HEADER + len) as u64).max(START);
     }
 
     /// Starts again from the beginning: everything written so far is in the durable
     /// database.
     pub fn reset(&mut self) {
-        self.pos = 0;
+        self.pos = START;
     }
 }
 

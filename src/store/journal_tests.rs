@@ -1,6 +1,6 @@
 //! The journal reads back exactly what was appended since the database's last record, and
 //! stops at anything else: zeroes, a torn write, older records.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
 use std::io::Write;
@@ -17,13 +17,38 @@ fn seqs(records: &[Record]) -> Vec<u64> {
 }
 
 #[test]
-fn a_new_journal_is_one_step_of_zeroes_and_holds_nothing() {
+fn a_new_journal_is_its_format_then_one_step_of_zeroes_and_holds_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let j = journal(dir.path());
     let bytes = std::fs::read(dir.path().join("j")).unwrap();
-    assert_eq!(bytes.len() as u64, STEP);
-    assert!(bytes.iter().all(|&b| b == 0));
+    assert_eq!(bytes.len() as u64, START + STEP);
+    assert_eq!(&bytes[..12], b"CLRJRNL\0\x01\0\0\0");
+    assert!(bytes[12..].iter().all(|&b| b == 0));
     assert!(j.records_after(0).unwrap().is_empty());
+}
+
+#[test]
+fn a_file_of_another_kind_or_format_is_refused_not_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    for (content, why) in [
+        (
+            b"not a journal at all".repeat(400),
+            "not a clearance journal",
+        ),
+        (
+            [b"CLRJRNL\0\x02\0\0\0".as_slice(), &[0; 8000]].concat(),
+            "of a format this version does not read",
+        ),
+        (b"CLRJRNL\0".to_vec(), "cut short"),
+    ] {
+        std::fs::write(&path, &content).unwrap();
+        match Journal::open(&path, MAX) {
+            Err(StoreError::Journal(message)) => assert!(message.contains(why), "{message}"),
+            other => panic!("expected a refusal ({why}), got {other:?}"),
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), content, "left as it was");
+    }
 }
 
 #[test]
@@ -71,7 +96,7 @@ fn a_torn_last_record_is_not_read() {
     j.append(2, b"torn in the middle of its payload").unwrap();
     let path = dir.path().join("j");
     let mut bytes = std::fs::read(&path).unwrap();
-    let second = HEADER + 5 + HEADER + 10;
+    let second = START as usize + HEADER + 5 + HEADER + 10;
     bytes[second] ^= 0xff;
     std::fs::File::create(&path)
         .unwrap()
@@ -92,7 +117,7 @@ fn a_gap_between_the_database_and_the_journal_is_an_error() {
 fn the_file_grows_by_zeroed_steps_up_to_its_maximum() {
     let dir = tempfile::tempdir().unwrap();
     let mut j = journal(dir.path());
-    let whole = usize::try_from(MAX).unwrap() - HEADER;
+    let whole = usize::try_from(MAX - START).unwrap() - HEADER;
     assert!(j.fits(whole));
     assert!(!j.fits(whole + 1));
     // Past the first step: the file grows by one zeroed step, and the records read back.
@@ -101,7 +126,7 @@ fn the_file_grows_by_zeroed_steps_up_to_its_maximum() {
         j.append(seq, &big).unwrap();
     }
     let len = std::fs::metadata(dir.path().join("j")).unwrap().len();
-    assert_eq!(len, 2 * STEP);
+    assert_eq!(len, START + 2 * STEP);
     assert_eq!(
         seqs(&journal(dir.path()).records_after(0).unwrap()),
         [1, 2, 3]
