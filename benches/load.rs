@@ -19,17 +19,20 @@
 )]
 
 mod common;
+// The server binary, started the way the integration tests start it.
+#[path = "../tests/common/mod.rs"]
+mod binary;
+
+use binary::TOKEN;
 
 use clearance::domain::IssueKey;
 use clearance::store::{Queries, Store};
 use hdrhistogram::Histogram;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "load-bench-admin-token-0123456789";
 const USERS: usize = 1_000;
 const TOOLS: usize = 100;
 const GRANTS: usize = 100_000;
@@ -57,46 +60,9 @@ fn args() -> Args {
     args
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn serve(data: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clearance"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--sweep-interval-secs",
-            "0",
-        ])
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--policies")
-        .arg(repo().join("policies"))
-        .arg("--schema")
-        .arg(repo().join("schemas/clearance.cedarschema"))
-        .env("CLEARANCE_ADMIN_TOKEN", TOKEN)
-        .env("RUST_LOG", "info,tower_http=warn")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(at) = line.find("127.0.0.1:") {
-            let addr: String = line[at..]
-                .chars()
-                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                .collect();
-            // Keep draining the server's log so that it never blocks on a full pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            return (child, format!("http://{addr}"));
-        }
-    }
-    panic!("the server did not say where it listens");
+    let (child, base, _) = binary::spawn_server(data, &binary::repo().join("policies"), &[]);
+    (child, base)
 }
 
 /// Peak resident memory of `pid` so far, in KiB (`VmHWM`).

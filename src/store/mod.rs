@@ -102,7 +102,8 @@ from_redb!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::SetDurabilityError
 );
 
 /// How the store is opened.
@@ -232,11 +233,17 @@ impl Store {
         self.sync_when(|_| true)
     }
 
-    fn sync_when(&self, due: impl FnOnce(&Log) -> bool) -> Result<(), StoreError> {
+    fn sync_when(&self, due: impl Fn(&Log) -> bool) -> Result<(), StoreError> {
+        let wanted = |log: &Log| log.dirty && due(log);
+        // The writer asks after every batch: most times the answer is no, and costs no
+        // write transaction.
+        if !wanted(&*self.log.lock().map_err(|_| StoreError::JournalPoisoned)?) {
+            return Ok(());
+        }
         // redb's write lock first, then the log: the order every commit takes them in.
         let txn = self.db.begin_write()?;
         let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
-        if !log.dirty || !due(&log) {
+        if !wanted(&log) {
             return Ok(());
         }
         txn.commit()?;
@@ -315,7 +322,7 @@ impl Store {
         E: From<StoreError>,
     {
         txn.set_durability(redb::Durability::None)
-            .map_err(|e| StoreError::Database(redb::Error::from(e)))?;
+            .map_err(StoreError::from)?;
         let mut view = WriteView::new(&txn, Arc::clone(&self.sealing)).unrecorded();
         let value = f(&mut view)?;
         let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
@@ -348,8 +355,7 @@ impl Log {
             .filter(|bytes| self.journal.fits(bytes.len()))
         {
             Some(bytes) => {
-                txn.set_durability(redb::Durability::None)
-                    .map_err(|e| StoreError::Database(redb::Error::from(e)))?;
+                txn.set_durability(redb::Durability::None)?;
                 self.journal.append(seq, &bytes)?;
                 if let Err(e) = txn.commit() {
                     self.journal.unappend(bytes.len());

@@ -20,8 +20,18 @@ pub fn serve(data: &Path, policies: &Path) -> (Child, String) {
 }
 
 /// Like [`serve`], with more arguments; also returns what the server logged before it
-/// listened.
+/// listened. Tests sign an audit checkpoint every 25 entries.
 pub fn serve_with(data: &Path, policies: &Path, args: &[&str]) -> (Child, String, Vec<String>) {
+    let mut all = vec!["--checkpoint-every", "25"];
+    all.extend_from_slice(args);
+    spawn_server(data, policies, &all)
+}
+
+/// Starts `clearance serve` on 127.0.0.1:0 over `data` and `policies`, with `args` added and
+/// `TOKEN` as the bootstrap admin token; returns the child, its base URL and what it logged
+/// before it listened. The rest of its log is drained on a thread, so that a long run never
+/// blocks the server on a full pipe.
+pub fn spawn_server(data: &Path, policies: &Path, args: &[&str]) -> (Child, String, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_clearance"))
         .args([
             "serve",
@@ -36,23 +46,26 @@ pub fn serve_with(data: &Path, policies: &Path, args: &[&str]) -> (Child, String
         .arg(policies)
         .arg("--schema")
         .arg(repo().join("schemas/clearance.cedarschema"))
-        .args(["--checkpoint-every", "25"])
         .args(args)
         .env("CLEARANCE_ADMIN_TOKEN", TOKEN)
+        // Fixed, so that the startup lines tests look for are logged whatever the caller's
+        // environment says; the per-request trace stays quiet.
+        .env("RUST_LOG", "info,tower_http=warn")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut logged = Vec::new();
-    for line in stdout.lines() {
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(at) = line.find("127.0.0.1:") {
             let addr: String = line[at..]
                 .chars()
                 .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
                 .collect();
+            std::thread::spawn(move || lines.for_each(drop));
             return (child, format!("http://{addr}"), logged);
         }
         logged.push(line);
