@@ -170,3 +170,42 @@ fn two_requests_for_one_tool_in_one_batch_let_exactly_one_into_the_workflow() {
     assert_eq!(open.len(), 2);
     assert!(service.verify_audit(&admin()).unwrap().ok);
 }
+
+#[test]
+fn a_lone_change_commits_on_its_callers_thread_and_queues_while_the_writer_is_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path());
+    service.seed_tools(&admin()).unwrap();
+    let upsert: UserUpsert = serde_json::from_value(
+        serde_json::json!({"groups": ["employees"], "manager": "carol@example.com"}),
+    )
+    .unwrap();
+    service
+        .put_user(&admin(), "alice@example.com", upsert)
+        .unwrap();
+
+    let lone =
+        block_on(service.submit(&admin(), request("AIR-1", "alice@example.com", "grammarly")))
+            .unwrap();
+    assert!(lone.created);
+    assert_eq!(
+        service.writer.queued(),
+        0,
+        "nothing waited: committed alone"
+    );
+
+    let (results, ()) = one_batch(
+        &service,
+        vec![request("AIR-2", "alice@example.com", "tabnine")],
+        0,
+        || (),
+    );
+    assert!(results[0].as_ref().unwrap().created);
+    assert_eq!(service.writer.queued(), 2, "the hold and the queued change");
+    let read = service.store.read().unwrap();
+    for key in ["AIR-1", "AIR-2"] {
+        let key = crate::domain::IssueKey::parse("k", key).unwrap();
+        assert!(read.request_by_issue(&key).unwrap().is_some());
+    }
+    assert!(service.verify_audit(&admin()).unwrap().ok);
+}
