@@ -33,6 +33,20 @@ fn service(dir: &std::path::Path) -> Service {
     Service::start(store, config, clock, Arc::new(Metrics::default())).unwrap()
 }
 
+/// A service with the built-in catalog and `users` as employees.
+fn with_employees(dir: &std::path::Path, users: &[&str]) -> Service {
+    let service = service(dir);
+    service.seed_tools(&admin()).unwrap();
+    for user in users {
+        let upsert: UserUpsert = serde_json::from_value(
+            serde_json::json!({"groups": ["employees"], "manager": "carol@example.com"}),
+        )
+        .unwrap();
+        service.put_user(&admin(), user, upsert).unwrap();
+    }
+    service
+}
+
 fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -76,15 +90,7 @@ fn one_batch<T: Send>(
 #[test]
 fn a_failing_change_fails_alone_and_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let service = service(dir.path());
-    service.seed_tools(&admin()).unwrap();
-    for user in ["alice@example.com", "bob@example.com"] {
-        let upsert: UserUpsert = serde_json::from_value(
-            serde_json::json!({"groups": ["employees"], "manager": "carol@example.com"}),
-        )
-        .unwrap();
-        service.put_user(&admin(), user, upsert).unwrap();
-    }
+    let service = with_employees(dir.path(), &["alice@example.com", "bob@example.com"]);
     let entries_before = service.verify_audit(&admin()).unwrap().entries;
 
     let writer = &service.writer;
@@ -128,15 +134,7 @@ fn a_failing_change_fails_alone_and_leaves_nothing_behind() {
 #[test]
 fn two_requests_for_one_tool_in_one_batch_let_exactly_one_into_the_workflow() {
     let dir = tempfile::tempdir().unwrap();
-    let service = service(dir.path());
-    service.seed_tools(&admin()).unwrap();
-    let upsert: UserUpsert = serde_json::from_value(
-        serde_json::json!({"groups": ["employees"], "manager": "carol@example.com"}),
-    )
-    .unwrap();
-    service
-        .put_user(&admin(), "alice@example.com", upsert)
-        .unwrap();
+    let service = with_employees(dir.path(), &["alice@example.com"]);
 
     let (results, ()) = one_batch(
         &service,
@@ -174,15 +172,7 @@ fn two_requests_for_one_tool_in_one_batch_let_exactly_one_into_the_workflow() {
 #[test]
 fn a_lone_change_commits_on_its_callers_thread_and_queues_while_the_writer_is_busy() {
     let dir = tempfile::tempdir().unwrap();
-    let service = service(dir.path());
-    service.seed_tools(&admin()).unwrap();
-    let upsert: UserUpsert = serde_json::from_value(
-        serde_json::json!({"groups": ["employees"], "manager": "carol@example.com"}),
-    )
-    .unwrap();
-    service
-        .put_user(&admin(), "alice@example.com", upsert)
-        .unwrap();
+    let service = with_employees(dir.path(), &["alice@example.com"]);
 
     let lone =
         block_on(service.submit(&admin(), request("AIR-1", "alice@example.com", "grammarly")))
