@@ -38,13 +38,12 @@ pub(super) struct Op<'a> {
 impl Redo {
     /// Records `key` set to `value` in `table`.
     pub fn insert(&mut self, table: &str, key: &[u8], value: &[u8]) {
-        self.op(INSERT, table, key);
-        self.chunk(value);
+        self.op(INSERT, &[table.as_bytes(), key, value]);
     }
 
     /// Records `key` removed from `table`.
     pub fn remove(&mut self, table: &str, key: &[u8]) {
-        self.op(REMOVE, table, key);
+        self.op(REMOVE, &[table.as_bytes(), key]);
     }
 
     /// Stops recording: the log cannot express this transaction, or is not wanted.
@@ -57,17 +56,14 @@ impl Redo {
         self.bytes
     }
 
-    fn op(&mut self, tag: u8, table: &str, key: &[u8]) {
-        if let Some(bytes) = &mut self.bytes {
-            bytes.push(tag);
-        }
-        self.chunk(table.as_bytes());
-        self.chunk(key);
-    }
-
-    fn chunk(&mut self, chunk: &[u8]) {
-        if let Some(bytes) = &mut self.bytes {
-            // A chunk is a key or a value: far below 4 GiB.
+    /// Appends `tag`, then each chunk (table name, key, value) with its length.
+    fn op(&mut self, tag: u8, chunks: &[&[u8]]) {
+        let Some(bytes) = &mut self.bytes else {
+            return;
+        };
+        bytes.push(tag);
+        for chunk in chunks {
+            // A chunk is a name, a key or a value: far below 4 GiB.
             let len = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
             bytes.extend_from_slice(&len.to_le_bytes());
             bytes.extend_from_slice(chunk);
