@@ -3,9 +3,10 @@
 //! Seeds a data folder (1,000 users, 100 tools, 100,000 grants, half of them expired history),
 //! starts `clearance serve` on it with durable commits, then for 1, 16 and 64 concurrent
 //! clients, each on its own keep-alive connection, submits `POST /v1/requests` with distinct
-//! issue keys for a fixed time. Prints throughput, latency percentiles (HDR histogram), errors
-//! and the server's peak resident memory; then kills the server (SIGKILL) and checks that
-//! every acknowledged request is in the store.
+//! issue keys for a fixed time. Prints throughput, latency percentiles (HDR histogram), errors,
+//! the CPU time the server and this generator used per decision (they share the machine's
+//! cores) and the server's peak resident memory; then kills the server (SIGKILL) and checks
+//! that every acknowledged request is in the store.
 //!
 //! `cargo bench --bench load` (10 s per level); `-- --secs 3` for a shorter run,
 //! `-- --clients 64` for one level.
@@ -25,13 +26,20 @@ mod binary;
 
 use binary::TOKEN;
 
+use bytes::Bytes;
 use clearance::domain::IssueKey;
 use clearance::store::{Queries, Store};
 use hdrhistogram::Histogram;
-use serde_json::json;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::client::conn::http1;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
 
 const USERS: usize = 1_000;
 const TOOLS: usize = 100;
@@ -75,6 +83,29 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time `pid` has used so far (user and system, all threads), from `/proc/<pid>/stat`,
+/// in clock ticks of 10 ms (Linux's `USER_HZ` is 100 on every architecture it runs on).
+fn cpu_ticks(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
+/// Microseconds of CPU per decision between two readings of [`cpu_ticks`].
+fn cpu_micros_per(before: u64, after: u64, decisions: u64) -> f64 {
+    (after - before) as f64 * 10_000.0 / decisions.max(1) as f64
+}
+
 struct Level {
     clients: usize,
     done: u64,
@@ -84,12 +115,17 @@ struct Level {
     acknowledged: Vec<String>,
 }
 
-/// One client: its own connection, requests back to back until `until`.
-async fn client(base: String, level: usize, id: usize, until: Instant) -> Level {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(1)
-        .build()
-        .unwrap();
+/// One client: its own keep-alive connection, requests back to back until `until`.
+///
+/// The client is hyper's bare HTTP/1.1 connection with bodies formatted in place, so that
+/// the generator, which shares the machine's cores with the server, takes as little of
+/// them as it can (reqwest took about 80 µs of CPU per request here, in the measured path).
+async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Level {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(connection);
+    let bearer = HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     let (mut acknowledged, mut errors) = (Vec::new(), 0);
     let started = Instant::now();
@@ -99,18 +135,20 @@ async fn client(base: String, level: usize, id: usize, until: Instant) -> Level 
         let key = format!("L{level}C{id}-{n}");
         // Users and tools rotate so that requests differ; many pairs already hold a grant.
         let seq = id * 7_919 + n;
-        let body = json!({"issue_key": key, "requester": format!("user{}@example.com", seq % USERS),
-            "tool": format!("tool-{}", (seq / USERS + id) % TOOLS), "purpose": "Draft customer emails",
-            "duration_days": 14, "project": "AIR", "request_type": "42"});
+        let body = format!(
+            r#"{{"issue_key":"{key}","requester":"user{}@example.com","tool":"tool-{}","purpose":"Draft customer emails","duration_days":14,"project":"AIR","request_type":"42"}}"#,
+            seq % USERS,
+            (seq / USERS + id) % TOOLS
+        );
+        let request = Request::post("/v1/requests")
+            .header(HOST, "127.0.0.1")
+            .header(AUTHORIZATION, bearer.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
         let sent = Instant::now();
-        let response = http
-            .post(format!("{base}/v1/requests"))
-            .bearer_auth(TOKEN)
-            .json(&body)
-            .send()
-            .await;
-        let ok = match response {
-            Ok(r) => r.status() == 201 && r.bytes().await.is_ok(),
+        let ok = match sender.send_request(request).await {
+            Ok(r) => r.status() == 201 && r.into_body().collect().await.is_ok(),
             Err(_) => false,
         };
         let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -119,6 +157,9 @@ async fn client(base: String, level: usize, id: usize, until: Instant) -> Level 
             acknowledged.push(key);
         } else {
             errors += 1;
+            if sender.is_closed() {
+                break;
+            }
         }
     }
     Level {
@@ -131,10 +172,10 @@ async fn client(base: String, level: usize, id: usize, until: Instant) -> Level 
     }
 }
 
-async fn run_level(base: &str, clients: usize, secs: u64) -> Level {
+async fn run_level(addr: SocketAddr, clients: usize, secs: u64) -> Level {
     let until = Instant::now() + Duration::from_secs(secs);
     let tasks: Vec<_> = (0..clients)
-        .map(|id| tokio::spawn(client(base.to_owned(), clients, id, until)))
+        .map(|id| tokio::spawn(client(addr, clients, id, until)))
         .collect();
     let mut total = Level {
         clients,
@@ -173,6 +214,7 @@ fn main() {
     );
 
     let (mut server, base) = serve(data.path());
+    let addr: SocketAddr = base.trim_start_matches("http://").parse().unwrap();
     // The clients share one thread, so that the generator takes at most one core from the
     // server it measures.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -181,18 +223,24 @@ fn main() {
         .unwrap();
     let mut acknowledged = Vec::new();
     let mut rows = Vec::new();
+    let server_pid = server.id().to_string();
     for &clients in &args.levels {
-        let level = runtime.block_on(run_level(&base, clients, args.secs));
+        let cpu = (cpu_ticks(&server_pid), cpu_ticks("self"));
+        let level = runtime.block_on(run_level(addr, clients, args.secs));
+        let server_cpu = cpu_micros_per(cpu.0, cpu_ticks(&server_pid), level.done);
+        let own_cpu = cpu_micros_per(cpu.1, cpu_ticks("self"), level.done);
         let h = &level.histogram;
         rows.push(format!(
-            "| {:>3} | {:>8.0} | {:>6.2} | {:>6.2} | {:>6.2} | {:>7.2} | {:>6} |",
+            "| {:>3} | {:>8.0} | {:>6.2} | {:>6.2} | {:>6.2} | {:>7.2} | {:>6} | {:>6.0} | {:>6.0} |",
             level.clients,
             level.done as f64 / level.elapsed.as_secs_f64(),
             ms(h, 0.50),
             ms(h, 0.90),
             ms(h, 0.99),
             h.max() as f64 / 1_000.0,
-            level.errors
+            level.errors,
+            server_cpu,
+            own_cpu,
         ));
         eprintln!("{}", rows.last().unwrap());
         acknowledged.extend(level.acknowledged);
@@ -217,8 +265,10 @@ fn main() {
         "\nPOST /v1/requests, {} s per level, durable commits, real binary:",
         args.secs
     );
-    println!("| clients | decisions/s | p50 ms | p90 ms | p99 ms | max ms | errors |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| clients | decisions/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/decision | generator CPU µs/decision |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         println!("{row}");
     }
