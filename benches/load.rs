@@ -146,6 +146,10 @@ async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Le
             .header(CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(body)))
             .unwrap();
+        if sender.ready().await.is_err() {
+            errors += 1;
+            break;
+        }
         let sent = Instant::now();
         let ok = match sender.send_request(request).await {
             Ok(r) => r.status() == 201 && r.into_body().collect().await.is_ok(),
@@ -157,9 +161,6 @@ async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Le
             acknowledged.push(key);
         } else {
             errors += 1;
-            if sender.is_closed() {
-                break;
-            }
         }
     }
     Level {
