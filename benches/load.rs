@@ -103,7 +103,8 @@ fn cpu_ticks(pid: &str) -> u64 {
 
 /// Microseconds of CPU per decision between two readings of [`cpu_ticks`].
 fn cpu_micros_per(before: u64, after: u64, decisions: u64) -> f64 {
-    (after - before) as f64 * 10_000.0 / decisions.max(1) as f64
+    // A reading that failed is 0: no figure rather than an overflow.
+    after.saturating_sub(before) as f64 * 10_000.0 / decisions.max(1) as f64
 }
 
 struct Level {
