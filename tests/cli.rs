@@ -144,3 +144,32 @@ fn sweep_runs_once_for_cron_and_is_idempotent() {
         .unwrap();
     assert_eq!(stored.state, GrantState::Expired);
 }
+
+#[test]
+fn a_page_cache_of_zero_is_refused_before_anything_is_created() {
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    for bad in ["0", "lots", "1048577"] {
+        let out = clearance(
+            &[
+                "serve",
+                // Were the value let through, the server would stop at this address
+                // instead of serving, after creating its data folder.
+                "--listen",
+                "nowhere",
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--db-cache-mib",
+                bad,
+            ],
+            &repo().join("policies"),
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(
+            stderr.contains(&format!("invalid value '{bad}' for '--db-cache-mib")),
+            "{stderr}"
+        );
+        assert!(!data.exists(), "{bad}: the data folder was created");
+    }
+}

@@ -20,8 +20,9 @@ mod common;
 use common::{call, get, repo, serve_with};
 
 /// The database file is never made durable while the server runs: every acknowledged
-/// decision must come back from the journal.
-const NEVER_SYNC: [&str; 2] = ["--db-sync-ms", "3600000"];
+/// decision must come back from the journal. The page cache is the smallest allowed, so that
+/// pages are read back from the file rather than found in memory.
+const NEVER_SYNC: [&str; 4] = ["--db-sync-ms", "3600000", "--db-cache-mib", "1"];
 
 fn body(key: &str, user: usize) -> Value {
     json!({"issue_key": key, "requester": format!("user{user}@example.com"),

@@ -104,7 +104,21 @@ struct StoreArgs {
     /// since the last), and more journal to apply after a crash.
     #[arg(long, env = "CLEARANCE_DB_SYNC_MS", default_value_t = 5_000)]
     db_sync_ms: u64,
+    /// The most memory, in MiB, the database's page cache may hold. The pages decisions read
+    /// (directory, catalog, open-grant indexes) should fit; more only costs memory.
+    #[arg(
+        long,
+        env = "CLEARANCE_DB_CACHE_MIB",
+        default_value_t = DEFAULT_CACHE_MIB,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_CACHE_MIB)
+    )]
+    db_cache_mib: u64,
 }
+
+/// The page cache's default size in MiB: the store's default.
+const DEFAULT_CACHE_MIB: u64 = (crate::store::CACHE_BYTES >> 20) as u64;
+/// A cache beyond this (1 TiB) is a typo, not a plan.
+const MAX_CACHE_MIB: u64 = 1 << 20;
 
 #[derive(Debug, Args)]
 struct LifecycleArgs {
@@ -154,6 +168,7 @@ impl StoreArgs {
                     interval: chrono::Duration::seconds(self.checkpoint_secs.max(1).into()),
                 },
                 sync_every: std::time::Duration::from_millis(self.db_sync_ms.max(1)),
+                cache_bytes: usize::try_from(self.db_cache_mib << 20).unwrap_or(usize::MAX),
             },
             data_dir: self.data_dir,
             policies_dir: self.bundle.policies,
