@@ -146,7 +146,7 @@ fn sweep_runs_once_for_cron_and_is_idempotent() {
 }
 
 #[test]
-fn a_page_cache_of_zero_is_refused_before_anything_is_created() {
+fn a_bad_page_cache_size_is_refused_before_anything_is_created() {
     let parent = tempfile::tempdir().unwrap();
     let data = parent.path().join("data");
     for bad in ["0", "lots", "1048577"] {

@@ -22,7 +22,7 @@ use common::{call, get, repo, serve_with};
 /// The database file is never made durable while the server runs: every acknowledged
 /// decision must come back from the journal. The page cache is the smallest allowed, so that
 /// pages are read back from the file rather than found in memory.
-const NEVER_SYNC: [&str; 4] = ["--db-sync-ms", "3600000", "--db-cache-mib", "1"];
+const SERVER_ARGS: [&str; 4] = ["--db-sync-ms", "3600000", "--db-cache-mib", "1"];
 
 fn body(key: &str, user: usize) -> Value {
     json!({"issue_key": key, "requester": format!("user{user}@example.com"),
@@ -33,7 +33,7 @@ fn body(key: &str, user: usize) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_decisions_survive_kill_9_and_the_log_verifies() {
     let data = tempfile::tempdir().unwrap();
-    let (mut child, base, _) = serve_with(data.path(), &repo().join("policies"), &NEVER_SYNC);
+    let (mut child, base, _) = serve_with(data.path(), &repo().join("policies"), &SERVER_ARGS);
     let client = reqwest::Client::new();
     let post = reqwest::Method::POST;
     let seeded = call(
