@@ -146,10 +146,22 @@ fn sweep_runs_once_for_cron_and_is_idempotent() {
 }
 
 #[test]
-fn a_bad_page_cache_size_is_refused_before_anything_is_created() {
+fn bad_settings_are_refused_before_anything_is_created() {
     let parent = tempfile::tempdir().unwrap();
     let data = parent.path().join("data");
-    for bad in ["0", "lots", "1048577"] {
+    let bad = [
+        ("--db-cache-mib", "0"),
+        ("--db-cache-mib", "lots"),
+        ("--db-cache-mib", "1048577"),
+        ("--db-sync-ms", "0"),
+        ("--checkpoint-every", "0"),
+        ("--checkpoint-secs", "0"),
+        ("--header-timeout-secs", "0"),
+        ("--request-timeout-secs", "0"),
+        ("--approval-sla-hours", "0"),
+        ("--max-request-age-days", "0"),
+    ];
+    for (flag, value) in bad {
         let out = clearance(
             &[
                 "serve",
@@ -159,17 +171,20 @@ fn a_bad_page_cache_size_is_refused_before_anything_is_created() {
                 "nowhere",
                 "--data-dir",
                 data.to_str().unwrap(),
-                "--db-cache-mib",
-                bad,
+                flag,
+                value,
             ],
             &repo().join("policies"),
         );
         let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
         assert!(
-            stderr.contains(&format!("invalid value '{bad}' for '--db-cache-mib")),
+            stderr.contains(&format!("invalid value '{value}' for '{flag}")),
             "{stderr}"
         );
-        assert!(!data.exists(), "{bad}: the data folder was created");
+        assert!(
+            !data.exists(),
+            "{flag} {value}: the data folder was created"
+        );
     }
 }

@@ -74,10 +74,20 @@ struct ServeArgs {
     sweep_interval_secs: u64,
     /// Seconds a client may take to send a request's headers (and an idle keep-alive
     /// connection stays open).
-    #[arg(long, env = "CLEARANCE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "CLEARANCE_HEADER_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = at_least_one_u64()
+    )]
     header_timeout_secs: u64,
     /// Seconds one request may take before it is answered 503 with Retry-After.
-    #[arg(long, env = "CLEARANCE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "CLEARANCE_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = at_least_one_u64()
+    )]
     request_timeout_secs: u64,
     #[command(flatten)]
     store: StoreArgs,
@@ -93,16 +103,31 @@ struct StoreArgs {
     #[command(flatten)]
     lifecycle: LifecycleArgs,
     /// Sign an audit checkpoint after this many entries since the last one.
-    #[arg(long, env = "CLEARANCE_CHECKPOINT_EVERY", default_value_t = 1_000)]
+    #[arg(
+        long,
+        env = "CLEARANCE_CHECKPOINT_EVERY",
+        default_value_t = 1_000,
+        value_parser = at_least_one_u64()
+    )]
     checkpoint_every: u64,
     /// Or once the last checkpoint is this many seconds old, while entries arrive.
-    #[arg(long, env = "CLEARANCE_CHECKPOINT_SECS", default_value_t = 60)]
+    #[arg(
+        long,
+        env = "CLEARANCE_CHECKPOINT_SECS",
+        default_value_t = 60,
+        value_parser = at_least_one_u32()
+    )]
     checkpoint_secs: u32,
     /// Make the database file durable at most every this many milliseconds while changes
     /// arrive. Every change is durable in the journal before it is answered either way;
     /// longer means fewer pauses of writers (each longer, as it writes every page changed
     /// since the last), and more journal to apply after a crash.
-    #[arg(long, env = "CLEARANCE_DB_SYNC_MS", default_value_t = 5_000)]
+    #[arg(
+        long,
+        env = "CLEARANCE_DB_SYNC_MS",
+        default_value_t = 5_000,
+        value_parser = at_least_one_u64()
+    )]
     db_sync_ms: u64,
     /// The most memory, in MiB, the database's page cache may hold. The pages decisions read
     /// (directory, catalog, open-grant indexes) should fit; more only costs memory.
@@ -113,6 +138,16 @@ struct StoreArgs {
         value_parser = clap::value_parser!(u64).range(1..=MAX_CACHE_MIB)
     )]
     db_cache_mib: u64,
+}
+
+/// Counts and durations where 0 would mean nothing sensible: refused, not rounded up.
+fn at_least_one_u64() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..)
+}
+
+/// As [`at_least_one_u64`], for settings held in a `u32`.
+fn at_least_one_u32() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..)
 }
 
 /// The page cache's default size in MiB: the store's default.
@@ -126,7 +161,12 @@ struct LifecycleArgs {
     #[arg(long, env = "CLEARANCE_RECERT_WINDOW_DAYS", default_value_t = 14)]
     recert_window_days: u32,
     /// Hours a request may wait for review before it is escalated.
-    #[arg(long, env = "CLEARANCE_APPROVAL_SLA_HOURS", default_value_t = 72)]
+    #[arg(
+        long,
+        env = "CLEARANCE_APPROVAL_SLA_HOURS",
+        default_value_t = 72,
+        value_parser = at_least_one_u32()
+    )]
     approval_sla_hours: u32,
     /// Who escalations are addressed to.
     #[arg(
@@ -136,7 +176,12 @@ struct LifecycleArgs {
     )]
     escalation_target: String,
     /// Days a request may stay pending before it expires.
-    #[arg(long, env = "CLEARANCE_MAX_REQUEST_AGE_DAYS", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "CLEARANCE_MAX_REQUEST_AGE_DAYS",
+        default_value_t = 30,
+        value_parser = at_least_one_u32()
+    )]
     max_request_age_days: u32,
     /// Days audit entries are kept; older ones are pruned by the sweep, leaving a signed
     /// anchor (0: keep forever).
@@ -148,9 +193,9 @@ impl LifecycleArgs {
     fn config(&self) -> LifecycleConfig {
         LifecycleConfig {
             recert_window: chrono::Duration::days(self.recert_window_days.into()),
-            approval_sla: chrono::Duration::hours(self.approval_sla_hours.max(1).into()),
+            approval_sla: chrono::Duration::hours(self.approval_sla_hours.into()),
             escalation_target: self.escalation_target.clone(),
-            max_request_age: chrono::Duration::days(self.max_request_age_days.max(1).into()),
+            max_request_age: chrono::Duration::days(self.max_request_age_days.into()),
             audit_retention: (self.audit_retention_days > 0)
                 .then(|| chrono::Duration::days(self.audit_retention_days.into())),
         }
@@ -164,10 +209,10 @@ impl StoreArgs {
             lifecycle: self.lifecycle.config(),
             store: StoreOptions {
                 checkpoints: CheckpointPolicy {
-                    every: self.checkpoint_every.max(1),
-                    interval: chrono::Duration::seconds(self.checkpoint_secs.max(1).into()),
+                    every: self.checkpoint_every,
+                    interval: chrono::Duration::seconds(self.checkpoint_secs.into()),
                 },
-                sync_every: std::time::Duration::from_millis(self.db_sync_ms.max(1)),
+                sync_every: std::time::Duration::from_millis(self.db_sync_ms),
                 cache_bytes: usize::try_from(self.db_cache_mib << 20).unwrap_or(usize::MAX),
             },
             data_dir: self.data_dir,
@@ -236,8 +281,8 @@ fn serve(args: ServeArgs) -> ExitCode {
     let every = (args.sweep_interval_secs > 0)
         .then(|| std::time::Duration::from_secs(args.sweep_interval_secs));
     let mut config = args.store.config(args.listen, every);
-    config.timeouts.header_read = std::time::Duration::from_secs(args.header_timeout_secs.max(1));
-    config.timeouts.request = std::time::Duration::from_secs(args.request_timeout_secs.max(1));
+    config.timeouts.header_read = std::time::Duration::from_secs(args.header_timeout_secs);
+    config.timeouts.request = std::time::Duration::from_secs(args.request_timeout_secs);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
