@@ -18,7 +18,7 @@ use super::ServiceError;
 use crate::store::{Store, StoreError, WriteView};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -95,11 +95,21 @@ struct Shared {
 }
 
 impl Shared {
+    // The guard protects no data: a panic while holding it leaves nothing to repair, so
+    // both ways of taking it take a poisoned one over.
     fn lock(&self) -> MutexGuard<'_, ()> {
-        // The guard protects no data: a panic while holding it leaves nothing to repair.
         self.committing
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The guard, unless someone else is committing now.
+    fn try_lock(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.committing.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
     }
 }
 
@@ -169,7 +179,7 @@ impl Writer {
             return Some(change);
         }
         // A sync, or a test's hold, may have the writer thread committing.
-        let Ok(_committing) = self.shared.committing.try_lock() else {
+        let Some(_committing) = self.shared.try_lock() else {
             return Some(change);
         };
         commit(&self.shared.store, vec![change]);
