@@ -6,7 +6,9 @@
 //! issue keys for a fixed time. Prints throughput, latency percentiles (HDR histogram), errors,
 //! the CPU time the server and this generator used per decision (they share the machine's
 //! cores) and the server's peak resident memory; then kills the server (SIGKILL) and checks
-//! that every acknowledged request is in the store.
+//! that every acknowledged request is in the store. Before the levels and after them it
+//! measures two floors no decision can go below on this machine at that moment: a 4 KiB
+//! write with `fdatasync` in the data folder, and a `GET /healthz` round trip.
 //!
 //! `cargo bench --bench load` (10 s per level); `-- --secs 3` for a shorter run,
 //! `-- --clients 64` for one level.
@@ -116,18 +118,78 @@ struct Level {
     acknowledged: Vec<String>,
 }
 
+/// A keep-alive HTTP/1.1 connection to `addr`, without Nagle's delay.
+async fn connect(addr: SocketAddr) -> http1::SendRequest<Full<Bytes>> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+/// How many times each floor is measured.
+const FLOOR_SAMPLES: u64 = 1_000;
+
+/// A microsecond histogram for latencies up to a minute.
+fn histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap()
+}
+
+/// Records the time since `since` in microseconds.
+fn record_since(h: &mut Histogram<u64>, since: Instant) {
+    let micros = u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX);
+    h.saturating_record(micros.max(1));
+}
+
+/// The disk's floor under a durable decision: a 4 KiB write and `fdatasync` into a
+/// preallocated file in `dir` (what the journal does per commit), one after another.
+fn fsync_floor(dir: &Path) -> Histogram<u64> {
+    use std::os::unix::fs::FileExt;
+    let path = dir.join("fsync-floor");
+    let file = std::fs::File::create(&path).unwrap();
+    let page = [7u8; 4096];
+    let len = 4096 * FLOOR_SAMPLES;
+    file.write_all_at(&vec![0; len as usize], 0).unwrap();
+    file.sync_all().unwrap();
+    let mut h = histogram();
+    for offset in (0..len).step_by(page.len()) {
+        let started = Instant::now();
+        file.write_all_at(&page, offset).unwrap();
+        file.sync_data().unwrap();
+        record_since(&mut h, started);
+    }
+    std::fs::remove_file(path).unwrap();
+    h
+}
+
+/// The HTTP floor: `GET /healthz` round trips on one keep-alive connection.
+async fn healthz_floor(addr: SocketAddr) -> Histogram<u64> {
+    let mut sender = connect(addr).await;
+    let mut h = histogram();
+    for _ in 0..FLOOR_SAMPLES {
+        let request = Request::get("/healthz")
+            .header(HOST, "127.0.0.1")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        sender.ready().await.unwrap();
+        let started = Instant::now();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.into_body().collect().await.unwrap();
+        record_since(&mut h, started);
+    }
+    h
+}
+
 /// One client: its own keep-alive connection, requests back to back until `until`.
 ///
 /// The client is hyper's bare HTTP/1.1 connection with bodies formatted in place, so that
 /// the generator, which shares the machine's cores with the server, takes as little of
 /// them as it can (reqwest took about 80 µs of CPU per request here, in the measured path).
 async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Level {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
-    tokio::spawn(connection);
+    let mut sender = connect(addr).await;
     let bearer = HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+    let mut histogram = histogram();
     let (mut acknowledged, mut errors) = (Vec::new(), 0);
     let started = Instant::now();
     let mut n = 0usize;
@@ -156,9 +218,8 @@ async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Le
             Ok(r) => r.status() == 201 && r.into_body().collect().await.is_ok(),
             Err(_) => false,
         };
-        let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
         if ok {
-            histogram.saturating_record(micros.max(1));
+            record_since(&mut histogram, sent);
             acknowledged.push(key);
         } else {
             errors += 1;
@@ -184,7 +245,7 @@ async fn run_level(addr: SocketAddr, clients: usize, secs: u64) -> Level {
         done: 0,
         errors: 0,
         elapsed: Duration::ZERO,
-        histogram: Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap(),
+        histogram: histogram(),
         acknowledged: Vec::new(),
     };
     for task in tasks {
@@ -223,6 +284,22 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // The VM's disk and scheduler move by the minute, so the levels are read against what
+    // the machine gave just before and just after them.
+    let floors = |when: &str| {
+        let disk = fsync_floor(data.path());
+        let http = runtime.block_on(healthz_floor(addr));
+        let line = format!(
+            "floors {when}: 4 KiB write + fdatasync p50 {:.2} ms, p99 {:.2} ms; GET /healthz round trip p50 {:.2} ms, p99 {:.2} ms",
+            ms(&disk, 0.50),
+            ms(&disk, 0.99),
+            ms(&http, 0.50),
+            ms(&http, 0.99),
+        );
+        eprintln!("{line}");
+        line
+    };
+    let floors_before = floors("before");
     let mut acknowledged = Vec::new();
     let mut rows = Vec::new();
     let server_pid = server.id().to_string();
@@ -247,6 +324,7 @@ fn main() {
         eprintln!("{}", rows.last().unwrap());
         acknowledged.extend(level.acknowledged);
     }
+    let floors_after = floors("after");
     let peak = peak_rss_kib(server.id());
     server.kill().unwrap(); // SIGKILL: what was acknowledged must already be durable
     server.wait().unwrap();
@@ -274,6 +352,7 @@ fn main() {
     for row in rows {
         println!("{row}");
     }
+    println!("{floors_before}\n{floors_after}");
     println!(
         "server peak resident memory: {:.1} MiB",
         peak as f64 / 1024.0
