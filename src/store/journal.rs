@@ -12,8 +12,9 @@
 //!
 //! Record layout: `len: u32 LE | seq: u64 LE | check: 8 bytes | payload: len bytes`, where
 //! `check` is the start of SHA-256 over `seq | len | payload`. Reading stops at the first
-//! record that does not check or does not follow its predecessor: a torn write, zeroes, or
-//! an older record from before the last sync.
+//! record that does not check or does not follow its predecessor: a torn write, zeroes (also
+//! where a record was taken back because its transaction did not commit), or an older record
+//! from before the last sync.
 
 use super::StoreError;
 use sha2::{Digest, Sha256};
@@ -195,10 +196,16 @@ impl Journal {
         Ok(())
     }
 
-    /// Takes back the last record appended (its transaction did not commit): the next
-    /// record overwrites it.
-    pub fn unappend(&mut self, len: usize) {
+    /// Takes back the last record appended, of `len` payload bytes: its transaction did not
+    /// commit. The next record goes in its place; before that, its header is zeroed on disk
+    /// and synced, so that the store opened after a crash does not apply a change whose
+    /// caller was told it failed. An error here means the record may still be applied then.
+    pub fn retract(&mut self, len: usize) -> Result<(), StoreError> {
+        // Moved back first: whatever happens below, the next record takes this one's place
+        // and number, so the journal never holds the same number twice.
         self.pos = self.pos.saturating_sub((HEADER + len) as u64).max(START);
+        self.file.write_all_at(&[0; HEADER], self.pos).map_err(io)?;
+        self.file.sync_data().map_err(io)
     }
 
     /// Starts again from the beginning: everything written so far is in the durable

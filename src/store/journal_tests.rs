@@ -132,6 +132,23 @@ fn the_file_grows_by_zeroed_steps_up_to_its_maximum() {
         [1, 2, 3]
     );
     assert!(!j.fits(big.len()), "a fourth would pass the maximum");
-    j.unappend(big.len());
+    j.retract(big.len()).unwrap();
     assert!(j.fits(big.len()), "the last record was taken back");
+}
+
+#[test]
+fn a_retracted_record_is_never_read_and_the_next_takes_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = journal(dir.path());
+    j.append(1, b"committed").unwrap();
+    j.append(2, b"its transaction failed to commit").unwrap();
+    j.retract(b"its transaction failed to commit".len())
+        .unwrap();
+    // A crash now: the store opened afterwards does not apply the failed change.
+    assert_eq!(seqs(&journal(dir.path()).records_after(0).unwrap()), [1]);
+    j.append(2, b"next").unwrap();
+    j.append(3, b"after").unwrap();
+    let records = journal(dir.path()).records_after(0).unwrap();
+    assert_eq!(seqs(&records), [1, 2, 3]);
+    assert_eq!(records[1].payload, b"next");
 }

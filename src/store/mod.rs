@@ -361,7 +361,9 @@ impl Log {
                 txn.set_durability(redb::Durability::None)?;
                 self.journal.append(seq, &bytes)?;
                 if let Err(e) = txn.commit() {
-                    self.journal.unappend(bytes.len());
+                    if let Err(retracting) = self.journal.retract(bytes.len()) {
+                        tracing::error!(error = %retracting, seq, "a transaction that did not commit stays in the journal and will be applied when the store is next opened");
+                    }
                     return Err(e.into());
                 }
                 self.dirty = true;
