@@ -154,6 +154,7 @@ fn bad_settings_are_refused_before_anything_is_created() {
         ("--db-cache-mib", "lots"),
         ("--db-cache-mib", "1048577"),
         ("--db-sync-ms", "0"),
+        ("--db-sync-ms", "soon"),
         ("--checkpoint-every", "0"),
         ("--checkpoint-secs", "0"),
         ("--header-timeout-secs", "0"),
@@ -182,6 +183,12 @@ fn bad_settings_are_refused_before_anything_is_created() {
             stderr.contains(&format!("invalid value '{value}' for '{flag}")),
             "{stderr}"
         );
+        if flag != "--db-cache-mib" {
+            assert!(
+                stderr.contains("expected a whole number, at least 1"),
+                "{stderr}"
+            );
+        }
         assert!(
             !data.exists(),
             "{flag} {value}: the data folder was created"

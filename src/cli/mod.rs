@@ -78,7 +78,7 @@ struct ServeArgs {
         long,
         env = "CLEARANCE_HEADER_TIMEOUT_SECS",
         default_value_t = 10,
-        value_parser = at_least_one_u64()
+        value_parser = at_least_one::<u64>
     )]
     header_timeout_secs: u64,
     /// Seconds one request may take before it is answered 503 with Retry-After.
@@ -86,7 +86,7 @@ struct ServeArgs {
         long,
         env = "CLEARANCE_REQUEST_TIMEOUT_SECS",
         default_value_t = 30,
-        value_parser = at_least_one_u64()
+        value_parser = at_least_one::<u64>
     )]
     request_timeout_secs: u64,
     #[command(flatten)]
@@ -107,7 +107,7 @@ struct StoreArgs {
         long,
         env = "CLEARANCE_CHECKPOINT_EVERY",
         default_value_t = 1_000,
-        value_parser = at_least_one_u64()
+        value_parser = at_least_one::<u64>
     )]
     checkpoint_every: u64,
     /// Or once the last checkpoint is this many seconds old, while entries arrive.
@@ -115,7 +115,7 @@ struct StoreArgs {
         long,
         env = "CLEARANCE_CHECKPOINT_SECS",
         default_value_t = 60,
-        value_parser = at_least_one_u32()
+        value_parser = at_least_one::<u32>
     )]
     checkpoint_secs: u32,
     /// Make the database file durable at most every this many milliseconds while changes
@@ -126,7 +126,7 @@ struct StoreArgs {
         long,
         env = "CLEARANCE_DB_SYNC_MS",
         default_value_t = 5_000,
-        value_parser = at_least_one_u64()
+        value_parser = at_least_one::<u64>
     )]
     db_sync_ms: u64,
     /// The most memory, in MiB, the database's page cache may hold. The pages decisions read
@@ -141,13 +141,18 @@ struct StoreArgs {
 }
 
 /// Counts and durations where 0 would mean nothing sensible: refused, not rounded up.
-fn at_least_one_u64() -> clap::builder::RangedU64ValueParser<u64> {
-    clap::value_parser!(u64).range(1..)
-}
-
-/// As [`at_least_one_u64`], for settings held in a `u32`.
-fn at_least_one_u32() -> clap::builder::RangedI64ValueParser<u32> {
-    clap::value_parser!(u32).range(1..)
+/// (clap's own range parser would name the type's maximum as the upper bound.)
+fn at_least_one<T>(value: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+    T::Err: std::fmt::Display,
+{
+    const EXPECTED: &str = "expected a whole number, at least 1";
+    match value.parse::<T>() {
+        Ok(n) if n >= T::from(1) => Ok(n),
+        Ok(_) => Err(EXPECTED.to_owned()),
+        Err(e) => Err(format!("{EXPECTED} ({e})")),
+    }
 }
 
 /// The page cache's default size in MiB: the store's default.
@@ -165,7 +170,7 @@ struct LifecycleArgs {
         long,
         env = "CLEARANCE_APPROVAL_SLA_HOURS",
         default_value_t = 72,
-        value_parser = at_least_one_u32()
+        value_parser = at_least_one::<u32>
     )]
     approval_sla_hours: u32,
     /// Who escalations are addressed to.
@@ -180,7 +185,7 @@ struct LifecycleArgs {
         long,
         env = "CLEARANCE_MAX_REQUEST_AGE_DAYS",
         default_value_t = 30,
-        value_parser = at_least_one_u32()
+        value_parser = at_least_one::<u32>
     )]
     max_request_age_days: u32,
     /// Days audit entries are kept; older ones are pruned by the sweep, leaving a signed
