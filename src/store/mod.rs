@@ -75,6 +75,19 @@ pub enum StoreError {
     /// The journal holds something it should not.
     #[error("journal: {0}")]
     Journal(&'static str),
+    /// The journal's content cannot be used, so the store does not open.
+    #[error(
+        "{reason} ({path}); the store cannot open. The journal holds every change answered since the \
+         database file was last made durable. Keep a copy of the data folder; then restore the \
+         folder from a backup, or move the journal aside to open the database as of its last \
+         sync (the changes only the journal holds are then lost)"
+    )]
+    UnusableJournal {
+        /// The journal file.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A thread panicked while holding the journal.
     #[error("the journal is unusable after a panic")]
     JournalPoisoned,
@@ -206,9 +219,10 @@ impl Store {
             signer,
             policy: options.checkpoints,
         });
-        let journal = Journal::open(&data_dir.join(Self::JOURNAL_FILE), JOURNAL_BYTES)?;
-
-        let next_seq = recover(&db, &journal, &sealing)? + 1;
+        let journal_path = data_dir.join(Self::JOURNAL_FILE);
+        let journal =
+            Journal::open(&journal_path, JOURNAL_BYTES).map_err(unusable(&journal_path))?;
+        let next_seq = recover(&db, &journal, &sealing).map_err(unusable(&journal_path))? + 1;
         Ok(Self {
             db: db.into(),
             directory_generation: Arc::default(),
@@ -382,6 +396,17 @@ impl Log {
         self.dirty = false;
         self.journal.reset();
         self.synced = Instant::now();
+    }
+}
+
+/// At open: a journal whose content is wrong names its file and what the operator can do.
+fn unusable(path: &Path) -> impl Fn(StoreError) -> StoreError + '_ {
+    move |e| match e {
+        StoreError::Journal(reason) => StoreError::UnusableJournal {
+            path: path.display().to_string(),
+            reason,
+        },
+        other => other,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Recovery from the journal: a copy of a live data folder is what a crash leaves behind (the
 //! database file as of its last sync, the journal as synced), and opening the copy must give
 //! exactly the database the live store holds, table by table and byte by byte.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::tables::dump_all;
 use super::{NewAuditEntry, Store, StoreError};
@@ -131,4 +131,42 @@ fn without_its_journal_a_crash_copy_has_only_what_was_synced() {
     // The journal is what made the later writes durable: this shows the test above is not
     // passing on a database file that already had them.
     assert_same(&dump(&recovered), &synced);
+}
+
+#[test]
+fn an_unusable_journal_stops_the_store_naming_the_file_and_moving_it_aside_opens_the_synced_state()
+{
+    let (live_dir, crashed_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let live = Store::open(live_dir.path()).unwrap();
+    write_some(&live, 0);
+    live.sync().unwrap();
+    let synced = dump(&live);
+    write_some(&live, 100);
+    crash_copy(live_dir.path(), crashed_dir.path());
+
+    // Its format number changed: this version must not guess at what the records mean.
+    let journal = crashed_dir.path().join(Store::JOURNAL_FILE);
+    let mut bytes = std::fs::read(&journal).unwrap();
+    bytes[8] = 9;
+    std::fs::write(&journal, &bytes).unwrap();
+    let Err(error) = Store::open(crashed_dir.path()) else {
+        panic!("a journal of another format was used");
+    };
+    assert!(
+        matches!(error, StoreError::UnusableJournal { .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    for part in [
+        journal.display().to_string().as_str(),
+        "a format this version does not read",
+        "move the journal aside",
+    ] {
+        assert!(message.contains(part), "{part:?} not in: {message}");
+    }
+    assert_eq!(std::fs::read(&journal).unwrap(), bytes, "left as it was");
+
+    // What the message offers: the database as of its last sync.
+    std::fs::rename(&journal, crashed_dir.path().join("journal.aside")).unwrap();
+    assert_same(&dump(&Store::open(crashed_dir.path()).unwrap()), &synced);
 }
