@@ -11,7 +11,8 @@
 //! write with `fdatasync` in the data folder, and a `GET /healthz` round trip.
 //!
 //! `cargo bench --bench load` (10 s per level); `-- --secs 3` for a shorter run,
-//! `-- --clients 64` for one level.
+//! `-- --clients 64` for one level, `-- --repeat 3` to run the levels three times in turn on
+//! the same server and print each level's median and range (the VM moves by the minute).
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -50,17 +51,23 @@ const GRANTS: usize = 100_000;
 struct Args {
     secs: u64,
     levels: Vec<usize>,
+    /// How many times the levels run, one after another, on the same server.
+    repeat: usize,
 }
 
 fn args() -> Args {
     let mut args = Args {
         secs: 10,
         levels: vec![1, 16, 64],
+        repeat: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--secs" => args.secs = it.next().and_then(|v| v.parse().ok()).unwrap_or(10),
+            "--repeat" => {
+                args.repeat = it.next().and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+            }
             "--clients" => {
                 args.levels = it.next().and_then(|v| v.parse().ok()).into_iter().collect();
             }
@@ -186,7 +193,7 @@ async fn healthz_floor(addr: SocketAddr) -> Histogram<u64> {
 /// The client is hyper's bare HTTP/1.1 connection with bodies formatted in place, so that
 /// the generator, which shares the machine's cores with the server, takes as little of
 /// them as it can (reqwest took about 80 µs of CPU per request here, in the measured path).
-async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Level {
+async fn client(addr: SocketAddr, round: usize, level: usize, id: usize, until: Instant) -> Level {
     let mut sender = connect(addr).await;
     let bearer = HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
     let mut histogram = histogram();
@@ -195,7 +202,7 @@ async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Le
     let mut n = 0usize;
     while Instant::now() < until {
         n += 1;
-        let key = format!("L{level}C{id}-{n}");
+        let key = format!("R{round}L{level}C{id}-{n}");
         // Users and tools rotate so that requests differ; many pairs already hold a grant.
         let seq = id * 7_919 + n;
         let body = format!(
@@ -235,10 +242,10 @@ async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Le
     }
 }
 
-async fn run_level(addr: SocketAddr, clients: usize, secs: u64) -> Level {
+async fn run_level(addr: SocketAddr, round: usize, clients: usize, secs: u64) -> Level {
     let until = Instant::now() + Duration::from_secs(secs);
     let tasks: Vec<_> = (0..clients)
-        .map(|id| tokio::spawn(client(addr, clients, id, until)))
+        .map(|id| tokio::spawn(client(addr, round, clients, id, until)))
         .collect();
     let mut total = Level {
         clients,
@@ -257,6 +264,27 @@ async fn run_level(addr: SocketAddr, clients: usize, secs: u64) -> Level {
         total.acknowledged.extend(level.acknowledged);
     }
     total
+}
+
+/// The median, least and greatest of some figures.
+struct Spread([f64; 3]);
+
+impl Spread {
+    fn format(&self, decimals: usize) -> String {
+        let [median, min, max] = self.0;
+        format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
+    }
+}
+
+fn spread(mut figures: Vec<f64>) -> Spread {
+    figures.sort_by(f64::total_cmp);
+    let median = match figures.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => figures[n / 2],
+        n => (figures[n / 2 - 1] + figures[n / 2]) / 2.0,
+    };
+    let (min, max) = (figures.first(), figures.last());
+    Spread([median, *min.unwrap_or(&f64::NAN), *max.unwrap_or(&f64::NAN)])
 }
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
@@ -303,16 +331,22 @@ fn main() {
     let mut acknowledged = Vec::new();
     let mut rows = Vec::new();
     let server_pid = server.id().to_string();
-    for &clients in &args.levels {
+    // Per level, each round's (decisions/s, p50, p99), for the summary of repeated runs.
+    let mut rounds: Vec<Vec<[f64; 3]>> = vec![Vec::new(); args.levels.len()];
+    let runs =
+        (0..args.repeat).flat_map(|round| args.levels.iter().enumerate().map(move |l| (round, l)));
+    for (round, (index, &clients)) in runs {
         let cpu = (cpu_ticks(&server_pid), cpu_ticks("self"));
-        let level = runtime.block_on(run_level(addr, clients, args.secs));
+        let level = runtime.block_on(run_level(addr, round, clients, args.secs));
         let server_cpu = cpu_micros_per(cpu.0, cpu_ticks(&server_pid), level.done);
         let own_cpu = cpu_micros_per(cpu.1, cpu_ticks("self"), level.done);
         let h = &level.histogram;
+        let throughput = level.done as f64 / level.elapsed.as_secs_f64();
+        rounds[index].push([throughput, ms(h, 0.50), ms(h, 0.99)]);
         rows.push(format!(
             "| {:>3} | {:>8.0} | {:>6.2} | {:>6.2} | {:>6.2} | {:>7.2} | {:>6} | {:>6.0} | {:>6.0} |",
             level.clients,
-            level.done as f64 / level.elapsed.as_secs_f64(),
+            throughput,
             ms(h, 0.50),
             ms(h, 0.90),
             ms(h, 0.99),
@@ -351,6 +385,20 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         println!("{row}");
+    }
+    if args.repeat > 1 {
+        println!("median (min–max) over {} rounds:", args.repeat);
+        println!("| clients | decisions/s | p50 ms | p99 ms |");
+        println!("|---|---|---|---|");
+        for (clients, figures) in args.levels.iter().zip(&rounds) {
+            let column = |i: usize| spread(figures.iter().map(|f| f[i]).collect());
+            println!(
+                "| {clients:>3} | {} | {} | {} |",
+                column(0).format(0),
+                column(1).format(2),
+                column(2).format(2)
+            );
+        }
     }
     println!("{floors_before}\n{floors_after}");
     println!(
