@@ -11,6 +11,7 @@ mod insights;
 mod journal;
 mod lifecycle;
 mod queries;
+mod recovery;
 mod redo;
 mod retention;
 mod tables;
@@ -27,12 +28,12 @@ pub use writes::WriteView;
 use crate::evidence::{MacKey, PublicKey, Signer};
 use audit::Sealing;
 use journal::Journal;
+use recovery::{recover, unusable};
 use redb::{Database, ReadTransaction, ReadableDatabase};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tables::Spec;
 
 /// redb's page cache by default. redb's own default (1 GiB) lets a busy server's memory
 /// grow with the file; 64 MiB holds the pages decisions read (directory, catalog, open-grant
@@ -398,45 +399,3 @@ impl Log {
         self.synced = Instant::now();
     }
 }
-
-/// At open: a journal whose content is wrong names its file and what the operator can do.
-fn unusable(path: &Path) -> impl Fn(StoreError) -> StoreError + '_ {
-    move |e| match e {
-        StoreError::Journal(reason) => StoreError::UnusableJournal {
-            path: path.display().to_string(),
-            reason,
-        },
-        other => other,
-    }
-}
-
-/// Applies the journal's records that the database does not hold yet, durably; returns
-/// the number of the last record the database now holds.
-fn recover(db: &Database, journal: &Journal, sealing: &Arc<Sealing>) -> Result<u64, StoreError> {
-    let applied = db
-        .begin_read()?
-        .open_table(tables::JOURNAL::DEF)?
-        .get(tables::JOURNAL_SEQ)?
-        .map_or(0, |seq| seq.value());
-    let records = journal.records_after(applied)?;
-    let Some(last) = records.last().map(|r| r.seq) else {
-        return Ok(applied);
-    };
-    let txn = db.begin_write()?;
-    let mut view = WriteView::new(&txn, Arc::clone(sealing)).unrecorded();
-    for record in &records {
-        view.redo(&record.payload)?;
-    }
-    drop(view);
-    txn.commit()?;
-    tracing::info!(
-        records = records.len(),
-        last,
-        "applied the journal's records to the database"
-    );
-    Ok(last)
-}
-
-#[cfg(test)]
-#[path = "recovery_tests.rs"]
-mod recovery_tests;

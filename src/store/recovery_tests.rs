@@ -3,9 +3,9 @@
 //! exactly the database the live store holds, table by table and byte by byte.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use super::tables::dump_all;
-use super::{NewAuditEntry, Store, StoreError};
 use crate::domain::{Email, Grant, GrantState, RequestId, ToolId, User};
+use crate::store::tables::dump_all;
+use crate::store::{NewAuditEntry, Store, StoreError};
 use chrono::{DateTime, TimeZone, Utc};
 use redb::ReadableDatabase;
 use std::path::Path;
