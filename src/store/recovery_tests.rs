@@ -116,16 +116,22 @@ fn a_crash_copy_opens_to_exactly_the_live_database() {
     );
 }
 
-#[test]
-fn without_its_journal_a_crash_copy_has_only_what_was_synced() {
+/// A crash copy of a store that was synced and then written to: the copy's folder, and
+/// the database as it was at the sync.
+fn crashed_after_a_sync() -> (tempfile::TempDir, Dump) {
     let (live_dir, crashed_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let live = Store::open(live_dir.path()).unwrap();
     write_some(&live, 0);
     live.sync().unwrap();
     let synced = dump(&live);
     write_some(&live, 100);
-
     crash_copy(live_dir.path(), crashed_dir.path());
+    (crashed_dir, synced)
+}
+
+#[test]
+fn without_its_journal_a_crash_copy_has_only_what_was_synced() {
+    let (crashed_dir, synced) = crashed_after_a_sync();
     std::fs::remove_file(crashed_dir.path().join(Store::JOURNAL_FILE)).unwrap();
     let recovered = Store::open(crashed_dir.path()).unwrap();
     // The journal is what made the later writes durable: this shows the test above is not
@@ -136,14 +142,7 @@ fn without_its_journal_a_crash_copy_has_only_what_was_synced() {
 #[test]
 fn an_unusable_journal_stops_the_store_naming_the_file_and_moving_it_aside_opens_the_synced_state()
 {
-    let (live_dir, crashed_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let live = Store::open(live_dir.path()).unwrap();
-    write_some(&live, 0);
-    live.sync().unwrap();
-    let synced = dump(&live);
-    write_some(&live, 100);
-    crash_copy(live_dir.path(), crashed_dir.path());
-
+    let (crashed_dir, synced) = crashed_after_a_sync();
     // Its format number changed: this version must not guess at what the records mean.
     let journal = crashed_dir.path().join(Store::JOURNAL_FILE);
     let mut bytes = std::fs::read(&journal).unwrap();
