@@ -15,7 +15,7 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: 200 when the store answers.
+/// Readiness: 200 when the store answers and takes changes (not after its journal failed).
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200), (status = 503)))]
 pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     if app.service.ready() {

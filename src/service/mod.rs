@@ -110,8 +110,8 @@ impl Service {
         &self.metrics
     }
 
-    /// Whether the store answers; for readiness probes.
+    /// Whether the store answers and takes changes; for readiness probes.
     pub fn ready(&self) -> bool {
-        self.store.read().is_ok()
+        self.store.read().is_ok() && self.store.writable()
     }
 }

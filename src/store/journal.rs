@@ -208,6 +208,14 @@ impl Journal {
         self.file.sync_data().map_err(io)
     }
 
+    /// Swaps the file for one that refuses writes, as a failing disk would.
+    #[cfg(test)]
+    pub fn break_file(&mut self) {
+        if let Ok(read_only) = File::open("/dev/null") {
+            self.file = read_only;
+        }
+    }
+
     /// Starts again from the beginning: everything written so far is in the durable
     /// database.
     pub fn reset(&mut self) {

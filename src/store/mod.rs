@@ -10,6 +10,7 @@ mod handle;
 mod insights;
 mod journal;
 mod lifecycle;
+mod log;
 mod queries;
 mod recovery;
 mod redo;
@@ -28,12 +29,13 @@ pub use writes::WriteView;
 use crate::evidence::{MacKey, PublicKey, Signer};
 use audit::Sealing;
 use journal::Journal;
+use log::Log;
 use recovery::{recover, unusable};
 use redb::{Database, ReadTransaction, ReadableDatabase};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// redb's page cache by default. redb's own default (1 GiB) lets a busy server's memory
 /// grow with the file; 64 MiB holds the pages decisions read (directory, catalog, open-grant
@@ -89,6 +91,9 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The journal failed to write or sync earlier; see `store/log.rs`.
+    #[error("the journal failed earlier: no changes are taken until the server restarts")]
+    JournalFailed,
     /// A thread panicked while holding the journal.
     #[error("the journal is unusable after a panic")]
     JournalPoisoned,
@@ -161,20 +166,6 @@ pub struct Store {
     log: Arc<Mutex<Log>>,
 }
 
-/// The journal and what it holds since the database was last durable.
-#[derive(Debug)]
-struct Log {
-    journal: Journal,
-    /// The number the next record gets.
-    next_seq: u64,
-    /// Whether the database changed since it was last made durable.
-    dirty: bool,
-    /// When the database was last made durable.
-    synced: Instant,
-    /// How long it may go without.
-    sync_every: Duration,
-}
-
 /// A consistent snapshot for reading.
 pub struct ReadView {
     txn: ReadTransaction,
@@ -228,13 +219,7 @@ impl Store {
             db: db.into(),
             directory_generation: Arc::default(),
             sealing,
-            log: Arc::new(Mutex::new(Log {
-                journal,
-                next_seq,
-                dirty: false,
-                synced: Instant::now(),
-                sync_every: options.sync_every,
-            })),
+            log: Arc::new(Mutex::new(Log::new(journal, next_seq, options.sync_every))),
         })
     }
 
@@ -267,6 +252,20 @@ impl Store {
         txn.commit()?;
         log.synced();
         Ok(())
+    }
+
+    /// Whether changes can be committed: false once the journal failed to write or sync,
+    /// until the store is opened anew.
+    pub fn writable(&self) -> bool {
+        self.log.lock().is_ok_and(|log| log.writable())
+    }
+
+    /// Makes every later write to the journal fail, as a full or failing disk would.
+    #[cfg(test)]
+    pub(crate) fn break_journal(&self) {
+        if let Ok(mut log) = self.log.lock() {
+            log.break_journal();
+        }
     }
 
     /// The key that seals audit entries, for verifying them.
@@ -356,46 +355,5 @@ impl Store {
         if touched_directory {
             self.directory_generation.fetch_add(1, Ordering::AcqRel);
         }
-    }
-}
-
-impl Log {
-    /// Commits `txn`: through the journal (its redo log synced, the database not waiting
-    /// for the disk), or durably when the log cannot express it or does not fit.
-    fn commit(
-        &mut self,
-        mut txn: redb::WriteTransaction,
-        redo: redo::Redo,
-    ) -> Result<(), StoreError> {
-        let seq = self.next_seq;
-        match redo
-            .into_bytes()
-            .filter(|bytes| self.journal.fits(bytes.len()))
-        {
-            Some(bytes) => {
-                txn.set_durability(redb::Durability::None)?;
-                self.journal.append(seq, &bytes)?;
-                if let Err(e) = txn.commit() {
-                    if let Err(retracting) = self.journal.retract(bytes.len()) {
-                        tracing::error!(error = %retracting, seq, "a transaction that did not commit stays in the journal and will be applied when the store is next opened");
-                    }
-                    return Err(e.into());
-                }
-                self.dirty = true;
-            }
-            None => {
-                txn.commit()?;
-                self.synced();
-            }
-        }
-        self.next_seq = seq + 1;
-        Ok(())
-    }
-
-    /// The database was just made durable.
-    fn synced(&mut self) {
-        self.dirty = false;
-        self.journal.reset();
-        self.synced = Instant::now();
     }
 }

@@ -169,3 +169,26 @@ fn an_unusable_journal_stops_the_store_naming_the_file_and_moving_it_aside_opens
     std::fs::rename(&journal, crashed_dir.path().join("journal.aside")).unwrap();
     assert_same(&dump(&Store::open(crashed_dir.path()).unwrap()), &synced);
 }
+
+#[test]
+fn a_journal_that_fails_stops_every_change_until_reopened_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    write_some(&store, 0);
+    let acknowledged = dump(&store);
+    assert!(store.writable());
+
+    store.break_journal();
+    let one_user = |n| store.write(|w| w.put_user(&user(n)));
+    assert!(matches!(one_user(100), Err(StoreError::JournalIo(_))));
+    // Not tried again on a journal that may have lost pages: refused before redb is touched.
+    assert!(matches!(one_user(101), Err(StoreError::JournalFailed)));
+    assert!(!store.writable());
+    assert_same(&dump(&store), &acknowledged);
+
+    drop(store);
+    let reopened = Store::open(dir.path()).unwrap();
+    assert!(reopened.writable());
+    assert_same(&dump(&reopened), &acknowledged);
+    write_some(&reopened, 200);
+}

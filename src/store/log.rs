@@ -1,0 +1,107 @@
+//! Where commits become durable: the journal, and what it holds since the database file was
+//! last made durable.
+//!
+//! A journal that could not be written or synced is not trusted again until the store is
+//! opened anew: after a failed `fdatasync` the kernel may have dropped the unwritten pages
+//! and report the next sync as a success, so a later record could be acknowledged on top of
+//! a hole that stops recovery before it. The store then takes no more changes (and the
+//! server reports itself not ready); reopening it applies what the journal holds.
+
+use super::StoreError;
+use super::journal::Journal;
+use super::redo::Redo;
+use std::time::{Duration, Instant};
+
+/// The journal and what it holds since the database was last durable.
+#[derive(Debug)]
+pub(super) struct Log {
+    journal: Journal,
+    /// The number the next record gets.
+    pub next_seq: u64,
+    /// Whether the database changed since it was last made durable.
+    pub dirty: bool,
+    /// When the database was last made durable.
+    pub synced: Instant,
+    /// How long it may go without.
+    pub sync_every: Duration,
+    /// The journal failed to write or sync: no more changes until the store is reopened.
+    failed: bool,
+}
+
+impl Log {
+    pub fn new(journal: Journal, next_seq: u64, sync_every: Duration) -> Self {
+        Self {
+            journal,
+            next_seq,
+            dirty: false,
+            synced: Instant::now(),
+            sync_every,
+            failed: false,
+        }
+    }
+
+    /// Whether changes can still be committed.
+    pub fn writable(&self) -> bool {
+        !self.failed
+    }
+
+    /// Commits `txn`: through the journal (its redo log synced, the database not waiting
+    /// for the disk), or durably when the log cannot express it or does not fit.
+    pub fn commit(
+        &mut self,
+        mut txn: redb::WriteTransaction,
+        redo: Redo,
+    ) -> Result<(), StoreError> {
+        if self.failed {
+            return Err(StoreError::JournalFailed);
+        }
+        let seq = self.next_seq;
+        match redo
+            .into_bytes()
+            .filter(|bytes| self.journal.fits(bytes.len()))
+        {
+            Some(bytes) => {
+                txn.set_durability(redb::Durability::None)?;
+                self.journal.append(seq, &bytes).map_err(|e| self.fail(e))?;
+                if let Err(e) = txn.commit() {
+                    if let Err(retracting) = self.journal.retract(bytes.len()) {
+                        self.fail(retracting);
+                    }
+                    return Err(e.into());
+                }
+                self.dirty = true;
+            }
+            None => {
+                txn.commit()?;
+                self.synced();
+            }
+        }
+        self.next_seq = seq + 1;
+        Ok(())
+    }
+
+    /// The journal failed: says so once, and takes no more changes.
+    fn fail(&mut self, error: StoreError) -> StoreError {
+        self.failed = true;
+        tracing::error!(
+            %error,
+            "the journal could not be written or made durable: the store takes no more changes \
+             until the server restarts; the change being committed was refused, and may still be \
+             applied when the data folder is next opened"
+        );
+        error
+    }
+
+    /// The database was just made durable.
+    pub fn synced(&mut self) {
+        self.dirty = false;
+        self.journal.reset();
+        self.synced = Instant::now();
+    }
+
+    /// Makes every later write to the journal fail, as a full or failing disk would.
+    #[cfg(test)]
+    pub fn break_journal(&mut self) {
+        self.journal.break_file();
+    }
+}
