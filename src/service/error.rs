@@ -60,7 +60,8 @@ pub enum ServiceError {
     /// The policy bundle was refused; the active version is unchanged.
     #[error("the policy bundle is invalid")]
     InvalidPolicy(Vec<PolicyDiagnostic>),
-    /// Contention did not settle; the caller may retry.
+    /// Contention did not settle, or the store takes no changes until restarted; the
+    /// caller may retry.
     #[error("the service is busy; retry shortly")]
     Unavailable,
     /// The writer's queue is full; the caller may retry shortly (nothing was recorded).
@@ -71,10 +72,21 @@ pub enum ServiceError {
     CommitFailed,
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// Policies could not be loaded or evaluated.
     #[error(transparent)]
     Policy(PolicyError),
+}
+
+impl From<StoreError> for ServiceError {
+    /// A store whose journal failed earlier is unavailable until restarted (said once, where
+    /// it failed); any other store error is internal.
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::JournalFailed => Self::Unavailable,
+            other => Self::Store(other),
+        }
+    }
 }
 
 impl From<PolicyError> for ServiceError {

@@ -365,10 +365,14 @@ fn commit(store: &Store, mut batch: Vec<Box<dyn Pending>>) {
                 return;
             }
             Err(Abort::Store(error)) => {
-                tracing::error!(%error, changes = batch.len(), "a batch could not commit");
-                batch
-                    .into_iter()
-                    .for_each(|c| c.failed(ServiceError::CommitFailed));
+                let answer: fn() -> ServiceError = match ServiceError::from(error) {
+                    ServiceError::Store(error) => {
+                        tracing::error!(%error, changes = batch.len(), "a batch could not commit");
+                        || ServiceError::CommitFailed
+                    }
+                    _ => || ServiceError::Unavailable,
+                };
+                batch.into_iter().for_each(|c| c.failed(answer()));
                 return;
             }
         }

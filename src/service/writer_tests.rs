@@ -1,4 +1,5 @@
-//! Group commit: isolation of a failing change, and duplicates within one batch.
+//! Group commit: isolation of a failing change, duplicates within one batch, and what callers
+//! get once the journal failed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::super::{Actor, Service, ServiceConfig, ServiceError};
@@ -198,4 +199,32 @@ fn a_lone_change_commits_on_its_callers_thread_and_queues_while_the_writer_is_bu
         assert!(read.request_by_issue(&key).unwrap().is_some());
     }
     assert!(service.verify_audit(&admin()).unwrap().ok);
+}
+
+#[test]
+fn after_the_journal_fails_changes_are_refused_as_unavailable_and_the_service_is_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = with_employees(dir.path(), &["alice@example.com", "bob@example.com"]);
+    assert!(service.ready());
+
+    service.store.break_journal();
+    let submit = |key, user| block_on(service.submit(&admin(), request(key, user, "grammarly")));
+    // The failure itself is internal (and logged); from then on the store takes nothing.
+    assert!(matches!(
+        submit("AIR-1", "alice@example.com"),
+        Err(ServiceError::CommitFailed)
+    ));
+    assert!(matches!(
+        submit("AIR-2", "bob@example.com"),
+        Err(ServiceError::Unavailable)
+    ));
+    assert!(!service.ready());
+    let read = service.store.read().unwrap();
+    for key in ["AIR-1", "AIR-2"] {
+        let key = crate::domain::IssueKey::parse("k", key).unwrap();
+        assert!(
+            read.request_by_issue(&key).unwrap().is_none(),
+            "{key} was recorded"
+        );
+    }
 }
