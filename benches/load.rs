@@ -266,25 +266,17 @@ async fn run_level(addr: SocketAddr, round: usize, clients: usize, secs: u64) ->
     total
 }
 
-/// The median, least and greatest of some figures.
-struct Spread([f64; 3]);
-
-impl Spread {
-    fn format(&self, decimals: usize) -> String {
-        let [median, min, max] = self.0;
-        format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
-    }
-}
-
-fn spread(mut figures: Vec<f64>) -> Spread {
+/// Some figures as "median (least–greatest)", with `decimals` places.
+fn median_and_range(mut figures: Vec<f64>, decimals: usize) -> String {
     figures.sort_by(f64::total_cmp);
     let median = match figures.len() {
         0 => f64::NAN,
         n if n % 2 == 1 => figures[n / 2],
         n => (figures[n / 2 - 1] + figures[n / 2]) / 2.0,
     };
-    let (min, max) = (figures.first(), figures.last());
-    Spread([median, *min.unwrap_or(&f64::NAN), *max.unwrap_or(&f64::NAN)])
+    let min = figures.first().copied().unwrap_or(f64::NAN);
+    let max = figures.last().copied().unwrap_or(f64::NAN);
+    format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
 }
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
@@ -391,12 +383,14 @@ fn main() {
         println!("| clients | decisions/s | p50 ms | p99 ms |");
         println!("|---|---|---|---|");
         for (clients, figures) in args.levels.iter().zip(&rounds) {
-            let column = |i: usize| spread(figures.iter().map(|f| f[i]).collect());
+            let column = |i: usize, decimals| {
+                median_and_range(figures.iter().map(|f| f[i]).collect(), decimals)
+            };
             println!(
                 "| {clients:>3} | {} | {} | {} |",
-                column(0).format(0),
-                column(1).format(2),
-                column(2).format(2)
+                column(0, 0),
+                column(1, 2),
+                column(2, 2)
             );
         }
     }
