@@ -195,3 +195,59 @@ fn bad_settings_are_refused_before_anything_is_created() {
         );
     }
 }
+
+#[test]
+fn a_data_folder_of_a_later_layout_is_refused_and_left_as_it_was() {
+    use clearance::store::Store;
+    use redb::{ReadableDatabase, ReadableTable, TableHandle};
+    let data = tempfile::tempdir().unwrap();
+    drop(Store::open(data.path()).unwrap());
+    // What a later version would leave: its layout number in the `meta` table.
+    const META: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+    let file = data.path().join(Store::FILE);
+    // The tables and the layout mark: what a build that misread the folder would change.
+    let contents = || {
+        let db = redb::Database::open(&file).unwrap();
+        let txn = db.begin_read().unwrap();
+        let tables: Vec<String> = txn
+            .list_tables()
+            .unwrap()
+            .map(|t| t.name().to_owned())
+            .collect();
+        let layout = txn
+            .open_table(META)
+            .unwrap()
+            .get("layout")
+            .unwrap()
+            .unwrap()
+            .value();
+        (tables, layout)
+    };
+    let later = {
+        let db = redb::Database::open(&file).unwrap();
+        let txn = db.begin_write().unwrap();
+        let later = {
+            let mut meta = txn.open_table(META).unwrap();
+            let later = meta.get("layout").unwrap().unwrap().value() + 1;
+            meta.insert("layout", later).unwrap();
+            later
+        };
+        txn.commit().unwrap();
+        later
+    };
+    let before = contents();
+
+    let out = clearance(
+        &["sweep", "--data-dir", data.path().to_str().unwrap()],
+        &repo().join("policies"),
+    );
+    // The server's log (stdout) says why it cannot start.
+    let log = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains(&format!("error={} holds layout {later} ", file.display())),
+        "{log}"
+    );
+    assert!(log.contains("nothing was changed"), "{log}");
+    assert_eq!(contents(), before, "the database changed");
+}

@@ -273,7 +273,11 @@ fn unusable(error: &dyn std::fmt::Display) -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colour only for a person at a terminal: not in files, pipes or a service's journal.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
     if std::env::var("CLEARANCE_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {

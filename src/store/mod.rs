@@ -9,6 +9,7 @@ mod decisions;
 mod handle;
 mod insights;
 mod journal;
+mod layout;
 mod lifecycle;
 mod log;
 mod queries;
@@ -90,6 +91,20 @@ pub enum StoreError {
         path: String,
         /// What is wrong with it.
         reason: &'static str,
+    },
+    /// The database holds a layout of tables this build does not read.
+    #[error(
+        "{path} holds layout {found} of clearance's database, and this version reads layouts 1 \
+         to {supported}; nothing was changed. Run the (newer) version of clearance that wrote \
+         it, or restore the data folder from a backup made with this one"
+    )]
+    UnknownLayout {
+        /// The database file.
+        path: String,
+        /// The layout it holds.
+        found: u64,
+        /// The latest layout this build reads.
+        supported: u64,
     },
     /// The journal failed to write or sync earlier; see `store/log.rs`.
     #[error("the journal failed earlier: no changes are taken until the server restarts")]
@@ -200,9 +215,11 @@ impl Store {
         })?;
         let key = MacKey::load_or_create(&data_dir.join(crate::evidence::KEY_FILE))?;
         let signer = Signer::load_or_create(&data_dir.join(crate::evidence::SIGNING_KEY_FILE))?;
+        let db_path = data_dir.join(Self::FILE);
         let db = redb::Builder::new()
             .set_cache_size(options.cache_bytes)
-            .create(data_dir.join(Self::FILE))?;
+            .create(&db_path)?;
+        let found = layout::check(&db, &db_path)?;
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
         txn.commit()?;
@@ -215,6 +232,7 @@ impl Store {
         let journal =
             Journal::open(&journal_path, JOURNAL_BYTES).map_err(unusable(&journal_path))?;
         let next_seq = recover(&db, &journal, &sealing).map_err(unusable(&journal_path))? + 1;
+        layout::upgrade(&db, found)?;
         Ok(Self {
             db: db.into(),
             directory_generation: Arc::default(),

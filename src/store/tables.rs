@@ -165,6 +165,8 @@ tables! {
     REVIEW_MINUTES review_minutes: u64 => u64 = "review_minutes";
     /// Recertification ids still open.
     OPEN_RECERTS open_recerts: &'static str => () = "open_recertifications";
+    /// Under `layout`: the layout of tables and records the database holds (see `layout.rs`).
+    META meta: &'static str => u64 = "meta";
     /// Under [`JOURNAL_SEQ`]: the number of the last journal record the database holds.
     JOURNAL journal: &'static str => u64 = "journal";
 }
