@@ -31,7 +31,7 @@ type Step = fn(&WriteTransaction) -> Result<(), StoreError>;
 const STEPS: [Step; (LAYOUT - 1) as usize] = [];
 
 /// What opening found: the database's layout, and whether it is marked with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Found {
     layout: u64,
     marked: bool,
