@@ -225,6 +225,13 @@ pub fn id_bound(prefix: &str, at: DateTime<Utc>) -> String {
     format!("{prefix}_{:012x}", unix_millis(at))
 }
 
+/// The Unix milliseconds an id made by [`time_ordered_id`] with `prefix` starts with; `None`
+/// for any other string.
+pub fn id_millis(prefix: &str, id: &str) -> Option<i64> {
+    let hex = id.strip_prefix(prefix)?.strip_prefix('_')?.get(..12)?;
+    i64::from_str_radix(hex, 16).ok()
+}
+
 /// Milliseconds since the Unix epoch; 0 for earlier times.
 fn unix_millis(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp_millis()).unwrap_or(0)
@@ -305,6 +312,17 @@ mod tests {
         assert!(GrantId::generate(later).to_string() > same[99]);
         let id = RequestId::generate(t0);
         assert_eq!(RequestId::parse("id", id.as_str()), Ok(id));
+    }
+
+    #[test]
+    fn an_id_gives_back_the_millisecond_it_was_made_in() {
+        use chrono::TimeZone;
+        let t0 =
+            Utc.with_ymd_and_hms(2026, 1, 1, 9, 30, 0).unwrap() + chrono::Duration::milliseconds(7);
+        let id = RequestId::generate(t0).to_string();
+        assert_eq!(id_millis("req", &id), Some(t0.timestamp_millis()));
+        assert_eq!(id_millis("grt", &id), None);
+        assert_eq!(id_millis("req", "req_12"), None);
     }
 
     #[test]

@@ -14,12 +14,12 @@
 //! retires, so that journal records of the earlier layout still apply.
 
 use super::StoreError;
-use super::tables::{META, Spec};
+use super::tables::{META, PENDING_BY_AGE, Spec};
 use redb::{Database, ReadableDatabase, TableError, WriteTransaction};
 use std::path::Path;
 
 /// The layout this build reads and writes.
-pub(super) const LAYOUT: u64 = 1;
+pub(super) const LAYOUT: u64 = 2;
 
 /// The key of the layout number in [`META`].
 const KEY: &str = "layout";
@@ -28,7 +28,14 @@ const KEY: &str = "layout";
 type Step = fn(&WriteTransaction) -> Result<(), StoreError>;
 
 /// `STEPS[n - 1]` turns layout `n` into layout `n + 1`.
-const STEPS: [Step; (LAYOUT - 1) as usize] = [];
+const STEPS: [Step; (LAYOUT - 1) as usize] = [drop_pending_by_age];
+
+/// Layout 1 → 2: [`PENDING_BY_AGE`] goes.
+fn drop_pending_by_age(txn: &WriteTransaction) -> Result<(), StoreError> {
+    // Deleting goes by name alone; the key and value types here are never checked.
+    txn.delete_table(redb::TableDefinition::<&str, ()>::new(PENDING_BY_AGE))?;
+    Ok(())
+}
 
 /// What opening found: the database's layout, and whether it is marked with it.
 #[derive(Debug, Clone, Copy)]
@@ -118,8 +125,9 @@ pub(super) fn marked(db: &Database) -> Result<Option<u64>, StoreError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
-    use super::{LAYOUT, mark, marked};
+    use super::{LAYOUT, PENDING_BY_AGE, mark, marked};
     use crate::domain::{Email, User};
+    use crate::store::redo::Redo;
     use crate::store::{Queries, Store, StoreError};
     use std::path::Path;
 
@@ -151,17 +159,65 @@ mod tests {
         assert_eq!(marked(&database(dir.path())).unwrap(), Some(LAYOUT));
     }
 
-    #[test]
-    fn a_database_written_before_the_mark_opens_as_layout_1_and_is_marked() {
-        let dir = tempfile::tempdir().unwrap();
-        folder_with_a_user(dir.path());
-        mark(&database(dir.path()), None).unwrap();
-        assert_eq!(marked(&database(dir.path())).unwrap(), None);
+    /// What a build of layout 1 leaves: its `pending_by_age` table, with or without the mark.
+    fn layout_1(dir: &Path, marked: Option<u64>) {
+        folder_with_a_user(dir);
+        let db = database(dir);
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<(i64, &str), ()>::new(
+            PENDING_BY_AGE,
+        ))
+        .unwrap()
+        .insert((1_772_442_000_000, "req_019cae2e5a80"), ())
+        .unwrap();
+        txn.commit().unwrap();
+        mark(&db, marked).unwrap();
+    }
 
+    fn table_names(dir: &Path) -> Vec<String> {
+        use redb::{ReadableDatabase, TableHandle};
+        let db = database(dir);
+        let txn = db.begin_read().unwrap();
+        txn.list_tables()
+            .unwrap()
+            .map(|t| t.name().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_database_of_layout_1_is_brought_up_to_this_builds_layout_marked_or_not() {
+        for mark in [None, Some(1)] {
+            let dir = tempfile::tempdir().unwrap();
+            layout_1(dir.path(), mark);
+            assert!(table_names(dir.path()).contains(&PENDING_BY_AGE.to_owned()));
+
+            let store = Store::open(dir.path()).unwrap();
+            assert!(has_the_user(&store));
+            drop(store);
+            assert_eq!(marked(&database(dir.path())).unwrap(), Some(LAYOUT));
+            assert!(!table_names(dir.path()).contains(&PENDING_BY_AGE.to_owned()));
+        }
+    }
+
+    #[test]
+    fn a_journal_record_of_layout_1_applies_without_its_retired_table() {
+        let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
+        let user: User =
+            serde_json::from_value(serde_json::json!({"email": "ada@example.com", "groups": []}))
+                .unwrap();
+        let mut log = Redo::default();
+        log.insert(PENDING_BY_AGE, b"a key", b"");
+        log.insert(
+            "users",
+            b"ada@example.com",
+            &serde_json::to_vec(&user).unwrap(),
+        );
+        let log = log.into_bytes().unwrap();
+        store.write(|w| w.redo(&log)).unwrap();
         assert!(has_the_user(&store));
         drop(store);
-        assert_eq!(marked(&database(dir.path())).unwrap(), Some(1));
+        assert!(!table_names(dir.path()).contains(&PENDING_BY_AGE.to_owned()));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::codec::{Tables, encode, get};
 use super::tables::*;
 use super::writes::{bump, open_until};
 use super::{StoreError, WriteView};
+use crate::domain::ids::id_millis;
 use crate::domain::{
     Email, Escalation, Grant, GrantId, GrantState, Job, JobKind, RecertState, Recertification,
     RequestId, RequestRecord, RequestStatus, ToolId,
@@ -217,13 +218,35 @@ pub trait LifecycleQueries: Tables + Sized {
     }
 
     /// Pending requests submitted at or before `until`, oldest first, after the cursor `after`.
+    ///
+    /// Request ids are ordered by submission time (only a submission makes one), so the
+    /// pending entries of `requests_by_status` are in that order already, and the time of
+    /// each is the one its id starts with.
     fn pending_since(
         &self,
         after: Option<&TimeKey>,
         until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<TimeKey>, StoreError> {
-        due(&self.open(PENDING_BY_AGE)?, after, until, limit)
+        use std::ops::Bound;
+        let pending = RequestStatus::Pending.as_str();
+        let end = RequestId::bound(until + chrono::Duration::milliseconds(1));
+        let start = match after {
+            Some((_, id)) => Bound::Excluded((pending, id.as_str())),
+            None => Bound::Included((pending, "")),
+        };
+        let mut out = Vec::new();
+        for entry in self
+            .open(REQUESTS_BY_STATUS)?
+            .range::<(&str, &str)>((start, Bound::Excluded((pending, end.as_str()))))?
+            .take(limit)
+        {
+            let (key, _) = entry?;
+            let id = key.value().1;
+            let at = id_millis("req", id).ok_or(StoreError::Missing("time in a request id"))?;
+            out.push((at, id.to_owned()));
+        }
+        Ok(out)
     }
 
     /// A recertification.
@@ -285,8 +308,6 @@ impl WriteView<'_> {
             by_status.insert((new.status.as_str(), id), ())?;
             if old.status == RequestStatus::Pending {
                 self.open(OPEN_REQUESTS)?.remove((user, tool, id))?;
-                self.open(PENDING_BY_AGE)?
-                    .remove((ms(old.submitted_at), id))?;
                 let mut open = self.open(OPEN_ESCALATIONS)?;
                 let breaches: Vec<u32> = open
                     .range((id, 0)..=(id, u32::MAX))?
@@ -361,3 +382,7 @@ impl WriteView<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;

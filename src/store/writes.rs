@@ -179,8 +179,6 @@ impl<'txn> WriteView<'txn> {
             .insert((request.status.as_str(), id), ())?;
         if request.status == RequestStatus::Pending {
             self.open(OPEN_REQUESTS)?.insert((user, tool, id), ())?;
-            self.open(PENDING_BY_AGE)?
-                .insert((ms(request.submitted_at), id), ())?;
         }
         self.open(DECISIONS_BY_VERSION)?
             .insert((request.decision.policy_version.as_str(), id), ())?;

@@ -1,0 +1,63 @@
+//! Pending requests by age, read from the pending entries of `requests_by_status`.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use super::LifecycleQueries;
+use crate::domain::{RequestId, RequestStatus};
+use crate::store::codec::Tables;
+use crate::store::tables::REQUESTS_BY_STATUS;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
+}
+
+/// Requests submitted a minute apart, every other one still pending; the pending ids.
+fn requests(store: &Store, n: i64) -> Vec<(i64, String)> {
+    let mut pending = Vec::new();
+    store
+        .write(|w| {
+            let mut by_status = w.open(REQUESTS_BY_STATUS)?;
+            for i in 0..n {
+                let at = t0() + Duration::minutes(i);
+                let id = RequestId::generate(at).to_string();
+                let status = if i % 2 == 0 {
+                    pending.push((at.timestamp_millis(), id.clone()));
+                    RequestStatus::Pending
+                } else {
+                    RequestStatus::Approved
+                };
+                by_status.insert((status.as_str(), id.as_str()), ())?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    pending
+}
+
+#[test]
+fn pending_requests_come_oldest_first_up_to_the_time_given_and_page_by_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let pending = requests(&store, 9);
+    let read = store.read().unwrap();
+
+    // Submitted at minutes 0, 2, 4, 6, 8; up to minute 6 inclusive.
+    let until = t0() + Duration::minutes(6);
+    assert_eq!(read.pending_since(None, until, 10).unwrap(), pending[..4]);
+    let just_before = until - Duration::milliseconds(1);
+    assert_eq!(
+        read.pending_since(None, just_before, 10).unwrap(),
+        pending[..3]
+    );
+
+    let first = read.pending_since(None, until, 3).unwrap();
+    assert_eq!(first, pending[..3]);
+    let rest = read.pending_since(first.last(), until, 3).unwrap();
+    assert_eq!(rest, pending[3..4]);
+    assert!(
+        read.pending_since(rest.last(), until, 3)
+            .unwrap()
+            .is_empty()
+    );
+}
