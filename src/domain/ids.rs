@@ -227,7 +227,7 @@ pub fn id_bound(prefix: &str, at: DateTime<Utc>) -> String {
 
 /// The Unix milliseconds an id made by [`time_ordered_id`] with `prefix` starts with; `None`
 /// for any other string.
-pub fn id_millis(prefix: &str, id: &str) -> Option<i64> {
+fn id_millis(prefix: &str, id: &str) -> Option<i64> {
     let hex = id.strip_prefix(prefix)?.strip_prefix('_')?.get(..12)?;
     i64::from_str_radix(hex, 16).ok()
 }
@@ -246,6 +246,12 @@ impl RequestId {
     /// See [`id_bound`].
     pub fn bound(at: DateTime<Utc>) -> String {
         id_bound("req", at)
+    }
+
+    /// The Unix milliseconds of the time a request id was made for; `None` for a string that
+    /// is not a request id.
+    pub fn millis_of(id: &str) -> Option<i64> {
+        id_millis("req", id)
     }
 
     /// Rebuilds a request id from a path segment.
@@ -320,9 +326,9 @@ mod tests {
         let t0 =
             Utc.with_ymd_and_hms(2026, 1, 1, 9, 30, 0).unwrap() + chrono::Duration::milliseconds(7);
         let id = RequestId::generate(t0).to_string();
-        assert_eq!(id_millis("req", &id), Some(t0.timestamp_millis()));
+        assert_eq!(RequestId::millis_of(&id), Some(t0.timestamp_millis()));
         assert_eq!(id_millis("grt", &id), None);
-        assert_eq!(id_millis("req", "req_12"), None);
+        assert_eq!(RequestId::millis_of("req_12"), None);
     }
 
     #[test]

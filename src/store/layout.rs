@@ -10,8 +10,10 @@
 //! Changing what a table holds in a way another build would misread (key or value types,
 //! what an index means, how records are encoded) means: bump [`LAYOUT`], add the step that
 //! rewrites the previous layout into the new one (the array's length follows [`LAYOUT`], so
-//! a bump without a step does not compile), and keep in `tables.rs` every table a step
-//! retires, so that journal records of the earlier layout still apply.
+//! a bump without a step does not compile), and name every table a step retires in
+//! `tables::RETIRED`: journal records of the earlier layout that change it are then skipped,
+//! which suits a table the step deletes (a step that moves a retired table's data elsewhere
+//! needs those records applied instead, so keeps the table in `tables!` until a later layout).
 
 use super::StoreError;
 use super::tables::{META, PENDING_BY_AGE, Spec};

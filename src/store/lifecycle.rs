@@ -5,7 +5,6 @@ use super::codec::{Tables, encode, get};
 use super::tables::*;
 use super::writes::{bump, open_until};
 use super::{StoreError, WriteView};
-use crate::domain::ids::id_millis;
 use crate::domain::{
     Email, Escalation, Grant, GrantId, GrantState, Job, JobKind, RecertState, Recertification,
     RequestId, RequestRecord, RequestStatus, ToolId,
@@ -230,7 +229,10 @@ pub trait LifecycleQueries: Tables + Sized {
     ) -> Result<Vec<TimeKey>, StoreError> {
         use std::ops::Bound;
         let pending = RequestStatus::Pending.as_str();
-        let end = RequestId::bound(until + chrono::Duration::milliseconds(1));
+        let after_until = until
+            .checked_add_signed(chrono::Duration::milliseconds(1))
+            .unwrap_or(until);
+        let end = RequestId::bound(after_until);
         let start = match after {
             Some((_, id)) => Bound::Excluded((pending, id.as_str())),
             None => Bound::Included((pending, "")),
@@ -243,7 +245,7 @@ pub trait LifecycleQueries: Tables + Sized {
         {
             let (key, _) = entry?;
             let id = key.value().1;
-            let at = id_millis("req", id).ok_or(StoreError::Missing("time in a request id"))?;
+            let at = RequestId::millis_of(id).ok_or(StoreError::Missing("time in a request id"))?;
             out.push((at, id.to_owned()));
         }
         Ok(out)
