@@ -248,6 +248,16 @@ impl RequestId {
         id_bound("req", at)
     }
 
+    /// The smallest request id made after `at`: ids made at or before it sort below, so
+    /// `[bound(from), bound_after(to))` is the window `from..=to`.
+    pub fn bound_after(at: DateTime<Utc>) -> String {
+        // Nothing is made after the last instant there is; the bound is that instant then.
+        let next = at
+            .checked_add_signed(chrono::Duration::milliseconds(1))
+            .unwrap_or(at);
+        id_bound("req", next)
+    }
+
     /// The Unix milliseconds of the time a request id was made for; `None` for a string that
     /// is not a request id.
     pub fn millis_of(id: &str) -> Option<i64> {

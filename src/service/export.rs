@@ -75,7 +75,11 @@ impl Service {
             .write(|w| w.checkpoint(now).map_err(ServiceError::from))?;
         let read = self.store.read()?;
         let in_window = read.audit_seq_at(from)?;
-        let after_window = read.audit_seq_at(to + Duration::milliseconds(1))?;
+        // Nothing is logged after the last instant there is; the window then ends there.
+        let after_to = to
+            .checked_add_signed(Duration::milliseconds(1))
+            .unwrap_or(to);
+        let after_window = read.audit_seq_at(after_to)?;
         let start = read.checkpoint_before(in_window)?;
         // The first checkpoint at or after the window's last entry; the one just signed
         // covers the head, so there is one whenever the window holds entries.

@@ -30,7 +30,11 @@ impl Window {
         limits: WindowLimits,
     ) -> Result<Self, ServiceError> {
         let to = to.unwrap_or(now);
-        let window = Self::ordered(from.unwrap_or(to - Duration::days(limits.default_days)), to)?;
+        // Near the first instant there is, the default window starts there.
+        let default_from = to
+            .checked_sub_signed(Duration::days(limits.default_days))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let window = Self::ordered(from.unwrap_or(default_from), to)?;
         if to - window.from > Duration::days(limits.max_days) {
             return Err(ServiceError::WindowTooLarge(limits.max_days));
         }

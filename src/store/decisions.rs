@@ -29,7 +29,7 @@ impl DecisionWindow {
     /// The id range: the lower bound and the (excluded) upper bound; `None` when empty.
     fn bounds(&self) -> Option<(Bound<String>, String)> {
         let start = RequestId::bound(self.from);
-        let end = RequestId::bound(self.to + chrono::Duration::milliseconds(1));
+        let end = RequestId::bound_after(self.to);
         let lower = match &self.after {
             Some(after) if after.as_str() >= start.as_str() => {
                 Bound::Excluded(after.as_str().to_owned())

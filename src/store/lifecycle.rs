@@ -229,10 +229,7 @@ pub trait LifecycleQueries: Tables + Sized {
     ) -> Result<Vec<TimeKey>, StoreError> {
         use std::ops::Bound;
         let pending = RequestStatus::Pending.as_str();
-        let after_until = until
-            .checked_add_signed(chrono::Duration::milliseconds(1))
-            .unwrap_or(until);
-        let end = RequestId::bound(after_until);
+        let end = RequestId::bound_after(until);
         let start = match after {
             Some((_, id)) => Bound::Excluded((pending, id.as_str())),
             None => Bound::Included((pending, "")),

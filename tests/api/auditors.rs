@@ -212,6 +212,14 @@ async fn decisions_are_listed_by_version_and_window_page_by_page() {
     assert_eq!(first["decisions"].as_array().unwrap().len(), 3);
     assert_eq!(rest["decisions"][0]["issue_key"], "AIR-4");
     assert!(rest["next"].is_null());
+    // The last instant there is: a window to the end of time, not a failed request.
+    let to_the_end = app
+        .decisions(&format!(
+            "to={}",
+            q(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+        ))
+        .await;
+    assert_eq!(to_the_end["decisions"].as_array().unwrap().len(), 4);
 
     for (query, status) in [
         ("policy_version=nope", 400),

@@ -233,6 +233,24 @@ async fn a_window_starts_at_the_checkpoint_before_it_and_csv_lists_the_same_entr
         .get("/v1/audit/export?from=2026-03-01T00:00:00Z&to=2026-01-01T00:00:00Z")
         .await;
     assert_eq!(backwards.status(), StatusCode::BAD_REQUEST);
+    // A window ending at the last instant there is holds nothing yet, and is no failure.
+    let end = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+    let at = |t: chrono::DateTime<chrono::Utc>| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            .replace('+', "%2B")
+    };
+    let last_day = app
+        .get(&format!(
+            "/v1/audit/export?from={}&to={}",
+            at(end - chrono::Duration::days(1)),
+            at(end)
+        ))
+        .await;
+    assert_eq!(last_day.status(), StatusCode::OK);
+    // Its default length before the first instant there is: the window starts there.
+    let first = chrono::DateTime::<chrono::Utc>::MIN_UTC + chrono::Duration::days(1);
+    let first_day = app.get(&format!("/v1/audit/export?to={}", at(first))).await;
+    assert_eq!(first_day.status(), StatusCode::OK);
 }
 
 #[tokio::test]
