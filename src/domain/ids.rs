@@ -232,6 +232,13 @@ fn id_millis(prefix: &str, id: &str) -> Option<i64> {
     i64::from_str_radix(hex, 16).ok()
 }
 
+/// The millisecond after `at`; `at` itself at the last instant there is, which nothing
+/// comes after.
+pub fn millisecond_after(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.checked_add_signed(chrono::Duration::milliseconds(1))
+        .unwrap_or(at)
+}
+
 /// Milliseconds since the Unix epoch; 0 for earlier times.
 fn unix_millis(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp_millis()).unwrap_or(0)
@@ -251,11 +258,7 @@ impl RequestId {
     /// The smallest request id made after `at`: ids made at or before it sort below, so
     /// `[bound(from), bound_after(to))` is the window `from..=to`.
     pub fn bound_after(at: DateTime<Utc>) -> String {
-        // Nothing is made after the last instant there is; the bound is that instant then.
-        let next = at
-            .checked_add_signed(chrono::Duration::milliseconds(1))
-            .unwrap_or(at);
-        id_bound("req", next)
+        id_bound("req", millisecond_after(at))
     }
 
     /// The Unix milliseconds of the time a request id was made for; `None` for a string that

@@ -4,9 +4,10 @@
 use super::window::{Window, WindowLimits};
 use super::{Actor, Service, ServiceError};
 use crate::domain::Role;
+use crate::domain::ids::millisecond_after;
 use crate::evidence::{AuditRecord, Checkpoint, ExportHeader, ExportLine, PublishedKey};
 use crate::store::AuditQueries;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 /// The window when none is given, back from `to`.
 pub const DEFAULT_WINDOW_DAYS: i64 = 90;
@@ -75,11 +76,7 @@ impl Service {
             .write(|w| w.checkpoint(now).map_err(ServiceError::from))?;
         let read = self.store.read()?;
         let in_window = read.audit_seq_at(from)?;
-        // Nothing is logged after the last instant there is; the window then ends there.
-        let after_to = to
-            .checked_add_signed(Duration::milliseconds(1))
-            .unwrap_or(to);
-        let after_window = read.audit_seq_at(after_to)?;
+        let after_window = read.audit_seq_at(millisecond_after(to))?;
         let start = read.checkpoint_before(in_window)?;
         // The first checkpoint at or after the window's last entry; the one just signed
         // covers the head, so there is one whenever the window holds entries.

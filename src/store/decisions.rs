@@ -6,6 +6,7 @@
 
 use super::StoreError;
 use super::codec::{Tables, get};
+use super::queries::visit_ids_under;
 use super::tables::{DECISIONS_BY_VERSION, REQUESTS};
 use crate::domain::{PolicyVersionId, RequestId, RequestRecord};
 use chrono::{DateTime, Utc};
@@ -88,19 +89,13 @@ pub trait DecisionQueries: Tables + Sized {
             return Ok(());
         };
         match &window.version {
-            Some(version) => {
-                let v = version.as_str();
-                let table = self.open(DECISIONS_BY_VERSION)?;
-                let range = (
-                    lower.as_ref().map(|id| (v, id.as_str())),
-                    Bound::Excluded((v, upper.as_str())),
-                );
-                for entry in table.range::<(&str, &str)>(range)? {
-                    if !visit(entry?.0.value().1) {
-                        break;
-                    }
-                }
-            }
+            Some(version) => visit_ids_under(
+                &self.open(DECISIONS_BY_VERSION)?,
+                version.as_str(),
+                lower.as_ref().map(String::as_str),
+                &upper,
+                |id| Ok(visit(id)),
+            )?,
             None => {
                 let table = self.open(REQUESTS)?;
                 let range = (

@@ -2,6 +2,7 @@
 //! recertifications and escalations, with their time indexes.
 
 use super::codec::{Tables, encode, get};
+use super::queries::visit_ids_under;
 use super::tables::*;
 use super::writes::{bump, open_until};
 use super::{StoreError, WriteView};
@@ -228,23 +229,23 @@ pub trait LifecycleQueries: Tables + Sized {
         limit: usize,
     ) -> Result<Vec<TimeKey>, StoreError> {
         use std::ops::Bound;
-        let pending = RequestStatus::Pending.as_str();
-        let end = RequestId::bound_after(until);
-        let start = match after {
-            Some((_, id)) => Bound::Excluded((pending, id.as_str())),
-            None => Bound::Included((pending, "")),
-        };
         let mut out = Vec::new();
-        for entry in self
-            .open(REQUESTS_BY_STATUS)?
-            .range::<(&str, &str)>((start, Bound::Excluded((pending, end.as_str()))))?
-            .take(limit)
-        {
-            let (key, _) = entry?;
-            let id = key.value().1;
-            let at = RequestId::millis_of(id).ok_or(StoreError::Missing("time in a request id"))?;
-            out.push((at, id.to_owned()));
+        if limit == 0 {
+            return Ok(out);
         }
+        let lower = after.map_or(Bound::Unbounded, |(_, id)| Bound::Excluded(id.as_str()));
+        visit_ids_under(
+            &self.open(REQUESTS_BY_STATUS)?,
+            RequestStatus::Pending.as_str(),
+            lower,
+            &RequestId::bound_after(until),
+            |id| {
+                let at =
+                    RequestId::millis_of(id).ok_or(StoreError::Missing("time in a request id"))?;
+                out.push((at, id.to_owned()));
+                Ok(out.len() < limit)
+            },
+        )?;
         Ok(out)
     }
 

@@ -12,6 +12,7 @@ use crate::domain::{
 use chrono::{DateTime, Utc};
 use redb::{ReadOnlyTable, ReadableTable};
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
 
 /// How many groups a user's ancestry may reach before the walk stops.
 const MAX_GROUPS_REACHED: usize = 1000;
@@ -68,6 +69,27 @@ fn ids_under(
         ids.push(id.to_owned());
     }
     Ok(ids)
+}
+
+/// Calls `visit` with each id under `prefix` in a `(prefix, id)` index that lies past `lower`
+/// and below `upper`, in order, while it returns true.
+pub(super) fn visit_ids_under(
+    table: &impl ReadableTable<(&'static str, &'static str), ()>,
+    prefix: &str,
+    lower: Bound<&str>,
+    upper: &str,
+    mut visit: impl FnMut(&str) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let lower = match lower {
+        Bound::Unbounded => Bound::Included((prefix, "")),
+        bound => bound.map(|id| (prefix, id)),
+    };
+    for entry in table.range::<(&str, &str)>((lower, Bound::Excluded((prefix, upper))))? {
+        if !visit(entry?.0.value().1)? {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Every query the service makes. Each is a point lookup or a bounded prefix range.
