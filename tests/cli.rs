@@ -1,6 +1,8 @@
 //! `clearance policy validate` and `clearance policy test`, run as a security team's CI would.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -241,8 +243,9 @@ fn a_data_folder_of_a_later_layout_is_refused_and_left_as_it_was() {
         &["sweep", "--data-dir", data.path().to_str().unwrap()],
         &repo().join("policies"),
     );
-    // The server's log (stdout) says why it cannot start.
-    let log = text(&out.stdout);
+    // The log (stderr: stdout is for the sweep's report) says why it cannot start.
+    let log = text(&out.stderr);
+    assert_eq!(text(&out.stdout), "");
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(
         log.contains(&format!("error={} holds layout {later} ", file.display())),
@@ -250,4 +253,47 @@ fn a_data_folder_of_a_later_layout_is_refused_and_left_as_it_was() {
     );
     assert!(log.contains("nothing was changed"), "{log}");
     assert_eq!(contents(), before, "the database changed");
+}
+
+#[test]
+fn a_sweep_on_a_folder_a_server_holds_is_refused_and_says_what_to_do() {
+    use clearance::store::Store;
+    use std::io::{Read, Write};
+    let data = tempfile::tempdir().unwrap();
+    let (server, base) = common::serve(data.path(), &repo().join("policies"));
+    // Stopped however the test ends, so that a failed assertion leaves no server behind.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Stop(server);
+
+    let out = clearance(
+        &["sweep", "--data-dir", data.path().to_str().unwrap()],
+        &repo().join("policies"),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(text(&out.stdout), "", "the error belongs on stderr");
+    let file = data.path().join(Store::FILE);
+    assert!(
+        stderr.contains(&format!(
+            "{} is open in another clearance process",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("POST /v1/sweeps/run"), "{stderr}");
+
+    // The server it met goes on serving.
+    let mut stream = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stream
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }

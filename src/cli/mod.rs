@@ -270,13 +270,33 @@ fn unusable(error: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn init_logging() {
+/// Where a command logs: the server to stdout, as a service does; a one-shot command to
+/// stderr, so that its stdout holds only its result (what cron mails or a script reads).
+#[derive(Debug, Clone, Copy)]
+enum LogTo {
+    Stdout,
+    Stderr,
+}
+
+fn init_logging(to: LogTo) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colour only for a person at a terminal: not in files, pipes or a service's journal.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let (writer, ansi) = match to {
+        LogTo::Stdout => (
+            BoxMakeWriter::new(std::io::stdout),
+            std::io::stdout().is_terminal(),
+        ),
+        LogTo::Stderr => (
+            BoxMakeWriter::new(std::io::stderr),
+            std::io::stderr().is_terminal(),
+        ),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(writer)
         .with_ansi(ansi);
     if std::env::var("CLEARANCE_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
@@ -286,7 +306,7 @@ fn init_logging() {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    init_logging();
+    init_logging(LogTo::Stdout);
     let every = (args.sweep_interval_secs > 0)
         .then(|| std::time::Duration::from_secs(args.sweep_interval_secs));
     let mut config = args.store.config(args.listen, every);
@@ -410,7 +430,7 @@ fn test(args: &BundleArgs, tests: Option<PathBuf>) -> ExitCode {
 }
 
 fn sweep(args: StoreArgs) -> ExitCode {
-    init_logging();
+    init_logging(LogTo::Stderr);
     match sweep_once(args.config(String::new(), None)) {
         Ok(report) => {
             println!(

@@ -112,6 +112,16 @@ pub enum StoreError {
     /// A thread panicked while holding the journal.
     #[error("the journal is unusable after a panic")]
     JournalPoisoned,
+    /// Another process (a server, or a sweep) has the database open.
+    #[error(
+        "{path} is open in another clearance process (a running server, or a sweep): a data \
+         folder serves one process at a time, and nothing was changed. Stop the other process; \
+         to sweep while the server runs, ask it to (POST /v1/sweeps/run, or its own interval)"
+    )]
+    InUse {
+        /// The database file.
+        path: String,
+    },
     /// The data folder could not be prepared.
     #[error("cannot use data folder {path}: {source}")]
     Folder {
@@ -218,7 +228,13 @@ impl Store {
         let db_path = data_dir.join(Self::FILE);
         let db = redb::Builder::new()
             .set_cache_size(options.cache_bytes)
-            .create(&db_path)?;
+            .create(&db_path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                    path: db_path.display().to_string(),
+                },
+                e => e.into(),
+            })?;
         let found = layout::check(&db, &db_path)?;
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
