@@ -1,5 +1,12 @@
-//! `clearance policy validate` and `clearance policy test`, run as a security team's CI would.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! `clearance policy validate`, `clearance policy test` and `clearance sweep`, run as a
+//! security team's CI and an operator's cron would.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::zombie_processes,
+    missing_docs
+)]
 
 mod common;
 
