@@ -5,9 +5,14 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, OptionalJson};
 use super::requests::RequestView;
 use crate::domain::{Grant, RequestStatus};
-use crate::service::{Actor, ApproveBody, BulkBody, BulkResult, DenyBody, QueueItem, Reviewed};
+use crate::service::{
+    Actor, ApproveBody, BulkBody, BulkResult, DenyBody, QUEUE_PAGE, QueuePage, Reviewed,
+};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderValue;
+use axum::http::header::LINK;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -102,6 +107,10 @@ pub async fn bulk(
 pub struct QueueParams {
     /// The approver; defaults to the token's person.
     approver: Option<String>,
+    /// Where the page starts: the request id the previous page's `Link` gave.
+    after: Option<String>,
+    /// At most this many (default and most 500).
+    limit: Option<usize>,
 }
 
 /// A queued request.
@@ -113,25 +122,52 @@ pub struct QueueEntry {
     request: RequestView,
 }
 
-/// Pending requests the approver may sign off now, oldest first.
+/// Pending requests the approver may sign off now, oldest first. A page holds up to 500; when
+/// the queue may go on, a `Link` header (`rel="next"`) gives the next page's address.
 #[utoipa::path(get, path = "/v1/approvals", tag = "review", params(QueueParams),
-    responses((status = 200, body = Vec<QueueEntry>), (status = 400, body = ErrorBody)),
+    responses((status = 200, body = Vec<QueueEntry>, headers(
+        ("Link" = String, description = "`</v1/approvals?…&after=…>; rel=\"next\"` when the queue may go on"))),
+        (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn queue(
     State(app): State<AppState>,
     actor: Actor,
     ApiQuery(params): ApiQuery<QueueParams>,
-) -> Result<Json<Vec<QueueEntry>>, ApiError> {
-    let items: Vec<QueueItem> = app
-        .run(move |s| s.approval_queue(&actor, params.approver.as_deref()))
+) -> Result<Response, ApiError> {
+    let (approver, limit) = (params.approver.clone(), params.limit);
+    let page: QueuePage = app
+        .run(move |s| {
+            let limit = limit.unwrap_or(QUEUE_PAGE);
+            s.approval_queue(&actor, approver.as_deref(), params.after.as_deref(), limit)
+        })
         .await?;
-    Ok(Json(
-        items
-            .into_iter()
-            .map(|item| QueueEntry {
-                stage: item.stage,
-                request: RequestView::from(&item.request),
-            })
-            .collect(),
-    ))
+    let entries: Vec<QueueEntry> = page
+        .items
+        .into_iter()
+        .map(|item| QueueEntry {
+            stage: item.stage,
+            request: RequestView::from(&item.request),
+        })
+        .collect();
+    let mut response = Json(entries).into_response();
+    if let Some(link) = page
+        .next
+        .and_then(|next| next_link(params.approver, limit, next))
+    {
+        response.headers_mut().insert(LINK, link);
+    }
+    Ok(response)
+}
+
+/// The `Link` to the queue's next page, for the same approver and page size as this one.
+fn next_link(approver: Option<String>, limit: Option<usize>, after: String) -> Option<HeaderValue> {
+    let query: Vec<(&str, String)> = approver
+        .map(|a| ("approver", a))
+        .into_iter()
+        .chain(limit.map(|l| ("limit", l.to_string())))
+        .chain([("after", after)])
+        .collect();
+    // Percent-encoded, so always a valid header value.
+    let query = serde_urlencoded::to_string(query).ok()?;
+    HeaderValue::from_str(&format!("</v1/approvals?{query}>; rel=\"next\"")).ok()
 }

@@ -41,7 +41,7 @@ pub use grants::{AccessEntry, ExtendBody, RevokeBody};
 pub use insights::{Insights, MonthOutcomes, ToolGrants};
 pub use jobs::CompleteJob;
 pub use policies::{ActivePolicy, Reloaded};
-pub use recerts::{KeepBody, QueueItem};
+pub use recerts::{KeepBody, QUEUE_PAGE, QueueItem, QueuePage};
 pub use replay::{Changed, MAX_CHANGED, Replayed, WhatIf, WhatIfBody};
 pub use requests::Submitted;
 pub use sweeps::{LifecycleConfig, SweepReport};

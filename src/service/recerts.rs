@@ -6,15 +6,19 @@ use super::auth::ANY_ROLE;
 use super::grants::{OPERATORS, RevokeBody, parse_days};
 use super::{Actor, Service, ServiceError};
 use crate::domain::{
-    Email, Escalation, Grant, RecertState, Recertification, RequestId, RequestRecord,
+    DomainError, Email, Escalation, Grant, RecertState, Recertification, RequestId, RequestRecord,
 };
 use crate::store::{InsightQueries, LifecycleQueries, Queries};
 use serde::{Deserialize, Serialize};
 
 /// The most items one queue returns.
 const MAX_LIST: usize = 500;
-/// The most pending requests the approval queue asks the policies about.
-const MAX_QUEUE_SCAN: usize = 2_000;
+/// The most requests one page of the approval queue holds, and its default.
+pub const QUEUE_PAGE: usize = MAX_LIST;
+/// How many pending requests one page of the approval queue may ask the policies about, per
+/// item the page may hold (2,000 for a page of 500): a page ends there even if short, so
+/// that a long queue of other approvers' requests costs a bounded time per page.
+const SCAN_PER_ITEM: usize = 4;
 
 /// The body of `POST /v1/recertifications/{id}/keep`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -36,6 +40,15 @@ pub struct QueueItem {
     pub request: RequestRecord,
     /// The stage this approver would sign off.
     pub stage: String,
+}
+
+/// One page of an approver's queue.
+#[derive(Debug, Clone, Default)]
+pub struct QueuePage {
+    /// The requests, oldest first.
+    pub items: Vec<QueueItem>,
+    /// Where the next page starts (its `after`), if the queue may go on.
+    pub next: Option<String>,
 }
 
 impl Service {
@@ -84,19 +97,37 @@ impl Service {
         self.revoke(actor, grant.grant_id.as_str(), body)
     }
 
-    /// Pending requests `approver` may sign off now, oldest first, each with its stage.
+    /// Pending requests `approver` may sign off now, oldest first, each with its stage,
+    /// from after the pending request `after` (the `next` of the previous page). A page ends
+    /// at `limit` items (at most [`QUEUE_PAGE`]) or after asking the policies about
+    /// [`SCAN_PER_ITEM`] times that many pending requests, whichever comes first; `next` then
+    /// says where the next page starts.
     pub fn approval_queue(
         &self,
         actor: &Actor,
         approver: Option<&str>,
-    ) -> Result<Vec<QueueItem>, ServiceError> {
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<QueuePage, ServiceError> {
         actor.require(REVIEWERS, "read approval queues")?;
         let approver: Email = acting_person(actor, "approver", approver)?;
+        let after = after
+            .map(|raw| {
+                let id = RequestId::parse("after", raw)?;
+                let at = RequestId::millis_of(id.as_str()).ok_or_else(|| {
+                    DomainError::new("after", "must be the `next` of an earlier page")
+                })?;
+                Ok::<_, ServiceError>((at, id.as_str().to_owned()))
+            })
+            .transpose()?;
         let policy = self.policies.current();
         let read = self.store.read()?;
-        let mut queue = Vec::new();
-        for (_, id) in read.pending_since(None, self.clock.now(), MAX_QUEUE_SCAN)? {
-            let Some(request) = RequestId::parse("id", &id)
+        let limit = limit.clamp(1, QUEUE_PAGE);
+        let scan = limit * SCAN_PER_ITEM;
+        let pending = read.pending_since(after.as_ref(), self.clock.now(), scan)?;
+        let mut page = QueuePage::default();
+        for (_, id) in &pending {
+            let Some(request) = RequestId::parse("id", id)
                 .ok()
                 .map(|id| read.request(&id))
                 .transpose()?
@@ -109,13 +140,17 @@ impl Service {
                 .engine
                 .approvable_stage(&facts, &request.remaining_stages())?;
             if let Some(stage) = verdict.stage {
-                queue.push(QueueItem { request, stage });
-                if queue.len() >= MAX_LIST {
-                    break;
+                page.items.push(QueueItem { request, stage });
+                if page.items.len() >= limit {
+                    page.next = Some(id.clone());
+                    return Ok(page);
                 }
             }
         }
-        Ok(queue)
+        if pending.len() >= scan {
+            page.next = pending.last().map(|(_, id)| id.clone());
+        }
+        Ok(page)
     }
 
     /// Escalations of requests that are still pending.

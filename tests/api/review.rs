@@ -112,6 +112,62 @@ async fn letting_approvers_sign_the_security_stage_takes_effect_on_reload() {
 }
 
 #[tokio::test]
+async fn the_approval_queue_pages_by_link_past_other_approvers_requests() {
+    let app = review_app().await;
+    // Four requests bob (alice's manager, in no reviewing group) may not sign off, then one
+    // of alice's, which he may.
+    let others = [
+        ("AIR-1", "dave@example.com", "midjourney"),
+        ("AIR-2", "erin@example.com", "midjourney"),
+        ("AIR-3", "carol@example.com", "midjourney"),
+        ("AIR-4", "dave@example.com", "otter-ai"),
+    ];
+    for (key, who, tool) in others {
+        let answer = app.decide(&request_body(key, who, tool, 30)).await;
+        assert_eq!(answer["status"], "pending", "{key}: {answer}");
+    }
+    let alices = high_risk_request(&app, "AIR-5").await;
+
+    // A page of one asks the policies about at most four pending requests: none of the
+    // four is bob's, so the page is empty and says where the next begins.
+    let (first, next) = app
+        .approval_page("approver=bob%40example.com&limit=1")
+        .await;
+    assert_eq!(first, Vec::<Value>::new());
+    let next = next.expect("a next page");
+    assert!(
+        next.starts_with("/v1/approvals?approver=bob%40example.com&limit=1&after=req_"),
+        "{next}"
+    );
+    let (second, next) = app
+        .approval_page(next.trim_start_matches("/v1/approvals?"))
+        .await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0]["request_id"], alices.as_str());
+    assert_eq!(second[0]["stage"], "manager");
+    // A full page may have more after it; the page after alice's has none and no link.
+    let (third, next) = app
+        .approval_page(
+            next.expect("a next page")
+                .trim_start_matches("/v1/approvals?"),
+        )
+        .await;
+    assert!(third.is_empty());
+    assert_eq!(next, None);
+
+    // The whole queue at once, as before: one page, no link.
+    let (all, next) = app.approval_page("approver=bob%40example.com").await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(next, None);
+
+    let bad = app
+        .get("/v1/approvals?approver=bob%40example.com&after=grt_1")
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(bad).await, "validation_failed");
+}
+
+#[tokio::test]
 async fn the_approval_queue_lists_what_this_approver_may_sign_off() {
     let app = review_app().await;
     let id = high_risk_request(&app, "AIR-1").await;

@@ -45,6 +45,25 @@ impl TestApp {
         .await
     }
 
+    /// One page of `GET /v1/approvals?{query}`: the entries, and the path of the next page
+    /// if the `Link` header gives one.
+    pub async fn approval_page(&self, query: &str) -> (Vec<Value>, Option<String>) {
+        let response = self.get(&format!("/v1/approvals?{query}")).await;
+        let next = response
+            .headers()
+            .get("link")
+            .map(|link| link.to_str().expect("ascii link").to_owned());
+        let entries = ok_json(response).await.as_array().expect("array").clone();
+        let next = next.map(|link| {
+            let path = link
+                .strip_prefix('<')
+                .and_then(|rest| rest.strip_suffix(">; rel=\"next\""))
+                .unwrap_or_else(|| panic!("not a next link: {link}"));
+            path.to_owned()
+        });
+        (entries, next)
+    }
+
     /// `GET /v1/grants/{id}`.
     pub async fn grant(&self, id: &str) -> Value {
         ok_json(self.get(&format!("/v1/grants/{id}")).await).await
