@@ -6,7 +6,7 @@ use super::auth::ANY_ROLE;
 use super::grants::{OPERATORS, RevokeBody, parse_days};
 use super::{Actor, Service, ServiceError};
 use crate::domain::{
-    DomainError, Email, Escalation, Grant, RecertState, Recertification, RequestId, RequestRecord,
+    Email, Escalation, Grant, RecertState, Recertification, RequestId, RequestRecord,
 };
 use crate::store::{InsightQueries, LifecycleQueries, Queries};
 use serde::{Deserialize, Serialize};
@@ -112,19 +112,14 @@ impl Service {
         actor.require(REVIEWERS, "read approval queues")?;
         let approver: Email = acting_person(actor, "approver", approver)?;
         let after = after
-            .map(|raw| {
-                let id = RequestId::parse("after", raw)?;
-                let at = RequestId::millis_of(id.as_str()).ok_or_else(|| {
-                    DomainError::new("after", "must be the `next` of an earlier page")
-                })?;
-                Ok::<_, ServiceError>((at, id.as_str().to_owned()))
-            })
+            .map(|raw| RequestId::parse("after", raw))
             .transpose()?;
         let policy = self.policies.current();
         let read = self.store.read()?;
         let limit = limit.clamp(1, QUEUE_PAGE);
         let scan = limit * SCAN_PER_ITEM;
-        let pending = read.pending_since(after.as_ref(), self.clock.now(), scan)?;
+        let after = after.as_ref().map(RequestId::as_str);
+        let pending = read.pending_since(after, self.clock.now(), scan)?;
         let mut page = QueuePage::default();
         for (_, id) in &pending {
             let Some(request) = RequestId::parse("id", id)

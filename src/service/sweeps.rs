@@ -112,7 +112,10 @@ impl Service {
         loop {
             let read = self.store.read()?;
             let due = match index {
-                Index::Pending => read.pending_since(cursor.as_ref(), until, BATCH)?,
+                Index::Pending => {
+                    let after = cursor.as_ref().map(|(_, id)| id.as_str());
+                    read.pending_since(after, until, BATCH)?
+                }
                 Index::Expiry => read.grants_expiring(cursor.as_ref(), until, BATCH)?,
             };
             drop(read);

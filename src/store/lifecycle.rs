@@ -217,14 +217,15 @@ pub trait LifecycleQueries: Tables + Sized {
         due(&self.open(GRANTS_BY_EXPIRY)?, after, until, limit)
     }
 
-    /// Pending requests submitted at or before `until`, oldest first, after the cursor `after`.
+    /// Pending requests submitted at or before `until`, oldest first, after the request id
+    /// `after` (a cursor: the id of the last one a caller saw).
     ///
     /// Request ids are ordered by submission time (only a submission makes one), so the
     /// pending entries of `requests_by_status` are in that order already, and the time of
     /// each is the one its id starts with.
     fn pending_since(
         &self,
-        after: Option<&TimeKey>,
+        after: Option<&str>,
         until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<TimeKey>, StoreError> {
@@ -233,7 +234,7 @@ pub trait LifecycleQueries: Tables + Sized {
         if limit == 0 {
             return Ok(out);
         }
-        let lower = after.map_or(Bound::Unbounded, |(_, id)| Bound::Excluded(id.as_str()));
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
         visit_ids_under(
             &self.open(REQUESTS_BY_STATUS)?,
             RequestStatus::Pending.as_str(),

@@ -53,10 +53,13 @@ fn pending_requests_come_oldest_first_up_to_the_time_given_and_page_by_cursor() 
 
     let first = read.pending_since(None, until, 3).unwrap();
     assert_eq!(first, pending[..3]);
-    let rest = read.pending_since(first.last(), until, 3).unwrap();
+    let last_id = |page: &[(i64, String)]| page.last().map(|(_, id)| id.clone());
+    let rest = read
+        .pending_since(last_id(&first).as_deref(), until, 3)
+        .unwrap();
     assert_eq!(rest, pending[3..4]);
     assert!(
-        read.pending_since(rest.last(), until, 3)
+        read.pending_since(last_id(&rest).as_deref(), until, 3)
             .unwrap()
             .is_empty()
     );
