@@ -5,11 +5,15 @@
 //! opened anew: after a failed `fdatasync` the kernel may have dropped the unwritten pages
 //! and report the next sync as a success, so a later record could be acknowledged on top of
 //! a hole that stops recovery before it. The store then takes no more changes (and the
-//! server reports itself not ready); reopening it applies what the journal holds.
+//! server reports itself not ready); reopening it applies what the journal holds. A change
+//! whose record failed to sync was refused, but the database had already committed it (see
+//! [`Log::commit`]): readers stay on the snapshot before it, and it may be in the database
+//! when the folder is next opened, as it may be in the journal.
 
 use super::StoreError;
 use super::journal::Journal;
 use super::redo::Redo;
+use super::snapshots::Snapshots;
 use std::time::{Duration, Instant};
 
 /// The journal and what it holds since the database was last durable.
@@ -47,10 +51,14 @@ impl Log {
 
     /// Commits `txn`: through the journal (its redo log synced, the database not waiting
     /// for the disk), or durably when the log cannot express it or does not fit.
+    ///
+    /// The database commits while the journal's record is on its way to disk; `snapshots`
+    /// keeps readers on the snapshot before it until the record is durable.
     pub fn commit(
         &mut self,
         mut txn: redb::WriteTransaction,
         redo: Redo,
+        snapshots: &Snapshots,
     ) -> Result<(), StoreError> {
         if self.failed {
             return Err(StoreError::JournalFailed);
@@ -62,13 +70,22 @@ impl Log {
         {
             Some(bytes) => {
                 txn.set_durability(redb::Durability::None)?;
-                self.journal.append(seq, &bytes).map_err(|e| self.fail(e))?;
+                snapshots.hold()?;
+                if let Err(e) = self.journal.write(seq, &bytes) {
+                    snapshots.release();
+                    return Err(self.fail(e));
+                }
                 if let Err(e) = txn.commit() {
+                    snapshots.release();
                     if let Err(retracting) = self.journal.retract(bytes.len()) {
                         self.fail(retracting);
                     }
                     return Err(e.into());
                 }
+                // A failed sync keeps readers on the snapshot held before the commit for
+                // good: the change was refused, so nobody is shown it.
+                self.journal.sync().map_err(|e| self.fail(e))?;
+                snapshots.release();
                 self.dirty = true;
             }
             None => {
@@ -103,5 +120,11 @@ impl Log {
     #[cfg(test)]
     pub fn break_journal(&mut self) {
         self.journal.break_file();
+    }
+
+    /// Runs `hook` at each sync of the journal from now on; see [`Journal::on_sync`].
+    #[cfg(test)]
+    pub fn on_sync(&mut self, hook: super::journal::SyncHook) {
+        self.journal.on_sync(hook);
     }
 }

@@ -16,6 +16,7 @@ mod queries;
 mod recovery;
 mod redo;
 mod retention;
+mod snapshots;
 mod tables;
 mod writes;
 
@@ -32,7 +33,8 @@ use audit::Sealing;
 use journal::Journal;
 use log::Log;
 use recovery::{recover, unusable};
-use redb::{Database, ReadTransaction, ReadableDatabase};
+use redb::{Database, ReadTransaction};
+use snapshots::Snapshots;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -175,7 +177,9 @@ impl Default for StoreOptions {
 /// The embedded database; clones share it.
 ///
 /// Every commit is durable when [`Store::write`] returns: its changes are appended to the
-/// journal and synced, and the database commits without waiting for the disk. The writer
+/// journal and synced, and the database commits without waiting for the disk, while the
+/// journal's record is being written; until it is durable, readers get the snapshot before
+/// the commit (`snapshots.rs`), so nothing is seen that a crash could take back. The writer
 /// makes the database itself durable now and then ([`Store::sync_if_due`]), after which the
 /// journal starts again; opening a store applies the journal's records the database lacks.
 #[derive(Debug, Clone)]
@@ -189,11 +193,13 @@ pub struct Store {
     sealing: Arc<Sealing>,
     /// Where commits become durable. Locked only while holding redb's write lock.
     log: Arc<Mutex<Log>>,
+    /// Where readers' snapshots come from: only ever durable commits.
+    snapshots: Arc<Snapshots>,
 }
 
 /// A consistent snapshot for reading.
 pub struct ReadView {
-    txn: ReadTransaction,
+    txn: Arc<ReadTransaction>,
     directory_generation: u64,
 }
 
@@ -249,8 +255,10 @@ impl Store {
             Journal::open(&journal_path, JOURNAL_BYTES).map_err(unusable(&journal_path))?;
         let next_seq = recover(&db, &journal, &sealing).map_err(unusable(&journal_path))? + 1;
         layout::upgrade(&db, found)?;
+        let db = Arc::new(db);
         Ok(Self {
-            db: db.into(),
+            snapshots: Arc::new(Snapshots::new(Arc::clone(&db))),
+            db,
             directory_generation: Arc::default(),
             sealing,
             log: Arc::new(Mutex::new(Log::new(journal, next_seq, options.sync_every))),
@@ -302,6 +310,18 @@ impl Store {
         }
     }
 
+    /// Runs `hook` at each sync of the journal from now on, before it; its error is the
+    /// sync's, as a failing disk's would be.
+    #[cfg(test)]
+    pub(crate) fn on_journal_sync(
+        &self,
+        hook: impl FnMut() -> std::io::Result<()> + Send + 'static,
+    ) {
+        if let Ok(mut log) = self.log.lock() {
+            log.on_sync(journal::SyncHook(Box::new(hook)));
+        }
+    }
+
     /// The key that seals audit entries, for verifying them.
     pub fn audit_key(&self) -> &MacKey {
         &self.sealing.key
@@ -312,13 +332,13 @@ impl Store {
         self.sealing.signer.public_key()
     }
 
-    /// A snapshot of everything committed so far.
+    /// A snapshot of everything committed and durable so far.
     pub fn read(&self) -> Result<ReadView, StoreError> {
         // The generation is read before the snapshot begins: a commit that lands in between
         // is then seen by the snapshot but tagged with the older generation, never the reverse.
         let directory_generation = self.directory_generation.load(Ordering::Acquire);
         Ok(ReadView {
-            txn: self.db.begin_read()?,
+            txn: self.snapshots.read()?,
             directory_generation,
         })
     }
@@ -359,7 +379,7 @@ impl Store {
         view.set_journal_seq(log.next_seq)?;
         // The view's open tables close here, before the commit that needs them closed.
         let (touched_directory, redo) = view.finish();
-        log.commit(txn, redo)?;
+        log.commit(txn, redo, &self.snapshots)?;
         self.committed(touched_directory);
         Ok(value)
     }
