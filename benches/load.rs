@@ -78,9 +78,20 @@ fn args() -> Args {
     args
 }
 
-fn serve(data: &Path) -> (Child, String) {
+/// The server, killed when this is dropped: also when the bench panics (a closed output
+/// pipe, a failed check), so that no server is left running behind it.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(data: &Path) -> (Server, String) {
     let (child, base, _) = binary::spawn_server(data, &binary::repo().join("policies"), &[]);
-    (child, base)
+    (Server(child), base)
 }
 
 /// Peak resident memory of `pid` so far, in KiB (`VmHWM`).
@@ -334,7 +345,7 @@ fn main() {
     let floors_before = floors("before");
     let mut acknowledged = Vec::new();
     let mut rows = Vec::new();
-    let server_pid = server.id().to_string();
+    let server_pid = server.0.id().to_string();
     // Per level, each round's (decisions/s, p50, p99), for the summary of repeated runs.
     let mut rounds: Vec<Vec<[f64; 3]>> = vec![Vec::new(); args.levels.len()];
     let runs =
@@ -363,9 +374,9 @@ fn main() {
         acknowledged.extend(level.acknowledged);
     }
     let floors_after = floors("after");
-    let peak = peak_rss_kib(server.id());
-    server.kill().unwrap(); // SIGKILL: what was acknowledged must already be durable
-    server.wait().unwrap();
+    let peak = peak_rss_kib(server.0.id());
+    server.0.kill().unwrap(); // SIGKILL: what was acknowledged must already be durable
+    server.0.wait().unwrap();
 
     let reopening = Instant::now();
     let store = Store::open(data.path()).unwrap();
