@@ -288,15 +288,20 @@ async fn run_level(addr: SocketAddr, round: usize, clients: usize, secs: u64) ->
 }
 
 /// Some figures as "median (least–greatest)", with `decimals` places.
-fn median_and_range(mut figures: Vec<f64>, decimals: usize) -> String {
+fn median(mut figures: Vec<f64>) -> f64 {
     figures.sort_by(f64::total_cmp);
-    let median = match figures.len() {
+    match figures.len() {
         0 => f64::NAN,
         n if n % 2 == 1 => figures[n / 2],
         n => (figures[n / 2 - 1] + figures[n / 2]) / 2.0,
-    };
+    }
+}
+
+fn median_and_range(mut figures: Vec<f64>, decimals: usize) -> String {
+    figures.sort_by(f64::total_cmp);
     let min = figures.first().copied().unwrap_or(f64::NAN);
     let max = figures.last().copied().unwrap_or(f64::NAN);
+    let median = median(figures);
     format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
 }
 
@@ -344,6 +349,7 @@ fn main() {
     };
     let floors_before = floors("before");
     let mut acknowledged = Vec::new();
+    let mut errors = 0;
     let mut rows = Vec::new();
     let server_pid = server.0.id().to_string();
     // Per level, each round's (decisions/s, p50, p99), for the summary of repeated runs.
@@ -371,6 +377,7 @@ fn main() {
             own_cpu,
         ));
         eprintln!("{}", rows.last().unwrap());
+        errors += level.errors;
         acknowledged.extend(level.acknowledged);
     }
     let floors_after = floors("after");
@@ -430,5 +437,57 @@ fn main() {
         "reopening the store after SIGKILL (applying the journal) took {:.2} s",
         reopened.as_secs_f64()
     );
+    print_targets(&args.levels, &rounds, errors, missing, peak);
     assert_eq!(missing, 0, "acknowledged decisions are missing");
+}
+
+/// Each target of the load benchmark, met or missed, from the levels' medians (`rounds` holds
+/// each level's (decisions/s, p50, p99) per round).
+fn print_targets(
+    levels: &[usize],
+    rounds: &[Vec<[f64; 3]>],
+    errors: u64,
+    missing: usize,
+    peak: u64,
+) {
+    let median_of = |clients: usize, figure: usize| {
+        let at = levels.iter().position(|&c| c == clients)?;
+        Some(median(rounds[at].iter().map(|f| f[figure]).collect()))
+    };
+    println!(
+        "\ntargets (README, Performance; the median of the rounds where a level ran more than once):"
+    );
+    let verdicts = [
+        (
+            "≥ 5,000 decisions/s at 64 clients",
+            median_of(64, 0).map(|v| (v >= 5_000.0, format!("{v:.0}/s"))),
+        ),
+        (
+            "p99 < 20 ms at 64 clients",
+            median_of(64, 2).map(|v| (v < 20.0, format!("{v:.2} ms"))),
+        ),
+        (
+            "p50 < 0.5 ms at 1 client",
+            median_of(1, 1).map(|v| (v < 0.5, format!("{v:.2} ms"))),
+        ),
+        ("zero errors", Some((errors == 0, errors.to_string()))),
+        (
+            "every acknowledged decision stored",
+            Some((missing == 0, format!("{missing} missing"))),
+        ),
+        (
+            "peak memory < 256 MiB",
+            Some((
+                peak < 256 * 1024,
+                format!("{:.1} MiB", peak as f64 / 1024.0),
+            )),
+        ),
+    ];
+    for (target, verdict) in verdicts {
+        match verdict {
+            Some((true, figure)) => println!("  met     {target}: {figure}"),
+            Some((false, figure)) => println!("  MISSED  {target}: {figure}"),
+            None => println!("  not run {target}"),
+        }
+    }
 }
