@@ -149,3 +149,7 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod tests;

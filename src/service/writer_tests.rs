@@ -228,3 +228,44 @@ fn after_the_journal_fails_changes_are_refused_as_unavailable_and_the_service_is
         );
     }
 }
+
+#[test]
+fn a_full_queue_refuses_a_change_at_once_as_busy_and_what_queued_still_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let writer = super::Writer::start(store.clone()).unwrap();
+    let user = |n: usize| -> crate::domain::User {
+        serde_json::from_value(serde_json::json!({
+            "email": format!("user{n}@example.com"), "groups": ["employees"]
+        }))
+        .unwrap()
+    };
+
+    let release = writer.hold();
+    let answers: Vec<_> = (0..super::QUEUE)
+        .map(|n| {
+            let user = user(n);
+            let (change, answer) = super::change(move |w| Ok(w.put_user(&user)?));
+            writer.enqueue(change).unwrap();
+            answer
+        })
+        .collect();
+    let refused = block_on(writer.write_async(move |w| Ok(w.put_user(&user(super::QUEUE))?)));
+    assert!(matches!(refused, Err(ServiceError::Busy)), "{refused:?}");
+
+    drop(release);
+    for answer in answers {
+        block_on(answer).unwrap().unwrap();
+    }
+    let read = store.read().unwrap();
+    let email = |n: usize| crate::domain::Email::parse("e", &format!("user{n}@example.com"));
+    assert!(
+        read.user(&email(super::QUEUE - 1).unwrap())
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        read.user(&email(super::QUEUE).unwrap()).unwrap().is_none(),
+        "refused, not queued"
+    );
+}
