@@ -1,11 +1,12 @@
-//! Pending requests by age, read from the pending entries of `requests_by_status`.
+//! Pending requests by age, read from the pending entries of `requests_by_status`; grants
+//! counted for a tool's limit until their expiry.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use super::LifecycleQueries;
-use crate::domain::{RequestId, RequestStatus};
+use crate::domain::{Email, Grant, GrantState, RequestId, RequestStatus, ToolId};
 use crate::store::codec::Tables;
 use crate::store::tables::REQUESTS_BY_STATUS;
-use crate::store::{Store, StoreError};
+use crate::store::{Queries, Store, StoreError};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 fn t0() -> DateTime<Utc> {
@@ -63,4 +64,59 @@ fn pending_requests_come_oldest_first_up_to_the_time_given_and_page_by_cursor() 
             .unwrap()
             .is_empty()
     );
+}
+
+/// An active grant of `tool` to `user`, expiring at `expires`.
+fn active_grant(user: &str, tool: &str, expires: DateTime<Utc>) -> Grant {
+    let mut grant = Grant::pending(
+        RequestId::generate(t0()),
+        Email::parse("u", user).unwrap(),
+        ToolId::parse("t", tool).unwrap(),
+        30,
+        t0(),
+    );
+    grant.state = GrantState::Active;
+    grant.starts_at = Some(t0());
+    grant.expires_at = Some(expires);
+    grant
+}
+
+#[test]
+fn a_grant_stops_counting_for_its_tools_limit_at_its_expiry_and_a_lagging_sweep_errs_high() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // 129 grants of tool a expiring a second apart, then one of tool b: 130 overdue in all
+    // once an hour has passed, more than a decision looks at (128, soonest first).
+    store
+        .write(|w| {
+            for i in 0..129 {
+                let user = format!("user{i}@example.com");
+                w.insert_grant(&active_grant(&user, "tool-a", t0() + Duration::seconds(i)))?;
+            }
+            w.insert_grant(&active_grant(
+                "last@example.com",
+                "tool-b",
+                t0() + Duration::seconds(200),
+            ))
+        })
+        .unwrap();
+    let read = store.read().unwrap();
+    let count = |tool: &str, now| {
+        let (user, tool) = (
+            Email::parse("u", "x@example.com").unwrap(),
+            ToolId::parse("t", tool).unwrap(),
+        );
+        read.contended(&user, &tool, now)
+            .unwrap()
+            .active_grants_for_tool
+    };
+
+    assert_eq!(count("tool-a", t0() - Duration::seconds(1)), 129);
+    // Expiring at t0 + 10 s: the eleventh has just stopped counting.
+    assert_eq!(count("tool-a", t0() + Duration::seconds(10)), 118);
+    assert_eq!(count("tool-a", t0() + Duration::milliseconds(10_999)), 118);
+    // A sweep lagging more than 128 expiries behind: what was not looked at still counts.
+    let later = t0() + Duration::hours(1);
+    assert_eq!(count("tool-a", later), 1);
+    assert_eq!(count("tool-b", later), 1);
 }

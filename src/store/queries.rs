@@ -5,7 +5,7 @@ use super::lifecycle::LifecycleQueries;
 use super::tables::*;
 use super::{ReadView, StoreError};
 use crate::domain::{
-    ContendedFacts, Email, Grant, GrantId, Group, GroupId, IssueKey, PolicyActivation,
+    ContendedFacts, Email, Grant, GrantId, GrantState, Group, GroupId, IssueKey, PolicyActivation,
     PolicyVersionId, PolicyVersionRecord, RequestId, RequestRecord, RequestStatus, TokenRecord,
     Tool, ToolId, User,
 };
@@ -16,6 +16,10 @@ use std::ops::Bound;
 
 /// How many groups a user's ancestry may reach before the walk stops.
 const MAX_GROUPS_REACHED: usize = 1000;
+
+/// How many grants past their expiry (of every tool) a decision looks at; see
+/// [`open_grants_for_tool`].
+const OVERDUE_LOOKED_AT: usize = 128;
 
 /// Which requests to list; the most selective index that fits is used.
 #[derive(Debug, Clone, Default)]
@@ -221,10 +225,7 @@ pub trait Queries: Tables + Sized {
         Ok(ContendedFacts {
             has_open_request: has_prefix2(&self.open(OPEN_REQUESTS)?, u, t)?,
             has_open_grant: self.open_grant(user, tool, now)?.is_some(),
-            active_grants_for_tool: self
-                .open(OPEN_GRANT_COUNT)?
-                .get(t)?
-                .map_or(0, |n| n.value()),
+            active_grants_for_tool: open_grants_for_tool(self, tool, now)?,
         })
     }
 
@@ -289,3 +290,35 @@ pub trait Queries: Tables + Sized {
 }
 
 impl<T: Tables> Queries for T {}
+
+/// Grants of `tool` pending provision or active at `now`: the count the store keeps, less the
+/// tool's active grants already past their expiry that no sweep has expired yet, so that a
+/// grant stops counting at its expiry, as it stops being open then. Only the
+/// [`OVERDUE_LOOKED_AT`] longest overdue grants are looked at (one index lookup each): if a
+/// sweep lags further behind, the count errs high, and a limit refuses rather than admits.
+fn open_grants_for_tool<T: LifecycleQueries>(
+    store: &T,
+    tool: &ToolId,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let kept = store
+        .open(OPEN_GRANT_COUNT)?
+        .get(tool.as_str())?
+        .map_or(0, |n| n.value());
+    let overdue = store.grants_expiring(None, now, OVERDUE_LOOKED_AT)?;
+    if overdue.is_empty() {
+        return Ok(kept);
+    }
+    let by_state = store.open(GRANTS_BY_STATE)?;
+    let active = GrantState::Active.as_str();
+    let mut of_tool = 0;
+    for (_, id) in overdue {
+        if by_state
+            .get((active, tool.as_str(), id.as_str()))?
+            .is_some()
+        {
+            of_tool += 1;
+        }
+    }
+    Ok(kept.saturating_sub(of_tool))
+}

@@ -1,6 +1,6 @@
 //! Each default rule of the shipped policy pack, deciding through the real server.
 
-use crate::helpers::{codes, request_body, spawn_app};
+use crate::helpers::{TestApp, codes, request_body, spawn_app};
 use serde_json::json;
 
 #[tokio::test]
@@ -205,10 +205,10 @@ async fn nested_groups_reach_the_policies() {
     app.assert_every_decision_replays().await;
 }
 
-#[tokio::test]
-async fn critical_tool_grant_limit_is_enforced() {
+/// An app whose `pilot` group (`pilot0` to `pilot5`) gets critical tools without review, so
+/// that grants of one accumulate.
+async fn pilot_app() -> TestApp {
     let app = spawn_app().await.with_defaults().await;
-    // Let a pilot group get the critical tool without review, so grants accumulate.
     app.write_policy(
         "pilot.cedar",
         r#"@id("pilot-critical")
@@ -223,6 +223,12 @@ when { resource.risk == "critical" };
         app.put_user(&format!("pilot{i}@example.com"), &["pilot"], None)
             .await;
     }
+    app
+}
+
+/// Pilots 0 to 4 get the critical tool `elevenlabs`; their grants' ids.
+async fn five_critical_grants(app: &TestApp) -> Vec<String> {
+    let mut grants = Vec::new();
     for i in 0..5 {
         let answer = app
             .decide(&request_body(
@@ -233,7 +239,15 @@ when { resource.risk == "critical" };
             ))
             .await;
         assert_eq!(answer["status"], "approved", "{answer}");
+        grants.push(answer["grant"]["grant_id"].as_str().unwrap().to_owned());
     }
+    grants
+}
+
+#[tokio::test]
+async fn critical_tool_grant_limit_is_enforced() {
+    let app = pilot_app().await;
+    five_critical_grants(&app).await;
     let sixth = app
         .decide(&request_body(
             "VOX-5",
@@ -243,6 +257,32 @@ when { resource.risk == "critical" };
         ))
         .await;
     assert_eq!(codes(&sixth), ["critical_grant_limit"]);
+    app.assert_every_decision_replays().await;
+}
+
+#[tokio::test]
+async fn a_critical_tools_limit_stops_counting_a_grant_at_its_expiry_before_any_sweep() {
+    let app = pilot_app().await;
+    let grants = five_critical_grants(&app).await;
+    for id in &grants {
+        assert_eq!(app.fulfill(id).await.status(), 200);
+    }
+    let sixth = |key: &str| request_body(key, "pilot5@example.com", "elevenlabs", 14);
+    assert_eq!(
+        codes(&app.decide(&sixth("VOX-5")).await),
+        ["critical_grant_limit"]
+    );
+
+    // The five expire; no sweep has run, so they are still recorded as active.
+    app.clock
+        .advance(chrono::Duration::days(14) + chrono::Duration::minutes(1));
+    assert_eq!(app.grant(&grants[0]).await["state"], "active");
+    let after = app.decide(&sixth("VOX-6")).await;
+    assert_eq!(after["status"], "approved", "{after}");
+    assert_eq!(
+        after["decision"]["reasons"][0]["code"],
+        "pilot_auto_approved"
+    );
     app.assert_every_decision_replays().await;
 }
 
