@@ -287,7 +287,7 @@ async fn run_level(addr: SocketAddr, round: usize, clients: usize, secs: u64) ->
     total
 }
 
-/// Some figures as "median (least–greatest)", with `decimals` places.
+/// The median of some figures; NaN for none.
 fn median(mut figures: Vec<f64>) -> f64 {
     figures.sort_by(f64::total_cmp);
     match figures.len() {
@@ -297,10 +297,10 @@ fn median(mut figures: Vec<f64>) -> f64 {
     }
 }
 
-fn median_and_range(mut figures: Vec<f64>, decimals: usize) -> String {
-    figures.sort_by(f64::total_cmp);
-    let min = figures.first().copied().unwrap_or(f64::NAN);
-    let max = figures.last().copied().unwrap_or(f64::NAN);
+/// Some figures as "median (least–greatest)", with `decimals` places.
+fn median_and_range(figures: Vec<f64>, decimals: usize) -> String {
+    let min = figures.iter().copied().reduce(f64::min).unwrap_or(f64::NAN);
+    let max = figures.iter().copied().reduce(f64::max).unwrap_or(f64::NAN);
     let median = median(figures);
     format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
 }

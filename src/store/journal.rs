@@ -239,7 +239,7 @@ impl Journal {
         // and number, so the journal never holds the same number twice.
         self.pos = self.pos.saturating_sub((HEADER + len) as u64).max(START);
         self.file.write_all_at(&[0; HEADER], self.pos).map_err(io)?;
-        self.file.sync_data().map_err(io)
+        self.sync()
     }
 
     /// Runs `hook` at each sync from now on, before it; its error is the sync's.
