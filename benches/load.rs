@@ -127,8 +127,9 @@ async fn connect(addr: SocketAddr) -> http1::SendRequest<Full<Bytes>> {
 /// The client is hyper's bare HTTP/1.1 connection with bodies formatted in place, so that
 /// the generator, which shares the machine's cores with the server, takes as little of
 /// them as it can (reqwest took about 80 µs of CPU per request here, in the measured path).
-/// `level` is the level's place in the list, which keeps issue keys apart between levels.
-async fn client(addr: SocketAddr, round: usize, level: usize, id: usize, until: Instant) -> Level {
+/// `level` is the level's place in the list, which keeps issue keys apart between levels (each
+/// round has a store of its own).
+async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Level {
     let mut sender = connect(addr).await;
     let bearer = HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
     let mut histogram = histogram();
@@ -137,7 +138,7 @@ async fn client(addr: SocketAddr, round: usize, level: usize, id: usize, until: 
     let mut n = 0usize;
     while Instant::now() < until {
         n += 1;
-        let key = format!("R{round}L{level}C{id}-{n}");
+        let key = format!("L{level}C{id}-{n}");
         // Users and tools rotate so that requests differ; many pairs already hold a grant.
         let seq = id * 7_919 + n;
         let body = format!(
@@ -177,16 +178,10 @@ async fn client(addr: SocketAddr, round: usize, level: usize, id: usize, until: 
     }
 }
 
-async fn run_level(
-    addr: SocketAddr,
-    round: usize,
-    level: usize,
-    clients: usize,
-    secs: u64,
-) -> Level {
+async fn run_level(addr: SocketAddr, level: usize, clients: usize, secs: u64) -> Level {
     let until = Instant::now() + Duration::from_secs(secs);
     let tasks: Vec<_> = (0..clients)
-        .map(|id| tokio::spawn(client(addr, round, level, id, until)))
+        .map(|id| tokio::spawn(client(addr, level, id, until)))
         .collect();
     let mut total = Level {
         clients,
@@ -226,7 +221,7 @@ struct Round {
 
 /// Seeds a fresh data folder, starts the server on it, runs the levels in turn, then kills
 /// the server (SIGKILL) and counts the acknowledged requests the reopened store lacks.
-fn run_round(round: usize, args: &Args, runtime: &Runtime) -> Round {
+fn run_round(args: &Args, runtime: &Runtime) -> Round {
     let data = tempfile::tempdir().unwrap();
     let seeding = Instant::now();
     {
@@ -245,7 +240,7 @@ fn run_round(round: usize, args: &Args, runtime: &Runtime) -> Round {
     for (index, &clients) in args.levels.iter().enumerate() {
         let cpu = (cpu_ticks(&server_pid), cpu_ticks("self"));
         let inside = runtime.block_on(DecisionTime::fetch(addr));
-        let level = runtime.block_on(run_level(addr, round, index, clients, args.secs));
+        let level = runtime.block_on(run_level(addr, index, clients, args.secs));
         let (inside_mean, inside_share) = runtime.block_on(DecisionTime::fetch(addr)).since(inside);
         let server_cpu = cpu_micros_per(cpu.0, cpu_ticks(&server_pid), level.done);
         let own_cpu = cpu_micros_per(cpu.1, cpu_ticks("self"), level.done);
@@ -307,7 +302,7 @@ fn main() {
         .build()
         .unwrap();
     let rounds: Vec<Round> = (0..args.repeat)
-        .map(|round| run_round(round, &args, &runtime))
+        .map(|_| run_round(&args, &runtime))
         .collect();
     report::print(&args, &rounds);
     let missing: usize = rounds.iter().map(|r| r.missing).sum();

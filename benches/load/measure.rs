@@ -89,15 +89,20 @@ fn fsync_floor(dir: &Path, busy: Duration) -> Histogram<u64> {
     h
 }
 
+/// A `GET` of `path`, bodiless.
+fn get(path: &str) -> Request<Full<Bytes>> {
+    Request::get(path)
+        .header(HOST, "127.0.0.1")
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
 /// The HTTP floor: `GET /healthz` round trips on one keep-alive connection.
 async fn healthz_floor(addr: SocketAddr) -> Histogram<u64> {
     let mut sender = connect(addr).await;
     let mut h = histogram();
     for _ in 0..FLOOR_SAMPLES {
-        let request = Request::get("/healthz")
-            .header(HOST, "127.0.0.1")
-            .body(Full::new(Bytes::new()))
-            .unwrap();
+        let request = get("/healthz");
         sender.ready().await.unwrap();
         let started = Instant::now();
         let response = sender.send_request(request).await.unwrap();
@@ -120,11 +125,7 @@ pub(super) struct DecisionTime {
 impl DecisionTime {
     pub(super) async fn fetch(addr: SocketAddr) -> Self {
         let mut sender = connect(addr).await;
-        let request = Request::get("/metrics")
-            .header(HOST, "127.0.0.1")
-            .body(Full::new(Bytes::new()))
-            .unwrap();
-        let response = sender.send_request(request).await.unwrap();
+        let response = sender.send_request(get("/metrics")).await.unwrap();
         assert_eq!(response.status(), 200);
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8(body.to_vec()).unwrap();

@@ -6,6 +6,7 @@ use super::super::{Actor, Service, ServiceConfig, ServiceError};
 use crate::clock::ManualClock;
 use crate::domain::{Outcome, Role, SubmitRequest, Tool, ToolId, UserUpsert};
 use crate::metrics::Metrics;
+use crate::store::fixtures::{email, user};
 use crate::store::{Queries, Store};
 use chrono::{TimeZone, Utc};
 use std::path::PathBuf;
@@ -234,12 +235,6 @@ fn a_full_queue_refuses_a_change_at_once_as_busy_and_what_queued_still_commits()
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let writer = super::Writer::start(store.clone()).unwrap();
-    let user = |n: usize| -> crate::domain::User {
-        serde_json::from_value(serde_json::json!({
-            "email": format!("user{n}@example.com"), "groups": ["employees"]
-        }))
-        .unwrap()
-    };
 
     let release = writer.hold();
     let answers: Vec<_> = (0..super::QUEUE)
@@ -258,14 +253,9 @@ fn a_full_queue_refuses_a_change_at_once_as_busy_and_what_queued_still_commits()
         block_on(answer).unwrap().unwrap();
     }
     let read = store.read().unwrap();
-    let email = |n: usize| crate::domain::Email::parse("e", &format!("user{n}@example.com"));
+    assert!(read.user(&email(super::QUEUE - 1)).unwrap().is_some());
     assert!(
-        read.user(&email(super::QUEUE - 1).unwrap())
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        read.user(&email(super::QUEUE).unwrap()).unwrap().is_none(),
+        read.user(&email(super::QUEUE)).unwrap().is_none(),
         "refused, not queued"
     );
 }

@@ -6,6 +6,8 @@
 mod audit;
 mod codec;
 mod decisions;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod handle;
 mod insights;
 mod journal;

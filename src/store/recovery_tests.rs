@@ -3,7 +3,8 @@
 //! exactly the database the live store holds, table by table and byte by byte.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use crate::domain::{Email, Grant, GrantState, RequestId, ToolId, User};
+use crate::domain::{Grant, GrantState, RequestId, ToolId};
+use crate::store::fixtures::{email, user};
 use crate::store::tables::dump_all;
 use crate::store::{NewAuditEntry, Store, StoreError};
 use chrono::{DateTime, TimeZone, Utc};
@@ -12,13 +13,6 @@ use std::path::Path;
 
 fn at() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
-}
-
-fn user(n: usize) -> User {
-    serde_json::from_value(serde_json::json!({
-        "email": format!("user{n}@example.com"), "groups": ["employees"]
-    }))
-    .unwrap()
 }
 
 fn entry(n: usize) -> NewAuditEntry {
@@ -41,7 +35,7 @@ fn write_some(store: &Store, from: usize) {
             }
             let mut grant = Grant::pending(
                 RequestId::generate(at()),
-                Email::parse("e", &format!("user{from}@example.com")).unwrap(),
+                email(from),
                 ToolId::parse("t", "chatgpt").unwrap(),
                 14,
                 at(),

@@ -2,20 +2,9 @@
 //! record failed to sync.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use crate::domain::{Email, User};
+use crate::store::fixtures::{email, user};
 use crate::store::{Queries, Store, StoreError};
 use std::sync::{Arc, Mutex};
-
-fn user(n: usize) -> User {
-    serde_json::from_value(serde_json::json!({
-        "email": format!("user{n}@example.com"), "groups": ["employees"]
-    }))
-    .unwrap()
-}
-
-fn email(n: usize) -> Email {
-    Email::parse("email", &format!("user{n}@example.com")).unwrap()
-}
 
 fn visible(store: &Store, n: usize) -> bool {
     store.read().unwrap().user(&email(n)).unwrap().is_some()
