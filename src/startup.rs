@@ -33,6 +33,8 @@ pub struct Config {
     pub sweep_every: Option<std::time::Duration>,
     /// Header-read, request and shutdown deadlines.
     pub timeouts: Timeouts,
+    /// How long the thread applying lone changes looks for the next before it sleeps.
+    pub apply_spin: std::time::Duration,
 }
 
 /// Why the server could not start.
@@ -67,6 +69,7 @@ fn start_service(config: &Config, clock: SharedClock) -> Result<Service, Startup
         schema_path: config.schema_path.clone(),
         admin_token: config.admin_token.clone(),
         lifecycle: config.lifecycle.clone(),
+        apply_spin: config.apply_spin,
     };
     Ok(Service::start(
         store,

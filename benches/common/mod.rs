@@ -7,7 +7,7 @@ use clearance::domain::{
     Connector, Email, Grant, GrantState, GroupId, RequestId, Risk, Tool, ToolId, ToolStatus, User,
 };
 use clearance::metrics::Metrics;
-use clearance::service::{Service, ServiceConfig};
+use clearance::service::{DEFAULT_APPLY_SPIN, Service, ServiceConfig};
 use clearance::store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ pub fn start(store: Store, now: DateTime<Utc>) -> Service {
         schema_path: root.join("schemas/clearance.cedarschema"),
         admin_token: None,
         lifecycle: Default::default(),
+        apply_spin: DEFAULT_APPLY_SPIN,
     };
     let clock = Arc::new(ManualClock::new(now));
     Service::start(store, config, clock, Arc::new(Metrics::default())).unwrap()

@@ -83,7 +83,7 @@ impl From<StoreError> for ServiceError {
     /// it failed); any other store error is internal.
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::JournalFailed => Self::Unavailable,
+            StoreError::JournalFailed | StoreError::Unapplied => Self::Unavailable,
             other => Self::Store(other),
         }
     }

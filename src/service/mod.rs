@@ -4,6 +4,7 @@
 //! facts from the store, asks the policy engine, and records the result in one transaction
 //! together with its audit entry.
 
+mod applier;
 mod approvals;
 mod audit;
 mod auth;
@@ -30,6 +31,7 @@ mod transitions;
 mod window;
 mod writer;
 
+pub use applier::DEFAULT_APPLY_SPIN;
 pub use approvals::{ApproveBody, DenyBody, Reviewed};
 pub use audit::{AuditPage, MAX_EVENTS};
 pub use auth::{Actor, NewToken};
@@ -64,6 +66,9 @@ pub struct ServiceConfig {
     pub admin_token: Option<String>,
     /// Recertification window, approval SLA, escalation target, maximum request age.
     pub lifecycle: LifecycleConfig,
+    /// How long the thread applying lone changes keeps looking for the next one before it
+    /// sleeps (see `service/writer.rs`); zero: it sleeps at once.
+    pub apply_spin: std::time::Duration,
 }
 
 /// The service: store, active policies, clock and metrics.
@@ -91,7 +96,7 @@ impl Service {
     ) -> Result<Self, ServiceError> {
         let policies = PolicyState::start(&store, &config, clock.as_ref())?;
         metrics.policy_seq(policies.current().seq());
-        let writer = writer::Writer::start(store.clone())?;
+        let writer = writer::Writer::start(store.clone(), config.apply_spin)?;
         Ok(Self {
             store,
             policies,

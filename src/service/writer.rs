@@ -12,10 +12,13 @@
 //! A caller that is the only one writing commits its change itself, as a batch of one, on its
 //! own thread: handing a change to another thread and its answer back costs two thread
 //! wake-ups, which on a virtual machine take tens of microseconds each, more than half a lone
-//! decision's own work. As soon as two write at once, changes queue and batch as above.
+//! decision's own work. It is answered once its journal record is durable; the applier thread
+//! then applies it to the database (see `store/deferred.rs`), off the answer's path. As soon
+//! as two write at once, changes queue and batch as above.
 
 use super::ServiceError;
-use crate::store::{Store, StoreError, WriteView};
+use super::applier::{Applier, spawn};
+use crate::store::{Applying, Store, StoreError, WriteView};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
@@ -113,12 +116,15 @@ impl Shared {
     }
 }
 
-/// The single writer: a bounded queue and the thread that drains it.
+/// The single writer: a bounded queue and the thread that drains it, and the thread that
+/// applies lone changes answered from the journal.
 #[derive(Debug)]
 pub(super) struct Writer {
     shared: Arc<Shared>,
     queue: Option<SyncSender<Box<dyn Pending>>>,
     thread: Option<JoinHandle<()>>,
+    /// Applies lone changes after they are answered; dropped (and joined) after the writer.
+    applier: Applier,
     /// Changes queued so far.
     queued: AtomicU64,
 }
@@ -126,28 +132,25 @@ pub(super) struct Writer {
 type Answer<T> = oneshot::Receiver<Result<T, ServiceError>>;
 
 impl Writer {
-    /// Starts the writer thread over `store`.
-    pub fn start(store: Store) -> Result<Self, ServiceError> {
+    /// Starts the writer thread over `store`, and the applier, which looks for the next lone
+    /// change for up to `spin` before it sleeps.
+    pub fn start(store: Store, spin: Duration) -> Result<Self, ServiceError> {
         let shared = Arc::new(Shared {
             store,
             committing: Mutex::new(()),
             writing: AtomicUsize::new(0),
         });
         let (queue, changes) = sync_channel::<Box<dyn Pending>>(QUEUE);
-        let thread = std::thread::Builder::new()
-            .name("clearance-writer".into())
-            .spawn({
-                let shared = Arc::clone(&shared);
-                move || drain(&shared, &changes)
-            })
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot start the writer thread");
-                ServiceError::Unavailable
-            })?;
+        let thread = spawn("clearance-writer", {
+            let shared = Arc::clone(&shared);
+            move || drain(&shared, &changes)
+        })?;
+        let applier = Applier::start(spin)?;
         Ok(Self {
             shared,
             queue: Some(queue),
             thread: Some(thread),
+            applier,
             queued: AtomicU64::new(0),
         })
     }
@@ -182,7 +185,9 @@ impl Writer {
         let Some(_committing) = self.shared.try_lock() else {
             return Some(change);
         };
-        commit(&self.shared.store, vec![change]);
+        if let Some(applying) = commit_answering_first(&self.shared.store, change) {
+            self.applier.apply_later(applying);
+        }
         None
     }
 
@@ -291,8 +296,8 @@ impl Writer {
 }
 
 impl Drop for Writer {
-    /// Lets the writer finish what is queued and waits for it, so that the store is closed
-    /// when the service is gone.
+    /// Lets the writer finish what is queued and waits for it, and then for the applier, so
+    /// that the store is closed when the service is gone.
     fn drop(&mut self) {
         drop(self.queue.take());
         if let Some(thread) = self.thread.take()
@@ -365,17 +370,41 @@ fn commit(store: &Store, mut batch: Vec<Box<dyn Pending>>) {
                 return;
             }
             Err(Abort::Store(error)) => {
-                let answer: fn() -> ServiceError = match ServiceError::from(error) {
-                    ServiceError::Store(error) => {
-                        tracing::error!(%error, changes = batch.len(), "a batch could not commit");
-                        || ServiceError::CommitFailed
-                    }
-                    _ => || ServiceError::Unavailable,
-                };
+                let answer = store_failed(error, batch.len());
                 batch.into_iter().for_each(|c| c.failed(answer()));
                 return;
             }
         }
+    }
+}
+
+/// Applies and answers `change` alone, as soon as its journal record is durable; returns
+/// what is left to apply it to the database.
+fn commit_answering_first(store: &Store, mut change: Box<dyn Pending>) -> Option<Applying> {
+    match store.write_deferred(|w| change.apply(w).map_err(|e| Abort::Change(0, e))) {
+        Ok(((), applying)) => {
+            change.committed();
+            Some(applying)
+        }
+        Err(Abort::Change(_, error)) => {
+            change.failed(error);
+            None
+        }
+        Err(Abort::Store(error)) => {
+            change.failed(store_failed(error, 1)());
+            None
+        }
+    }
+}
+
+/// The answer for each of `changes` changes that the store failed to commit; logs why.
+fn store_failed(error: StoreError, changes: usize) -> fn() -> ServiceError {
+    match ServiceError::from(error) {
+        ServiceError::Store(error) => {
+            tracing::error!(%error, changes, "a batch could not commit");
+            || ServiceError::CommitFailed
+        }
+        _ => || ServiceError::Unavailable,
     }
 }
 

@@ -2,7 +2,7 @@
 //! get once the journal failed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use super::super::{Actor, Service, ServiceConfig, ServiceError};
+use super::super::{Actor, DEFAULT_APPLY_SPIN, Service, ServiceConfig, ServiceError};
 use crate::clock::ManualClock;
 use crate::domain::{Outcome, Role, SubmitRequest, Tool, ToolId, UserUpsert};
 use crate::metrics::Metrics;
@@ -27,6 +27,7 @@ fn service(dir: &std::path::Path) -> Service {
         schema_path: root.join("schemas/clearance.cedarschema"),
         admin_token: None,
         lifecycle: Default::default(),
+        apply_spin: DEFAULT_APPLY_SPIN,
     };
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
@@ -234,7 +235,7 @@ fn after_the_journal_fails_changes_are_refused_as_unavailable_and_the_service_is
 fn a_full_queue_refuses_a_change_at_once_as_busy_and_what_queued_still_commits() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let writer = super::Writer::start(store.clone()).unwrap();
+    let writer = super::Writer::start(store.clone(), DEFAULT_APPLY_SPIN).unwrap();
 
     let release = writer.hold();
     let answers: Vec<_> = (0..super::QUEUE)

@@ -199,7 +199,8 @@ impl WriteView<'_> {
             prev_hash,
             &self.sealing.key,
         );
-        self.open(AUDIT)?.insert(seq, encode(&sealed)?.as_slice())?;
+        self.table(AUDIT)?
+            .insert(seq, encode(&sealed)?.as_slice())?;
         self.audit_head = Some((seq, sealed.entry_hash));
         let (checkpointed, when) = self.last_checkpoint()?;
         let policy = self.sealing.policy;
@@ -223,7 +224,7 @@ impl WriteView<'_> {
             return self.checkpoint_before(seq + 1);
         }
         let checkpoint = self.sealing.signer.sign(seq, &hash, at);
-        self.open(CHECKPOINTS)?
+        self.table(CHECKPOINTS)?
             .insert(seq, encode(&checkpoint)?.as_slice())?;
         self.last_checkpoint = Some((seq, Some(checkpoint.at)));
         Ok(Some(checkpoint))

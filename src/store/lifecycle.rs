@@ -4,7 +4,7 @@
 use super::codec::{Tables, encode, get};
 use super::queries::visit_ids_under;
 use super::tables::*;
-use super::writes::{bump, open_until};
+use super::writes::open_until;
 use super::{StoreError, WriteView};
 use crate::domain::{
     Email, Escalation, Grant, GrantId, GrantState, Job, JobKind, RecertState, Recertification,
@@ -302,18 +302,19 @@ impl WriteView<'_> {
         new: &RequestRecord,
     ) -> Result<(), StoreError> {
         let (id, user, tool) = (new.id.as_str(), new.requester.as_str(), new.tool.as_str());
-        self.open(REQUESTS)?.insert(id, encode(new)?.as_slice())?;
+        self.table(REQUESTS)?.insert(id, encode(new)?.as_slice())?;
         if old.status != new.status {
-            let mut by_status = self.open(REQUESTS_BY_STATUS)?;
+            let mut by_status = self.table(REQUESTS_BY_STATUS)?;
             by_status.remove((old.status.as_str(), id))?;
             by_status.insert((new.status.as_str(), id), ())?;
             if old.status == RequestStatus::Pending {
-                self.open(OPEN_REQUESTS)?.remove((user, tool, id))?;
-                let mut open = self.open(OPEN_ESCALATIONS)?;
-                let breaches: Vec<u32> = open
+                self.table(OPEN_REQUESTS)?.remove((user, tool, id))?;
+                let breaches: Vec<u32> = self
+                    .open(OPEN_ESCALATIONS)?
                     .range((id, 0)..=(id, u32::MAX))?
                     .map(|e| e.map(|(k, _)| k.value().1))
                     .collect::<Result<_, _>>()?;
+                let mut open = self.table(OPEN_ESCALATIONS)?;
                 for breach in breaches {
                     open.remove((id, breach))?;
                 }
@@ -321,7 +322,7 @@ impl WriteView<'_> {
             if let Some(closed_at) = new.concluded_at() {
                 let minutes = (closed_at - new.submitted_at).num_minutes().max(0);
                 let minutes = u64::try_from(minutes).unwrap_or(0);
-                bump(&mut self.open(REVIEW_MINUTES)?, minutes, 1)?;
+                self.bump(REVIEW_MINUTES, minutes, 1)?;
             }
         }
         Ok(())
@@ -329,11 +330,11 @@ impl WriteView<'_> {
 
     /// Replaces a grant, keeping its state, open-grant, count and expiry indexes in step.
     pub fn update_grant(&mut self, old: &Grant, new: &Grant) -> Result<(), StoreError> {
-        self.open(GRANTS)?
+        self.table(GRANTS)?
             .insert(new.grant_id.as_str(), encode(new)?.as_slice())?;
         if open_until(old) != open_until(new) {
             let key = (new.user.as_str(), new.tool.as_str(), new.grant_id.as_str());
-            self.open(GRANTS_BY_USER_TOOL)?
+            self.table(GRANTS_BY_USER_TOOL)?
                 .insert(key, open_until(new))?;
         }
         self.index_grant(old, -1)?;
@@ -342,43 +343,44 @@ impl WriteView<'_> {
 
     /// Inserts or replaces a job, keeping the open-job index in step.
     pub fn put_job(&mut self, job: &Job) -> Result<(), StoreError> {
-        self.open(JOBS)?
+        self.table(JOBS)?
             .insert(job.job_id.as_str(), encode(job)?.as_slice())?;
-        self.open(JOBS_BY_GRANT)?
+        self.table(JOBS_BY_GRANT)?
             .insert((job.grant_id.as_str(), job.job_id.as_str()), ())?;
         let key = (job.kind.as_str(), job.job_id.as_str());
         if job.completed_at.is_none() {
-            self.open(OPEN_JOBS)?.insert(key, ())?;
+            self.table(OPEN_JOBS)?.insert(key, ())?;
         } else {
-            self.open(OPEN_JOBS)?.remove(key)?;
+            self.table(OPEN_JOBS)?.remove(key)?;
         }
         Ok(())
     }
 
     /// Inserts or replaces a recertification.
     pub fn put_recert(&mut self, recert: &Recertification) -> Result<(), StoreError> {
-        self.open(RECERTS)?
+        self.table(RECERTS)?
             .insert(recert.recert_id.as_str(), encode(recert)?.as_slice())?;
-        self.open(RECERT_BY_GRANT)?.insert(
+        self.table(RECERT_BY_GRANT)?.insert(
             (recert.grant_id.as_str(), ms(recert.expires_at)),
             recert.recert_id.as_str(),
         )?;
         if recert.state == RecertState::Open {
-            self.open(OPEN_RECERTS)?
+            self.table(OPEN_RECERTS)?
                 .insert(recert.recert_id.as_str(), ())?;
         } else {
-            self.open(OPEN_RECERTS)?.remove(recert.recert_id.as_str())?;
+            self.table(OPEN_RECERTS)?
+                .remove(recert.recert_id.as_str())?;
         }
         Ok(())
     }
 
     /// Records an escalation.
     pub fn put_escalation(&mut self, escalation: &Escalation) -> Result<(), StoreError> {
-        self.open(ESCALATIONS)?.insert(
+        self.table(ESCALATIONS)?.insert(
             (escalation.request_id.as_str(), escalation.breach),
             encode(escalation)?.as_slice(),
         )?;
-        self.open(OPEN_ESCALATIONS)?
+        self.table(OPEN_ESCALATIONS)?
             .insert((escalation.request_id.as_str(), escalation.breach), ())?;
         Ok(())
     }

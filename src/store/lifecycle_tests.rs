@@ -4,7 +4,6 @@
 
 use super::LifecycleQueries;
 use crate::domain::{Email, Grant, GrantState, RequestId, RequestStatus, ToolId};
-use crate::store::codec::Tables;
 use crate::store::tables::REQUESTS_BY_STATUS;
 use crate::store::{Queries, Store, StoreError};
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -18,7 +17,7 @@ fn requests(store: &Store, n: i64) -> Vec<(i64, String)> {
     let mut pending = Vec::new();
     store
         .write(|w| {
-            let mut by_status = w.open(REQUESTS_BY_STATUS)?;
+            let mut by_status = w.table(REQUESTS_BY_STATUS)?;
             for i in 0..n {
                 let at = t0() + Duration::minutes(i);
                 let id = RequestId::generate(at).to_string();

@@ -97,8 +97,29 @@ impl Log {
         Ok(())
     }
 
+    /// Makes `redo` durable as the journal's next record without committing the database:
+    /// the caller applies and commits it after answering (see `deferred.rs`). False, with
+    /// nothing written, when the journal cannot hold it: the caller then commits through
+    /// [`Log::commit`], durably.
+    pub fn record(&mut self, redo: &Redo) -> Result<bool, StoreError> {
+        if self.failed {
+            return Err(StoreError::JournalFailed);
+        }
+        let seq = self.next_seq;
+        let Some(bytes) = redo.bytes().filter(|b| self.journal.fits(b.len())) else {
+            return Ok(false);
+        };
+        // A record written but not synced may still be applied when the folder is next
+        // opened, like a refused one in `commit`; the database never sees it otherwise.
+        self.journal.write(seq, bytes).map_err(|e| self.fail(e))?;
+        self.journal.sync().map_err(|e| self.fail(e))?;
+        self.dirty = true;
+        self.next_seq = seq + 1;
+        Ok(true)
+    }
+
     /// The journal failed: says so once, and takes no more changes.
-    fn fail(&mut self, error: StoreError) -> StoreError {
+    pub(super) fn fail(&mut self, error: StoreError) -> StoreError {
         self.failed = true;
         tracing::error!(
             %error,
@@ -107,6 +128,11 @@ impl Log {
              applied when the data folder is next opened"
         );
         error
+    }
+
+    /// Takes no more changes, after a failure said where it happened.
+    pub fn stop_taking_changes(&mut self) {
+        self.failed = true;
     }
 
     /// The database was just made durable.

@@ -6,6 +6,7 @@
 mod audit;
 mod codec;
 mod decisions;
+mod deferred;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod handle;
@@ -24,6 +25,7 @@ mod writes;
 
 pub use audit::{AuditQueries, CheckpointPolicy, NewAuditEntry};
 pub use decisions::{DecisionQueries, DecisionWindow};
+pub use deferred::Applying;
 pub use insights::InsightQueries;
 pub use lifecycle::{GrantFilter, LifecycleQueries, TimeKey};
 pub use queries::{Queries, RequestFilter};
@@ -113,6 +115,13 @@ pub enum StoreError {
     /// The journal failed to write or sync earlier; see `store/log.rs`.
     #[error("the journal failed earlier: no changes are taken until the server restarts")]
     JournalFailed,
+    /// A change answered from the journal could not be applied to the database; see
+    /// `store/deferred.rs`.
+    #[error(
+        "a change made durable in the journal could not be applied to the database: nothing is \
+         read or changed until the server restarts (opening the data folder applies it)"
+    )]
+    Unapplied,
     /// A thread panicked while holding the journal.
     #[error("the journal is unusable after a panic")]
     JournalPoisoned,
@@ -380,7 +389,7 @@ impl Store {
         let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
         view.set_journal_seq(log.next_seq)?;
         // The view's open tables close here, before the commit that needs them closed.
-        let (touched_directory, redo) = view.finish();
+        let (touched_directory, redo, _) = view.finish();
         log.commit(txn, redo, &self.snapshots)?;
         self.committed(touched_directory);
         Ok(value)
@@ -399,7 +408,7 @@ impl Store {
         let mut view = WriteView::new(&txn, Arc::clone(&self.sealing)).unrecorded();
         let value = f(&mut view)?;
         let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
-        let (touched_directory, _) = view.finish();
+        let (touched_directory, _, _) = view.finish();
         txn.commit().map_err(StoreError::from)?;
         log.dirty = true;
         self.committed(touched_directory);

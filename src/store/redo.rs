@@ -10,16 +10,20 @@ const REMOVE: u8 = 2;
 /// The changes of one write transaction, in order.
 #[derive(Debug)]
 pub(super) struct Redo {
-    /// `None` once the transaction changed something the log cannot express (a range
-    /// removal), which must then commit durably instead of through the journal; or when
-    /// nothing is recorded at all (bulk loads, applying the journal).
-    bytes: Option<Vec<u8>>,
+    bytes: Vec<u8>,
+    /// Whether changes are recorded at all (not for bulk loads, or applying the journal).
+    recording: bool,
+    /// False once the transaction changed something the log cannot express (a range
+    /// removal), which must then commit durably instead of through the journal.
+    complete: bool,
 }
 
 impl Default for Redo {
     fn default() -> Self {
         Self {
-            bytes: Some(Vec::with_capacity(4096)),
+            bytes: Vec::with_capacity(4096),
+            recording: true,
+            complete: true,
         }
     }
 }
@@ -46,21 +50,59 @@ impl Redo {
         self.op(REMOVE, &[table.as_bytes(), key]);
     }
 
-    /// Stops recording: the log cannot express this transaction, or is not wanted.
+    /// Stops recording: the log is not wanted.
+    pub fn stop(&mut self) {
+        self.recording = false;
+        self.bytes = Vec::new();
+    }
+
+    /// The log cannot express this transaction. What it recorded stays readable (see
+    /// [`Redo::ops_from`]), but it is no longer a log to journal.
     pub fn incomplete(&mut self) {
-        self.bytes = None;
+        self.complete = false;
+    }
+
+    /// How long the log is so far, if it records.
+    pub fn len(&self) -> Option<usize> {
+        self.recording.then_some(self.bytes.len())
+    }
+
+    /// The changes recorded from `offset` on (an earlier [`Redo::len`]), with where each
+    /// begins.
+    pub fn ops_from(
+        &self,
+        offset: usize,
+    ) -> impl Iterator<Item = Result<(usize, Op<'_>), StoreError>> {
+        let bytes = self.bytes.get(offset..).unwrap_or_default();
+        let mut at = offset;
+        ops_sized(bytes).map(move |op| {
+            let (len, op) = op?;
+            let begins = at;
+            at += len;
+            Ok((begins, op))
+        })
     }
 
     /// The encoded changes, if they express the whole transaction.
     pub fn into_bytes(self) -> Option<Vec<u8>> {
-        self.bytes
+        self.journaled().then_some(self.bytes)
+    }
+
+    /// The encoded changes, if they express the whole transaction.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.journaled().then_some(self.bytes.as_slice())
+    }
+
+    fn journaled(&self) -> bool {
+        self.recording && self.complete
     }
 
     /// Appends `tag`, then each chunk (table name, key, value) with its length.
     fn op(&mut self, tag: u8, chunks: &[&[u8]]) {
-        let Some(bytes) = &mut self.bytes else {
+        if !self.recording {
             return;
-        };
+        }
+        let bytes = &mut self.bytes;
         bytes.push(tag);
         for chunk in chunks {
             // A chunk is a name, a key or a value: far below 4 GiB.
@@ -72,7 +114,12 @@ impl Redo {
 }
 
 /// Reads the changes in `bytes`, in order.
-pub(super) fn ops(mut bytes: &[u8]) -> impl Iterator<Item = Result<Op<'_>, StoreError>> {
+pub(super) fn ops(bytes: &[u8]) -> impl Iterator<Item = Result<Op<'_>, StoreError>> {
+    ops_sized(bytes).map(|op| op.map(|(_, op)| op))
+}
+
+/// Reads the changes in `bytes`, in order, each with its encoded length.
+fn ops_sized(mut bytes: &[u8]) -> impl Iterator<Item = Result<(usize, Op<'_>), StoreError>> {
     std::iter::from_fn(move || {
         let (&tag, rest) = bytes.split_first()?;
         let op = (|| {
@@ -104,8 +151,9 @@ pub(super) fn ops(mut bytes: &[u8]) -> impl Iterator<Item = Result<Op<'_>, Store
         })();
         match op {
             Some((op, rest)) => {
+                let len = bytes.len() - rest.len();
                 bytes = rest;
-                Some(Ok(op))
+                Some(Ok((len, op)))
             }
             None => {
                 bytes = &[];
@@ -165,6 +213,37 @@ mod tests {
             let read: Vec<_> = ops(&bytes[..cut]).collect();
             assert!(matches!(read.last(), Some(Err(_))), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn changes_read_back_from_an_offset_with_where_each_begins() {
+        let mut redo = Redo::default();
+        redo.insert("requests", b"req_1", b"{}");
+        let second = redo.len().unwrap();
+        redo.remove("open_requests", b"k");
+        redo.incomplete();
+        let read: Vec<_> = redo.ops_from(second).collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            read,
+            [(
+                second,
+                Op {
+                    table: "open_requests",
+                    key: b"k",
+                    value: None
+                }
+            )]
+        );
+        assert_eq!(redo.ops_from(0).count(), 2);
+    }
+
+    #[test]
+    fn a_stopped_log_records_nothing() {
+        let mut redo = Redo::default();
+        redo.stop();
+        redo.insert("audit", b"1", b"x");
+        assert_eq!(redo.len(), None);
+        assert!(redo.into_bytes().is_none());
     }
 
     #[test]

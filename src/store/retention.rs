@@ -55,8 +55,8 @@ impl WriteView<'_> {
             return Ok(None);
         }
         let anchor = self.anchor_at(through, at)?;
-        self.open(AUDIT)?.remove_range(first..=through)?;
-        self.open(CHECKPOINTS)?.remove_range(..through)?;
+        self.table(AUDIT)?.remove_range(first..=through)?;
+        self.table(CHECKPOINTS)?.remove_range(..through)?;
         Ok(Some(Pruned {
             from_seq: first,
             through_seq: through,
@@ -74,7 +74,7 @@ impl WriteView<'_> {
             None => return Err(StoreError::Missing("audit entry to anchor")),
         };
         let anchor = self.sealing.signer.sign(seq, &hash, at);
-        self.open(CHECKPOINTS)?
+        self.table(CHECKPOINTS)?
             .insert(seq, encode(&anchor)?.as_slice())?;
         // The anchor may be newer than the last checkpoint this transaction knows of.
         self.last_checkpoint = None;

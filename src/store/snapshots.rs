@@ -8,7 +8,7 @@
 
 use super::StoreError;
 use redb::{Database, ReadTransaction, ReadableDatabase};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 
 /// Where readers' snapshots come from.
 #[derive(Debug)]
@@ -16,6 +16,17 @@ pub(super) struct Snapshots {
     db: Arc<Database>,
     /// The snapshot readers get instead of the newest, while a commit is not durable.
     held: RwLock<Option<Arc<ReadTransaction>>>,
+    /// Changes answered from the journal that the database has not applied yet.
+    unapplied: Mutex<Unapplied>,
+    /// Signalled when one is applied, or fails to be.
+    applied: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Unapplied {
+    count: usize,
+    /// One could not be applied: reads fail until the store is opened anew.
+    failed: bool,
 }
 
 impl Snapshots {
@@ -23,11 +34,14 @@ impl Snapshots {
         Self {
             db,
             held: RwLock::new(None),
+            unapplied: Mutex::default(),
+            applied: Condvar::new(),
         }
     }
 
-    /// The newest durable snapshot.
+    /// The newest durable snapshot, once it holds every change answered so far.
     pub fn read(&self) -> Result<Arc<ReadTransaction>, StoreError> {
+        self.wait_applied()?;
         // The lock is held while a fresh snapshot begins, so that a commit cannot become
         // visible between finding nothing held and beginning it: `hold` waits for it. Only an
         // `Arc` is ever written under the lock, so a poisoned one holds nothing half-made.
@@ -36,6 +50,49 @@ impl Snapshots {
             Some(snapshot) => Ok(Arc::clone(snapshot)),
             None => Ok(Arc::new(self.db.begin_read()?)),
         }
+    }
+
+    /// Waits until the database has applied every change answered so far.
+    fn wait_applied(&self) -> Result<(), StoreError> {
+        let mut unapplied = self.unapplied();
+        while unapplied.count > 0 && !unapplied.failed {
+            unapplied = self
+                .applied
+                .wait(unapplied)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if unapplied.failed {
+            return Err(StoreError::Unapplied);
+        }
+        Ok(())
+    }
+
+    /// A change is about to be answered before the database applies it: readers wait for
+    /// [`Snapshots::applied`].
+    pub fn applying(&self) {
+        self.unapplied().count += 1;
+    }
+
+    /// The database applied a change answered before; `ok` false if it could not, after
+    /// which every read fails.
+    pub fn applied(&self, ok: bool) {
+        let mut unapplied = self.unapplied();
+        unapplied.count = unapplied.count.saturating_sub(1);
+        unapplied.failed |= !ok;
+        self.applied.notify_all();
+    }
+
+    /// How many changes answered are not applied yet.
+    #[cfg(test)]
+    pub fn unapplied_count(&self) -> usize {
+        self.unapplied().count
+    }
+
+    // Only counts are written under the lock: a poisoned one holds nothing half-made.
+    fn unapplied(&self) -> std::sync::MutexGuard<'_, Unapplied> {
+        self.unapplied
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Hands readers the database as it is now until [`Snapshots::release`]: called before a

@@ -3,7 +3,7 @@
 use super::StoreError;
 use super::audit::Sealing;
 use super::codec::{Tables, encode};
-use super::handle::Handle;
+use super::handle::{Deferred, Handle, Reading, make_deferred};
 use super::lifecycle::ms;
 use super::redo::{Op, Redo};
 use super::tables::*;
@@ -23,6 +23,8 @@ pub struct WriteView<'txn> {
     tables: OpenTables<'txn>,
     /// Every change so far, for the journal.
     redo: RefCell<Redo>,
+    /// When writes are deferred: the tables with writes recorded but not made yet.
+    deferred: Option<RefCell<Deferred>>,
     /// Whether users, groups or tools were written.
     touched_directory: bool,
     pub(super) sealing: Arc<Sealing>,
@@ -34,26 +36,23 @@ pub struct WriteView<'txn> {
 
 impl<'txn> Tables for WriteView<'txn> {
     type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static>
-        = Handle<'a, 'txn, K, V>
+        = Reading<'a, 'txn, K, V>
     where
         Self: 'a;
 
-    fn open<'a, S: Spec>(&'a self, _: S) -> Result<Handle<'a, 'txn, S::K, S::V>, StoreError> {
-        let in_use = || StoreError::TableInUse(S::DEF.to_string());
-        let mut slot = S::slot(&self.tables)
-            .try_borrow_mut()
-            .map_err(|_| in_use())?;
-        if slot.is_none() {
-            *slot = Some(self.txn.open_table(S::DEF)?);
+    /// Lends `S` for reading, first making its deferred writes.
+    fn open<'a, S: Spec>(&'a self, _: S) -> Result<Reading<'a, 'txn, S::K, S::V>, StoreError> {
+        let mut table = self.slot::<S>()?;
+        if let Some(deferred) = &self.deferred {
+            let since = deferred.borrow_mut().take(S::NAME);
+            make_deferred(&mut table, S::NAME, &self.redo.borrow(), since)?;
         }
-        let table = RefMut::filter_map(slot, Option::as_mut).map_err(|_| in_use())?;
-        Ok(Handle {
-            table,
-            name: S::NAME,
-            redo: &self.redo,
-        })
+        Ok(Reading { table })
     }
 }
+
+/// A table of the transaction lent out.
+type Lent<'a, 'txn, S> = RefMut<'a, redb::Table<'txn, <S as Spec>::K, <S as Spec>::V>>;
 
 /// Until when (ms) a grant is open: see [`GRANTS_BY_USER_TOOL`].
 pub(super) fn open_until(grant: &Grant) -> i64 {
@@ -65,29 +64,13 @@ pub(super) fn open_until(grant: &Grant) -> i64 {
     }
 }
 
-/// Adds `delta` to a counter, never below zero; a counter at zero is removed.
-pub(super) fn bump<'k, K: redb::Key + 'static>(
-    table: &mut Handle<'_, '_, K, u64>,
-    key: impl std::borrow::Borrow<K::SelfType<'k>>,
-    delta: i64,
-) -> Result<(), StoreError> {
-    let key = key.borrow();
-    let n = table.get(key)?.map_or(0, |n| n.value());
-    let n = n.saturating_add_signed(delta);
-    if n == 0 {
-        table.remove(key)?;
-    } else {
-        table.insert(key, n)?;
-    }
-    Ok(())
-}
-
 impl<'txn> WriteView<'txn> {
     pub(super) fn new(txn: &'txn WriteTransaction, sealing: Arc<Sealing>) -> Self {
         Self {
             txn,
             tables: OpenTables::default(),
             redo: RefCell::default(),
+            deferred: None,
             touched_directory: false,
             sealing,
             audit_head: None,
@@ -97,18 +80,102 @@ impl<'txn> WriteView<'txn> {
 
     /// Records no redo log: for a transaction that will not go through the journal.
     pub(super) fn unrecorded(self) -> Self {
-        self.redo.borrow_mut().incomplete();
+        self.redo.borrow_mut().stop();
         self
     }
 
-    /// Closes every table; whether users, groups or tools changed, and the redo log.
-    pub(super) fn finish(self) -> (bool, Redo) {
-        (self.touched_directory, self.redo.into_inner())
+    /// Records writes without making them until the table is read again, or until
+    /// [`WriteView::make_deferred`]: a change that only needs its record journaled before
+    /// it is answered leaves the work of making its writes until after the answer.
+    pub(super) fn deferring(mut self) -> Self {
+        self.deferred = Some(RefCell::default());
+        self
+    }
+
+    /// Closes every table; whether users, groups or tools changed, the redo log, and the
+    /// tables with writes not made yet.
+    pub(super) fn finish(self) -> (bool, Redo, Deferred) {
+        let deferred = self.deferred.map(RefCell::into_inner).unwrap_or_default();
+        (self.touched_directory, self.redo.into_inner(), deferred)
+    }
+
+    /// Makes the writes recorded in `redo` that `deferred` says are not made yet. The view
+    /// must make writes at once: not [`WriteView::deferring`].
+    pub(super) fn make_deferred(&self, redo: &Redo, deferred: &Deferred) -> Result<(), StoreError> {
+        let Some(from) = deferred.first() else {
+            return Ok(());
+        };
+        for op in redo.ops_from(from) {
+            let (at, op) = op?;
+            if deferred.covers(op.table, at) {
+                redo_by_name(self, &op)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The tables with writes recorded but not made yet.
+    #[cfg(test)]
+    pub(super) fn deferred_tables(&self) -> Vec<&'static str> {
+        self.deferred
+            .as_ref()
+            .map(|d| d.borrow().tables())
+            .unwrap_or_default()
+    }
+
+    /// Records a write to a table of no such name, which cannot be made.
+    #[cfg(test)]
+    pub(super) fn record_unknown_write(&self) {
+        let mut redo = self.redo.borrow_mut();
+        if let (Some(at), Some(deferred)) = (redo.len(), &self.deferred) {
+            deferred.borrow_mut().note("no_such_table", at);
+        }
+        redo.insert("no_such_table", b"k", b"v");
+    }
+
+    /// Borrows `S`'s slot, opening the table the first time.
+    fn slot<S: Spec>(&self) -> Result<Lent<'_, 'txn, S>, StoreError> {
+        let in_use = || StoreError::TableInUse(S::DEF.to_string());
+        let mut slot = S::slot(&self.tables)
+            .try_borrow_mut()
+            .map_err(|_| in_use())?;
+        if slot.is_none() {
+            *slot = Some(self.txn.open_table(S::DEF)?);
+        }
+        RefMut::filter_map(slot, Option::as_mut).map_err(|_| in_use())
+    }
+
+    /// Lends `S` for writing.
+    pub(super) fn table<S: Spec>(&self, _: S) -> Result<Handle<'_, 'txn, S::K, S::V>, StoreError> {
+        Ok(Handle {
+            table: self.slot::<S>()?,
+            name: S::NAME,
+            redo: &self.redo,
+            deferred: self.deferred.as_ref(),
+        })
+    }
+
+    /// Adds `delta` to a counter of `S`, never below zero; a counter at zero is removed.
+    pub(super) fn bump<'k, S: Spec<V = u64>>(
+        &self,
+        counters: S,
+        key: impl std::borrow::Borrow<<S::K as redb::Value>::SelfType<'k>>,
+        delta: i64,
+    ) -> Result<(), StoreError> {
+        let key = key.borrow();
+        let n = self.open(counters)?.get(key)?.map_or(0, |n| n.value());
+        let n = n.saturating_add_signed(delta);
+        let mut table = self.table(counters)?;
+        if n == 0 {
+            table.remove(key)
+        } else {
+            table.insert(key, n)
+        }
     }
 
     /// Records that the journal record numbered `seq` holds this transaction.
     pub(super) fn set_journal_seq(&mut self, seq: u64) -> Result<(), StoreError> {
-        self.open(JOURNAL)?.insert(JOURNAL_SEQ, seq)
+        self.table(JOURNAL)?.insert(JOURNAL_SEQ, seq)
     }
 
     /// Applies a redo log read back from the journal.
@@ -121,7 +188,7 @@ impl<'txn> WriteView<'txn> {
 
     /// Applies one change to table `S`.
     pub(super) fn redo_op<S: Spec>(&self, op: &Op<'_>) -> Result<(), StoreError> {
-        let mut table = self.open(S::default())?;
+        let mut table = self.table(S::default())?;
         match op.value {
             Some(value) => table.insert(
                 <S::K as redb::Value>::from_bytes(op.key),
@@ -134,7 +201,7 @@ impl<'txn> WriteView<'txn> {
     /// Inserts or replaces a catalog entry.
     pub fn put_tool(&mut self, tool: &Tool) -> Result<(), StoreError> {
         self.touched_directory = true;
-        self.open(TOOLS)?
+        self.table(TOOLS)?
             .insert(tool.id.as_str(), encode(tool)?.as_slice())?;
         Ok(())
     }
@@ -142,7 +209,7 @@ impl<'txn> WriteView<'txn> {
     /// Inserts or replaces a user.
     pub fn put_user(&mut self, user: &User) -> Result<(), StoreError> {
         self.touched_directory = true;
-        self.open(USERS)?
+        self.table(USERS)?
             .insert(user.email.as_str(), encode(user)?.as_slice())?;
         Ok(())
     }
@@ -150,14 +217,15 @@ impl<'txn> WriteView<'txn> {
     /// Inserts or replaces a group.
     pub fn put_group(&mut self, group: &Group) -> Result<(), StoreError> {
         self.touched_directory = true;
-        self.open(GROUPS)?
+        self.table(GROUPS)?
             .insert(group.id.as_str(), encode(group)?.as_slice())?;
         Ok(())
     }
 
     /// Stores a token under the hash of its secret.
     pub fn put_token(&mut self, hash: &str, token: &TokenRecord) -> Result<(), StoreError> {
-        self.open(TOKENS)?.insert(hash, encode(token)?.as_slice())?;
+        self.table(TOKENS)?
+            .insert(hash, encode(token)?.as_slice())?;
         Ok(())
     }
 
@@ -168,27 +236,23 @@ impl<'txn> WriteView<'txn> {
             request.requester.as_str(),
             request.tool.as_str(),
         );
-        self.open(REQUESTS)?
+        self.table(REQUESTS)?
             .insert(id, encode(request)?.as_slice())?;
-        self.open(REQUESTS_BY_ISSUE)?
+        self.table(REQUESTS_BY_ISSUE)?
             .insert(request.issue_key.as_str(), id)?;
-        self.open(REQUESTS_BY_USER_TOOL)?
+        self.table(REQUESTS_BY_USER_TOOL)?
             .insert((user, tool, id), ())?;
-        self.open(REQUESTS_BY_TOOL)?.insert((tool, id), ())?;
-        self.open(REQUESTS_BY_STATUS)?
+        self.table(REQUESTS_BY_TOOL)?.insert((tool, id), ())?;
+        self.table(REQUESTS_BY_STATUS)?
             .insert((request.status.as_str(), id), ())?;
         if request.status == RequestStatus::Pending {
-            self.open(OPEN_REQUESTS)?.insert((user, tool, id), ())?;
+            self.table(OPEN_REQUESTS)?.insert((user, tool, id), ())?;
         }
-        self.open(DECISIONS_BY_VERSION)?
+        self.table(DECISIONS_BY_VERSION)?
             .insert((request.decision.policy_version.as_str(), id), ())?;
         let month = request.submitted_at.format("%Y-%m").to_string();
         let outcome = request.decision.decision.outcome.as_str();
-        bump(
-            &mut self.open(REQUESTS_BY_MONTH)?,
-            (month.as_str(), outcome),
-            1,
-        )?;
+        self.bump(REQUESTS_BY_MONTH, (month.as_str(), outcome), 1)?;
         Ok(())
     }
 
@@ -199,8 +263,8 @@ impl<'txn> WriteView<'txn> {
             grant.user.as_str(),
             grant.tool.as_str(),
         );
-        self.open(GRANTS)?.insert(id, encode(grant)?.as_slice())?;
-        self.open(GRANTS_BY_USER_TOOL)?
+        self.table(GRANTS)?.insert(id, encode(grant)?.as_slice())?;
+        self.table(GRANTS_BY_USER_TOOL)?
             .insert((user, tool, id), open_until(grant))?;
         self.index_grant(grant, 1)
     }
@@ -210,21 +274,21 @@ impl<'txn> WriteView<'txn> {
         let (id, tool) = (grant.grant_id.as_str(), grant.tool.as_str());
         let key = (grant.state.as_str(), tool, id);
         if delta > 0 {
-            self.open(GRANTS_BY_STATE)?.insert(key, ())?;
+            self.table(GRANTS_BY_STATE)?.insert(key, ())?;
         } else {
-            self.open(GRANTS_BY_STATE)?.remove(key)?;
+            self.table(GRANTS_BY_STATE)?.remove(key)?;
         }
         if grant.is_open() {
-            bump(&mut self.open(OPEN_GRANT_COUNT)?, tool, delta)?;
+            self.bump(OPEN_GRANT_COUNT, tool, delta)?;
         }
         if grant.state == GrantState::Active {
-            bump(&mut self.open(ACTIVE_GRANT_COUNT)?, tool, delta)?;
+            self.bump(ACTIVE_GRANT_COUNT, tool, delta)?;
             if let Some(at) = grant.expires_at {
                 let key = (ms(at), id);
                 if delta > 0 {
-                    self.open(GRANTS_BY_EXPIRY)?.insert(key, ())?;
+                    self.table(GRANTS_BY_EXPIRY)?.insert(key, ())?;
                 } else {
-                    self.open(GRANTS_BY_EXPIRY)?.remove(key)?;
+                    self.table(GRANTS_BY_EXPIRY)?.remove(key)?;
                 }
             }
         }
@@ -236,9 +300,9 @@ impl<'txn> WriteView<'txn> {
         &mut self,
         record: &PolicyVersionRecord,
     ) -> Result<(), StoreError> {
-        self.open(POLICY_VERSIONS)?
+        self.table(POLICY_VERSIONS)?
             .insert(record.version.as_str(), encode(record)?.as_slice())?;
-        self.open(POLICY_SEQ)?
+        self.table(POLICY_SEQ)?
             .insert(record.seq, record.version.as_str())?;
         Ok(())
     }
@@ -253,9 +317,12 @@ impl<'txn> WriteView<'txn> {
 
     /// Makes a version the active one.
     pub fn activate_policy(&mut self, activation: &PolicyActivation) -> Result<(), StoreError> {
-        let mut table = self.open(POLICY_ACTIVATIONS)?;
-        let next = table.last()?.map_or(1, |(k, _)| k.value() + 1);
-        table.insert(next, encode(activation)?.as_slice())?;
+        let next = self
+            .open(POLICY_ACTIVATIONS)?
+            .last()?
+            .map_or(1, |(k, _)| k.value() + 1);
+        self.table(POLICY_ACTIVATIONS)?
+            .insert(next, encode(activation)?.as_slice())?;
         Ok(())
     }
 }

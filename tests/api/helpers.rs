@@ -75,6 +75,7 @@ impl TestApp {
             store: Default::default(),
             sweep_every: None,
             timeouts: self.timeouts,
+            apply_spin: clearance::service::DEFAULT_APPLY_SPIN,
         };
         let app = Application::build(config, Arc::new(self.clock.clone()))
             .await
