@@ -119,7 +119,7 @@ impl Log {
     }
 
     /// The journal failed: says so once, and takes no more changes.
-    pub(super) fn fail(&mut self, error: StoreError) -> StoreError {
+    fn fail(&mut self, error: StoreError) -> StoreError {
         self.failed = true;
         tracing::error!(
             %error,

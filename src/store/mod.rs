@@ -1,7 +1,8 @@
 //! The store: the only module that knows redb.
 //!
 //! [`Store::read`] gives a snapshot; [`Store::write`] runs a closure in one write transaction
-//! that commits durably, or not at all, when the closure returns.
+//! that commits durably, or not at all, when the closure returns; [`Store::write_deferred`]
+//! returns once the change is durable in the journal, and applies it to the database after.
 
 mod audit;
 mod codec;
@@ -193,6 +194,8 @@ impl Default for StoreOptions {
 /// the commit (`snapshots.rs`), so nothing is seen that a crash could take back. The writer
 /// makes the database itself durable now and then ([`Store::sync_if_due`]), after which the
 /// journal starts again; opening a store applies the journal's records the database lacks.
+/// A change written with [`Store::write_deferred`] is durable once its record is; readers
+/// and later changes wait until the database has applied it (`deferred.rs`).
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Arc<Database>,

@@ -22,9 +22,12 @@ pub(super) struct Snapshots {
     applied: Condvar,
 }
 
+/// Changes are applied in the order they are answered (each holds the database's write lock
+/// until applied), so two counts say which have been.
 #[derive(Debug, Default)]
 struct Unapplied {
-    count: usize,
+    answered: u64,
+    applied: u64,
     /// One could not be applied: reads fail until the store is opened anew.
     failed: bool,
 }
@@ -52,10 +55,12 @@ impl Snapshots {
         }
     }
 
-    /// Waits until the database has applied every change answered so far.
+    /// Waits until the database has applied every change answered so far (not those
+    /// answered while it waits, so that a reader never waits for ever).
     fn wait_applied(&self) -> Result<(), StoreError> {
         let mut unapplied = self.unapplied();
-        while unapplied.count > 0 && !unapplied.failed {
+        let answered = unapplied.answered;
+        while unapplied.applied < answered && !unapplied.failed {
             unapplied = self
                 .applied
                 .wait(unapplied)
@@ -70,22 +75,23 @@ impl Snapshots {
     /// A change is about to be answered before the database applies it: readers wait for
     /// [`Snapshots::applied`].
     pub fn applying(&self) {
-        self.unapplied().count += 1;
+        self.unapplied().answered += 1;
     }
 
     /// The database applied a change answered before; `ok` false if it could not, after
     /// which every read fails.
     pub fn applied(&self, ok: bool) {
         let mut unapplied = self.unapplied();
-        unapplied.count = unapplied.count.saturating_sub(1);
+        unapplied.applied += 1;
         unapplied.failed |= !ok;
         self.applied.notify_all();
     }
 
     /// How many changes answered are not applied yet.
     #[cfg(test)]
-    pub fn unapplied_count(&self) -> usize {
-        self.unapplied().count
+    pub fn unapplied_count(&self) -> u64 {
+        let unapplied = self.unapplied();
+        unapplied.answered.saturating_sub(unapplied.applied)
     }
 
     // Only counts are written under the lock: a poisoned one holds nothing half-made.
