@@ -53,11 +53,7 @@ impl Drop for Applier {
     /// Lets the thread apply what it was handed and waits for it.
     fn drop(&mut self) {
         drop(self.apply.take());
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("the applier thread panicked");
-        }
+        join(self.thread.take(), "applier");
     }
 }
 
@@ -92,4 +88,13 @@ pub(super) fn spawn(
             tracing::error!(error = %e, thread = name, "cannot start a thread");
             ServiceError::Unavailable
         })
+}
+
+/// Waits for `thread` (the `name` thread), if it runs; says so if it panicked.
+pub(super) fn join(thread: Option<JoinHandle<()>>, name: &str) {
+    if let Some(thread) = thread
+        && thread.join().is_err()
+    {
+        tracing::error!(thread = name, "a thread panicked");
+    }
 }

@@ -17,7 +17,7 @@
 //! as two write at once, changes queue and batch as above.
 
 use super::ServiceError;
-use super::applier::{Applier, spawn};
+use super::applier::{Applier, join, spawn};
 use crate::store::{Applying, Store, StoreError, WriteView};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
@@ -300,11 +300,7 @@ impl Drop for Writer {
     /// that the store is closed when the service is gone.
     fn drop(&mut self) {
         drop(self.queue.take());
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("the writer thread panicked");
-        }
+        join(self.thread.take(), "writer");
     }
 }
 

@@ -2,7 +2,7 @@
 //! after a crash, its own writes read back, and what happens when it cannot be applied.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use crate::store::fixtures::{email, user};
+use crate::store::fixtures::{email, user, visible};
 use crate::store::tables::{Spec, TOOLS, USERS};
 use crate::store::{Queries, Store, StoreError};
 use redb::ReadableDatabase;
@@ -12,10 +12,6 @@ fn in_database(store: &Store, n: usize) -> bool {
     let read = store.db.begin_read().unwrap();
     let users = read.open_table(USERS::DEF).unwrap();
     users.get(email(n).as_str()).unwrap().is_some()
-}
-
-fn visible(store: &Store, n: usize) -> bool {
-    store.read().unwrap().user(&email(n)).unwrap().is_some()
 }
 
 #[test]

@@ -15,3 +15,9 @@ pub(crate) fn user(n: usize) -> User {
 pub(crate) fn email(n: usize) -> Email {
     Email::parse("email", &format!("user{n}@example.com")).unwrap()
 }
+
+/// Whether a reader of `store` sees [`user`] `n`.
+pub(crate) fn visible(store: &crate::store::Store, n: usize) -> bool {
+    use crate::store::Queries;
+    store.read().unwrap().user(&email(n)).unwrap().is_some()
+}

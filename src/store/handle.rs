@@ -72,10 +72,10 @@ impl<K: Key + 'static, V: Value + 'static> Handle<'_, '_, K, V> {
         value: impl Borrow<V::SelfType<'v>>,
     ) -> Result<(), StoreError> {
         let (key, value) = (key.borrow(), value.borrow());
-        let offset = self.record(|redo, name| {
+        let deferred = self.record(|redo, name| {
             redo.insert(name, K::as_bytes(key).as_ref(), V::as_bytes(value).as_ref())
         });
-        if offset.is_none() {
+        if !deferred {
             self.table.insert(key, value)?;
         }
         Ok(())
@@ -84,22 +84,26 @@ impl<K: Key + 'static, V: Value + 'static> Handle<'_, '_, K, V> {
     /// Removes `key`, if present.
     pub fn remove<'k>(&mut self, key: impl Borrow<K::SelfType<'k>>) -> Result<(), StoreError> {
         let key = key.borrow();
-        let offset = self.record(|redo, name| redo.remove(name, K::as_bytes(key).as_ref()));
-        if offset.is_none() {
+        let deferred = self.record(|redo, name| redo.remove(name, K::as_bytes(key).as_ref()));
+        if !deferred {
             self.table.remove(key)?;
         }
         Ok(())
     }
 
-    /// Records a change in the redo log; when writes are deferred, notes it as not made yet
-    /// and returns where it is in the log.
-    fn record(&self, change: impl FnOnce(&mut Redo, &'static str)) -> Option<usize> {
+    /// Records a change in the redo log; true when writes are deferred (and the log
+    /// records), after noting the change as not made yet.
+    fn record(&self, change: impl FnOnce(&mut Redo, &'static str)) -> bool {
         let mut redo = self.redo.borrow_mut();
         let offset = redo.len();
         change(&mut redo, self.name);
-        let deferred = self.deferred?;
-        deferred.borrow_mut().note(self.name, offset?);
-        offset
+        match (self.deferred, offset) {
+            (Some(deferred), Some(offset)) => {
+                deferred.borrow_mut().note(self.name, offset);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Removes every entry in `range`. The redo log cannot express this, so the

@@ -2,13 +2,9 @@
 //! record failed to sync.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use crate::store::fixtures::{email, user};
-use crate::store::{Queries, Store, StoreError};
+use crate::store::fixtures::{user, visible};
+use crate::store::{Store, StoreError};
 use std::sync::{Arc, Mutex};
-
-fn visible(store: &Store, n: usize) -> bool {
-    store.read().unwrap().user(&email(n)).unwrap().is_some()
-}
 
 #[test]
 fn a_commit_is_seen_only_once_its_journal_record_is_durable() {
