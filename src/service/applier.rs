@@ -38,6 +38,9 @@ impl Applier {
 
     /// Hands `applying` to the thread, or applies it here if the thread is gone.
     pub fn apply_later(&self, applying: Applying) {
+        if !applying.pending() {
+            return;
+        }
         let applying = match &self.apply {
             Some(apply) => match apply.send(applying) {
                 Ok(()) => return,

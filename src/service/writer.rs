@@ -243,58 +243,6 @@ where
     (change, answer)
 }
 
-#[cfg(test)]
-impl Writer {
-    /// Queues `apply` and waits (blocking the thread) until its batch committed (its result)
-    /// or it failed. `apply` must be repeatable: it runs again in a new transaction when a
-    /// batch-mate fails.
-    pub fn write<T, F>(&self, apply: F) -> Result<T, ServiceError>
-    where
-        T: Send + 'static,
-        F: FnMut(&mut WriteView<'_>) -> Result<T, ServiceError> + Send + 'static,
-    {
-        let (change, answer) = change(apply);
-        self.enqueue(change)?;
-        answer
-            .blocking_recv()
-            .unwrap_or(Err(ServiceError::Unavailable))
-    }
-
-    /// How many changes were queued so far.
-    pub fn queued(&self) -> u64 {
-        self.queued.load(Ordering::Acquire)
-    }
-
-    /// Holds the writer (it waits inside a change of its own, in a batch of its own) until
-    /// the returned sender sends or is dropped, so that a test can queue a batch.
-    pub fn hold(&self) -> SyncSender<()> {
-        let (release, held) = sync_channel::<()>(1);
-        let (started, waiting) = sync_channel::<()>(1);
-        let mut holding = true;
-        let (reply, _answer) = oneshot::channel();
-        let change: Box<dyn Pending> = Box::new(Change {
-            apply: move |_: &mut WriteView<'_>| {
-                // Only the first time: the change is applied again if a batch-mate fails.
-                if std::mem::take(&mut holding) {
-                    let _ = started.send(());
-                    let _ = held.recv();
-                }
-                Ok::<_, ServiceError>(())
-            },
-            result: None,
-            reply,
-        });
-        if let Some(queue) = &self.queue
-            && queue.send(change).is_ok()
-        {
-            self.queued.fetch_add(1, Ordering::Release);
-            // The writer is inside the hold once it says so; what is queued now waits.
-            let _ = waiting.recv();
-        }
-        release
-    }
-}
-
 impl Drop for Writer {
     /// Lets the writer finish what is queued and waits for it, and then for the applier, so
     /// that the store is closed when the service is gone.

@@ -6,11 +6,15 @@ use super::super::{Actor, DEFAULT_APPLY_SPIN, Service, ServiceConfig, ServiceErr
 use crate::clock::ManualClock;
 use crate::domain::{Outcome, Role, SubmitRequest, Tool, ToolId, UserUpsert};
 use crate::metrics::Metrics;
+use crate::store::WriteView;
 use crate::store::fixtures::{email, user};
 use crate::store::{Queries, Store};
 use chrono::{TimeZone, Utc};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use tokio::sync::oneshot;
 
 fn admin() -> Actor {
     Actor {
@@ -259,4 +263,56 @@ fn a_full_queue_refuses_a_change_at_once_as_busy_and_what_queued_still_commits()
         read.user(&email(super::QUEUE)).unwrap().is_none(),
         "refused, not queued"
     );
+}
+
+/// Test-only ways into the writer: queue and wait on this thread, count, hold.
+impl super::Writer {
+    /// Queues `apply` and waits (blocking the thread) until its batch committed (its result)
+    /// or it failed. `apply` must be repeatable: it runs again in a new transaction when a
+    /// batch-mate fails.
+    pub(super) fn write<T, F>(&self, apply: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut WriteView<'_>) -> Result<T, ServiceError> + Send + 'static,
+    {
+        let (change, answer) = super::change(apply);
+        self.enqueue(change)?;
+        answer
+            .blocking_recv()
+            .unwrap_or(Err(ServiceError::Unavailable))
+    }
+
+    /// How many changes were queued so far.
+    pub(super) fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// Holds the writer (it waits inside a change of its own, in a batch of its own) until
+    /// the returned sender sends or is dropped, so that a test can queue a batch.
+    pub(super) fn hold(&self) -> SyncSender<()> {
+        let (release, held) = sync_channel::<()>(1);
+        let (started, waiting) = sync_channel::<()>(1);
+        let mut holding = true;
+        let (reply, _answer) = oneshot::channel();
+        let change: Box<dyn super::Pending> = Box::new(super::Change {
+            apply: move |_: &mut WriteView<'_>| {
+                // Only the first time: the change is applied again if a batch-mate fails.
+                if std::mem::take(&mut holding) {
+                    let _ = started.send(());
+                    let _ = held.recv();
+                }
+                Ok::<_, ServiceError>(())
+            },
+            result: None,
+            reply,
+        });
+        if let Some(queue) = &self.queue
+            && queue.send(change).is_ok()
+        {
+            self.queued.fetch_add(1, Ordering::Release);
+            // The writer is inside the hold once it says so; what is queued now waits.
+            let _ = waiting.recv();
+        }
+        release
+    }
 }

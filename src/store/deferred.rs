@@ -87,6 +87,11 @@ impl Applying {
         self.apply()
     }
 
+    /// Whether anything is left to apply: not for a change committed before its answer.
+    pub fn pending(&self) -> bool {
+        self.txn.is_some()
+    }
+
     fn apply(&mut self) -> Result<(), StoreError> {
         let Some(txn) = self.txn.take() else {
             return Ok(());

@@ -21,6 +21,7 @@ fn a_change_answered_from_the_journal_is_read_only_once_applied() {
     store.write(|w| w.put_user(&user(1))).unwrap();
 
     let ((), applying) = store.write_deferred(|w| w.put_user(&user(2))).unwrap();
+    assert!(applying.pending());
     assert!(!in_database(&store, 2), "answered before it is applied");
     assert_eq!(store.snapshots.unapplied_count(), 1);
     let reader = std::thread::spawn({
@@ -81,6 +82,7 @@ fn a_change_the_journal_cannot_express_is_committed_durably_before_it_is_answere
         .unwrap();
 
     assert_eq!(store.snapshots.unapplied_count(), 0);
+    assert!(!applying.pending());
     assert!(in_database(&store, 5), "applied before the answer");
     assert!(!store.log.lock().unwrap().dirty, "and durable");
     drop(applying);
