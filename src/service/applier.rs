@@ -21,11 +21,17 @@ pub(super) struct Applier {
 
 impl Applier {
     /// Starts the thread; after each change it looks for the next for up to `spin` before
-    /// it sleeps.
+    /// it sleeps (less while changes come further apart: see [`LookAgain`]).
     pub fn start(spin: Duration) -> Result<Self, ServiceError> {
         let (apply, changes) = channel::<Applying>();
         let thread = spawn("clearance-applier", move || {
-            while let Some(next) = next_to_apply(&changes, spin) {
+            let mut look = LookAgain::new(spin);
+            loop {
+                let idle = Instant::now();
+                let Some(next) = next_to_apply(&changes, look.current()) else {
+                    return;
+                };
+                look.after(idle.elapsed());
                 // A failure is logged, and refused from then on, by the store.
                 drop(next.finish());
             }
@@ -79,6 +85,38 @@ fn next_to_apply(changes: &Receiver<Applying>, spin: Duration) -> Option<Applyin
     changes.recv().ok()
 }
 
+/// How long the applier looks for the next change before it sleeps: the full `max` while
+/// changes come within it of each other, halved after each that did not (down to not at all,
+/// below an eighth), and the full time again once one does. So a steady trickle of changes
+/// further apart than `max` does not cost `max` of CPU each (the guest's haltpoll governor
+/// adapts its polling the same way).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LookAgain {
+    max: Duration,
+    current: Duration,
+}
+
+impl LookAgain {
+    fn new(max: Duration) -> Self {
+        Self { max, current: max }
+    }
+
+    fn current(&self) -> Duration {
+        self.current
+    }
+
+    /// The next change came `waited` after the last was applied.
+    fn after(&mut self, waited: Duration) {
+        self.current = if waited <= self.max {
+            self.max
+        } else if self.current / 2 < self.max / 8 {
+            Duration::ZERO
+        } else {
+            self.current / 2
+        };
+    }
+}
+
 /// Starts a thread named `name` running `run`.
 pub(super) fn spawn(
     name: &str,
@@ -99,5 +137,24 @@ pub(super) fn join(thread: Option<JoinHandle<()>>, name: &str) {
         && thread.join().is_err()
     {
         tracing::error!(thread = name, "a thread panicked");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LookAgain;
+    use std::time::Duration;
+
+    #[test]
+    fn looking_again_shrinks_while_changes_come_further_apart_and_recovers_at_once() {
+        let us = Duration::from_micros;
+        let mut look = LookAgain::new(us(500));
+        let mut seen = Vec::new();
+        for waited in [300, 2_000, 2_000, 2_000, 2_000, 2_000, 400, 500, 501] {
+            look.after(us(waited));
+            seen.push(look.current().as_micros());
+        }
+        assert_eq!(seen, [500, 250, 125, 62, 0, 0, 500, 500, 250]);
+        assert_eq!(LookAgain::new(Duration::ZERO).current(), Duration::ZERO);
     }
 }
