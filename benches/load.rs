@@ -63,6 +63,9 @@ struct Args {
     levels: Vec<usize>,
     /// How many rounds: each seeds a fresh store, starts a server on it and runs the levels.
     repeat: usize,
+    /// How long each client pauses between an answer and its next request (at least: tokio's
+    /// timer ticks in milliseconds); zero sends back to back.
+    pause: Duration,
 }
 
 fn args() -> Args {
@@ -70,6 +73,7 @@ fn args() -> Args {
         secs: 10,
         levels: vec![1, 16, 64],
         repeat: 1,
+        pause: Duration::ZERO,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -77,6 +81,10 @@ fn args() -> Args {
             "--secs" => args.secs = it.next().and_then(|v| v.parse().ok()).unwrap_or(10),
             "--repeat" => {
                 args.repeat = it.next().and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+            }
+            "--pause-us" => {
+                let us = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                args.pause = Duration::from_micros(us);
             }
             "--clients" => {
                 let list = it.next().unwrap_or_default();
@@ -129,7 +137,13 @@ async fn connect(addr: SocketAddr) -> http1::SendRequest<Full<Bytes>> {
 /// them as it can (reqwest took about 80 µs of CPU per request here, in the measured path).
 /// `level` is the level's place in the list, which keeps issue keys apart between levels (each
 /// round has a store of its own).
-async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Level {
+async fn client(
+    addr: SocketAddr,
+    level: usize,
+    id: usize,
+    until: Instant,
+    pause: Duration,
+) -> Level {
     let mut sender = connect(addr).await;
     let bearer = HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
     let mut histogram = histogram();
@@ -167,6 +181,9 @@ async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Le
         } else {
             errors += 1;
         }
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
     }
     Level {
         clients: 1,
@@ -178,10 +195,10 @@ async fn client(addr: SocketAddr, level: usize, id: usize, until: Instant) -> Le
     }
 }
 
-async fn run_level(addr: SocketAddr, level: usize, clients: usize, secs: u64) -> Level {
-    let until = Instant::now() + Duration::from_secs(secs);
+async fn run_level(addr: SocketAddr, level: usize, clients: usize, args: &Args) -> Level {
+    let until = Instant::now() + Duration::from_secs(args.secs);
     let tasks: Vec<_> = (0..clients)
-        .map(|id| tokio::spawn(client(addr, level, id, until)))
+        .map(|id| tokio::spawn(client(addr, level, id, until, args.pause)))
         .collect();
     let mut total = Level {
         clients,
@@ -240,7 +257,7 @@ fn run_round(args: &Args, runtime: &Runtime) -> Round {
     for (index, &clients) in args.levels.iter().enumerate() {
         let cpu = (cpu_ticks(&server_pid), cpu_ticks("self"));
         let inside = runtime.block_on(DecisionTime::fetch(addr));
-        let level = runtime.block_on(run_level(addr, index, clients, args.secs));
+        let level = runtime.block_on(run_level(addr, index, clients, args));
         let (inside_mean, inside_share) = runtime.block_on(DecisionTime::fetch(addr)).since(inside);
         let server_cpu = cpu_micros_per(cpu.0, cpu_ticks(&server_pid), level.done);
         let own_cpu = cpu_micros_per(cpu.1, cpu_ticks("self"), level.done);

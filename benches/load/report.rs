@@ -10,6 +10,12 @@ pub(super) fn print(args: &Args, rounds: &[Round]) {
         args.secs,
         rounds.len()
     );
+    if !args.pause.is_zero() {
+        println!(
+            "each client paused {} µs (at least) between an answer and its next request",
+            args.pause.as_micros()
+        );
+    }
     println!(
         "| clients | decisions/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/decision | generator CPU µs/decision | in server, mean ms | in server, % ≤ 0.5 ms |"
     );
