@@ -66,15 +66,15 @@ impl Store {
             applying.txn = Some(txn);
             return Ok((value, applying));
         }
-        make_deferred(&txn, &applying)?;
-        log.commit(txn, std::mem::take(&mut applying.redo), &self.snapshots)?;
+        make_pending(&txn, &applying)?;
+        log.commit(txn, &applying.redo, &self.snapshots)?;
         self.committed(touched_directory);
         Ok((value, applying))
     }
 }
 
 /// Makes the writes of `applying` not made yet in `txn`.
-fn make_deferred(txn: &redb::WriteTransaction, applying: &Applying) -> Result<(), StoreError> {
+fn make_pending(txn: &redb::WriteTransaction, applying: &Applying) -> Result<(), StoreError> {
     let view = WriteView::new(txn, Arc::clone(&applying.store.sealing)).unrecorded();
     view.make_deferred(&applying.redo, &applying.deferred)
 }
@@ -97,7 +97,7 @@ impl Applying {
             return Ok(());
         };
         let store = &self.store;
-        let applied = make_deferred(&txn, self).and_then(|()| Ok(txn.commit()?));
+        let applied = make_pending(&txn, self).and_then(|()| Ok(txn.commit()?));
         match applied {
             Ok(()) => {
                 store.committed(self.touched_directory);

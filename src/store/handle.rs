@@ -118,7 +118,7 @@ impl<K: Key + 'static, V: Value + 'static> Handle<'_, '_, K, V> {
     {
         if let Some(deferred) = self.deferred {
             let since = deferred.borrow_mut().take(self.name);
-            make_deferred(&mut self.table, self.name, &self.redo.borrow(), since)?;
+            make_deferred_in(&mut self.table, self.name, &self.redo.borrow(), since)?;
         }
         self.redo.borrow_mut().incomplete();
         self.table.retain_in(range, |_, _| false)?;
@@ -127,7 +127,7 @@ impl<K: Key + 'static, V: Value + 'static> Handle<'_, '_, K, V> {
 }
 
 /// Makes the writes to `table` (named `name`) recorded in `redo` from `since` on.
-pub(super) fn make_deferred<K: Key + 'static, V: Value + 'static>(
+pub(super) fn make_deferred_in<K: Key + 'static, V: Value + 'static>(
     table: &mut Table<'_, K, V>,
     name: &str,
     redo: &Redo,

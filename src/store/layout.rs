@@ -215,7 +215,7 @@ mod tests {
             b"ada@example.com",
             &serde_json::to_vec(&user).unwrap(),
         );
-        let log = log.into_bytes().unwrap();
+        let log = log.bytes().unwrap().to_vec();
         store.write(|w| w.redo(&log)).unwrap();
         assert!(has_the_user(&store));
         drop(store);

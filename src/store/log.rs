@@ -57,21 +57,15 @@ impl Log {
     pub fn commit(
         &mut self,
         mut txn: redb::WriteTransaction,
-        redo: Redo,
+        redo: &Redo,
         snapshots: &Snapshots,
     ) -> Result<(), StoreError> {
-        if self.failed {
-            return Err(StoreError::JournalFailed);
-        }
         let seq = self.next_seq;
-        match redo
-            .into_bytes()
-            .filter(|bytes| self.journal.fits(bytes.len()))
-        {
+        match self.to_journal(redo)? {
             Some(bytes) => {
                 txn.set_durability(redb::Durability::None)?;
                 snapshots.hold()?;
-                if let Err(e) = self.journal.write(seq, &bytes) {
+                if let Err(e) = self.journal.write(seq, bytes) {
                     snapshots.release();
                     return Err(self.fail(e));
                 }
@@ -102,11 +96,8 @@ impl Log {
     /// nothing written, when the journal cannot hold it: the caller then commits through
     /// [`Log::commit`], durably.
     pub fn record(&mut self, redo: &Redo) -> Result<bool, StoreError> {
-        if self.failed {
-            return Err(StoreError::JournalFailed);
-        }
         let seq = self.next_seq;
-        let Some(bytes) = redo.bytes().filter(|b| self.journal.fits(b.len())) else {
+        let Some(bytes) = self.to_journal(redo)? else {
             return Ok(false);
         };
         // A record written but not synced may still be applied when the folder is next
@@ -116,6 +107,15 @@ impl Log {
         self.dirty = true;
         self.next_seq = seq + 1;
         Ok(true)
+    }
+
+    /// What of `redo` goes into the journal: all of it, or nothing when the log cannot
+    /// express the transaction or the journal cannot hold it. Refused once the journal failed.
+    fn to_journal<'r>(&self, redo: &'r Redo) -> Result<Option<&'r [u8]>, StoreError> {
+        if self.failed {
+            return Err(StoreError::JournalFailed);
+        }
+        Ok(redo.bytes().filter(|bytes| self.journal.fits(bytes.len())))
     }
 
     /// The journal failed: says so once, and takes no more changes.

@@ -393,7 +393,7 @@ impl Store {
         view.set_journal_seq(log.next_seq)?;
         // The view's open tables close here, before the commit that needs them closed.
         let (touched_directory, redo, _) = view.finish();
-        log.commit(txn, redo, &self.snapshots)?;
+        log.commit(txn, &redo, &self.snapshots)?;
         self.committed(touched_directory);
         Ok(value)
     }

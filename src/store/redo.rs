@@ -84,17 +84,8 @@ impl Redo {
     }
 
     /// The encoded changes, if they express the whole transaction.
-    pub fn into_bytes(self) -> Option<Vec<u8>> {
-        self.journaled().then_some(self.bytes)
-    }
-
-    /// The encoded changes, if they express the whole transaction.
     pub fn bytes(&self) -> Option<&[u8]> {
-        self.journaled().then_some(self.bytes.as_slice())
-    }
-
-    fn journaled(&self) -> bool {
-        self.recording && self.complete
+        (self.recording && self.complete).then_some(self.bytes.as_slice())
     }
 
     /// Appends `tag`, then each chunk (table name, key, value) with its length.
@@ -180,8 +171,8 @@ mod tests {
         redo.insert("requests", b"req_1", b"{}");
         redo.remove("open_requests", b"\x01\x02");
         redo.insert("tools", b"", b"");
-        let bytes = redo.into_bytes().unwrap();
-        let read: Vec<Op<'_>> = ops(&bytes).collect::<Result<_, _>>().unwrap();
+        let bytes = redo.bytes().unwrap();
+        let read: Vec<Op<'_>> = ops(bytes).collect::<Result<_, _>>().unwrap();
         assert_eq!(
             read,
             [
@@ -208,7 +199,7 @@ mod tests {
     fn a_cut_log_is_an_error_not_a_shorter_log() {
         let mut redo = Redo::default();
         redo.insert("requests", b"req_1", b"{}");
-        let bytes = redo.into_bytes().unwrap();
+        let bytes = redo.bytes().unwrap();
         for cut in 1..bytes.len() {
             let read: Vec<_> = ops(&bytes[..cut]).collect();
             assert!(matches!(read.last(), Some(Err(_))), "cut at {cut}");
@@ -243,7 +234,7 @@ mod tests {
         redo.stop();
         redo.insert("audit", b"1", b"x");
         assert_eq!(redo.len(), None);
-        assert!(redo.into_bytes().is_none());
+        assert!(redo.bytes().is_none());
     }
 
     #[test]
@@ -251,6 +242,6 @@ mod tests {
         let mut redo = Redo::default();
         redo.insert("audit", b"1", b"x");
         redo.incomplete();
-        assert!(redo.into_bytes().is_none());
+        assert!(redo.bytes().is_none());
     }
 }

@@ -5,6 +5,10 @@
 //! Meanwhile readers are handed the snapshot from just before that commit, held here; once
 //! the record is durable the hold is released and readers see the commit. A reader can
 //! therefore never act on, or answer with, a change that a crash could still take back.
+//!
+//! A change answered from its journal record before the database applies it (see
+//! `deferred.rs`) is the other way round: readers wait until the changes answered before
+//! they began are applied, so that nobody is answered without one.
 
 use super::StoreError;
 use redb::{Database, ReadTransaction, ReadableDatabase};

@@ -3,7 +3,7 @@
 use super::StoreError;
 use super::audit::Sealing;
 use super::codec::{Tables, encode};
-use super::handle::{Deferred, Handle, Reading, make_deferred};
+use super::handle::{Deferred, Handle, Reading, make_deferred_in};
 use super::lifecycle::ms;
 use super::redo::{Op, Redo};
 use super::tables::*;
@@ -45,7 +45,7 @@ impl<'txn> Tables for WriteView<'txn> {
         let mut table = self.slot::<S>()?;
         if let Some(deferred) = &self.deferred {
             let since = deferred.borrow_mut().take(S::NAME);
-            make_deferred(&mut table, S::NAME, &self.redo.borrow(), since)?;
+            make_deferred_in(&mut table, S::NAME, &self.redo.borrow(), since)?;
         }
         Ok(Reading { table })
     }
