@@ -47,8 +47,6 @@ impl Store {
         E: From<StoreError>,
     {
         let mut txn = self.db.begin_write().map_err(StoreError::from)?;
-        txn.set_durability(redb::Durability::None)
-            .map_err(StoreError::from)?;
         let mut view = WriteView::new(&txn, Arc::clone(&self.sealing)).deferring();
         let value = f(&mut view)?;
         let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
@@ -62,6 +60,9 @@ impl Store {
             store: self.clone(),
         };
         if log.record(&applying.redo)? {
+            // The journal holds it; a commit that cannot go through the journal stays durable.
+            txn.set_durability(redb::Durability::None)
+                .map_err(StoreError::from)?;
             self.snapshots.applying();
             applying.txn = Some(txn);
             return Ok((value, applying));
