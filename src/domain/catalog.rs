@@ -1,6 +1,6 @@
 //! The tool catalog: which AI tools exist, how risky they are and how they are fulfilled.
 
-use super::{DomainError, ToolId};
+use super::{DomainError, ToolId, formats};
 use serde::{Deserialize, Serialize};
 
 /// Whether a tool may be requested. Policies read it as the string `status`.
@@ -109,17 +109,22 @@ pub struct Tool {
 #[serde(deny_unknown_fields)]
 pub struct ToolUpsert {
     /// Display name.
+    #[schema(value_type = crate::domain::formats::NameText)]
     pub name: String,
     /// Vendor.
+    #[schema(value_type = crate::domain::formats::NameText)]
     pub provider: String,
     /// Whether it can be requested.
     pub status: ToolStatus,
     /// Risk rating.
     pub risk: Risk,
     /// Default grant length in days (1 to 365).
-    pub default_duration_days: u32,
+    #[serde(deserialize_with = "crate::domain::number::whole")]
+    #[schema(minimum = 1, maximum = 365)]
+    pub default_duration_days: i64,
     /// Guidance shown to requesters.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::LongText>)]
     pub guidance: Option<String>,
     /// How grants are fulfilled; manual when absent.
     #[serde(default)]
@@ -128,22 +133,24 @@ pub struct ToolUpsert {
 
 /// The longest grant anyone can ask for, in days; policies set tighter limits.
 pub const MAX_DURATION_DAYS: u32 = 365;
-const MAX_NAME: usize = 200;
-const MAX_TEXT: usize = 4000;
+
+/// A number of days of access: 1 to [`MAX_DURATION_DAYS`].
+pub fn duration_days(field: &str, days: i64) -> Result<u32, DomainError> {
+    u32::try_from(days)
+        .ok()
+        .filter(|d| (1..=MAX_DURATION_DAYS).contains(d))
+        .ok_or_else(|| DomainError::new(field, format!("must be between 1 and {MAX_DURATION_DAYS}")))
+}
 
 impl ToolUpsert {
     /// Checks the fields and builds the catalog entry for `id`.
     pub fn into_tool(self, id: ToolId) -> Result<Tool, DomainError> {
-        let name = bounded_text("name", &self.name, MAX_NAME)?;
-        let provider = bounded_text("provider", &self.provider, MAX_NAME)?;
-        if !(1..=MAX_DURATION_DAYS).contains(&self.default_duration_days) {
-            return Err(DomainError::new(
-                "default_duration_days",
-                format!("must be between 1 and {MAX_DURATION_DAYS}"),
-            ));
-        }
+        let name = formats::text(&formats::NAME, "name", &self.name)?;
+        let provider = formats::text(&formats::NAME, "provider", &self.provider)?;
+        let default_duration_days =
+            duration_days("default_duration_days", self.default_duration_days)?;
         let guidance = match self.guidance {
-            Some(g) => Some(bounded_text("guidance", &g, MAX_TEXT)?),
+            Some(g) => Some(formats::text(&formats::LONG_TEXT, "guidance", &g)?),
             None => None,
         };
         let connector = self.connector.unwrap_or_default();
@@ -159,24 +166,9 @@ impl ToolUpsert {
             provider,
             status: self.status,
             risk: self.risk,
-            default_duration_days: self.default_duration_days,
+            default_duration_days,
             guidance,
             connector,
         })
-    }
-}
-
-/// Trims `raw` and checks it is non-empty and at most `max` characters.
-pub fn bounded_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    let text = raw.trim();
-    if text.is_empty() {
-        Err(DomainError::new(field, "must not be empty"))
-    } else if text.chars().count() > max {
-        Err(DomainError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ))
-    } else {
-        Ok(text.to_owned())
     }
 }

@@ -38,12 +38,15 @@ pub struct Group {
 pub struct UserUpsert {
     /// Direct groups.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::domain::formats::GroupText>, max_items = 200)]
     pub groups: Vec<String>,
     /// Department.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::NameText>)]
     pub department: Option<String>,
     /// Manager's email.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::EmailText>)]
     pub manager: Option<String>,
 }
 
@@ -53,6 +56,7 @@ pub struct UserUpsert {
 pub struct GroupUpsert {
     /// Groups this group is nested in.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::domain::formats::GroupText>, max_items = 200)]
     pub parents: Vec<String>,
 }
 
@@ -80,7 +84,7 @@ impl UserUpsert {
     pub fn into_user(self, email: Email) -> Result<User, DomainError> {
         let groups = parse_groups("groups", &self.groups)?;
         let department = match self.department {
-            Some(d) => Some(super::catalog::bounded_text("department", &d, 200)?),
+            Some(d) => Some(super::formats::text(&super::formats::NAME, "department", &d)?),
             None => None,
         };
         let manager = match self.manager {

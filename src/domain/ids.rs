@@ -1,6 +1,6 @@
 //! Identifier newtypes. Each has one `parse` that is the only way to build it from input.
 
-use super::DomainError;
+use super::{DomainError, formats};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -55,54 +55,25 @@ string_id!(
     PolicyVersionId
 );
 
-const MAX_EMAIL: usize = 254;
-const MAX_SLUG: usize = 64;
-const MAX_ISSUE_KEY: usize = 64;
-
 impl Email {
-    /// Parses an email address; it is trimmed and lower-cased.
+    /// Parses an email address (see [`formats::EMAIL`]); it is lower-cased.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        let email = raw.trim().to_lowercase();
-        let valid = email.len() <= MAX_EMAIL
-            && email.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !domain.contains('@')
-            })
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if valid {
-            Ok(Self(email))
-        } else {
-            Err(DomainError::new(field, "must be an email address"))
-        }
+        let email = formats::EMAIL.check(field, raw, "must be an email address")?;
+        Ok(Self(email.to_lowercase()))
     }
-}
-
-/// True when `s` is a slug: lower-case letters, digits and inner dashes, at most 64 characters.
-fn is_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_SLUG
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 impl ToolId {
     const UNKNOWN_PREFIX: &'static str = "unknown:";
 
-    /// Parses a catalog slug.
+    /// Parses a catalog slug (see [`formats::SLUG`]).
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        if is_slug(raw) {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(DomainError::new(
-                field,
-                "must be a slug of lower-case letters, digits and dashes (at most 64)",
-            ))
-        }
+        let slug = formats::SLUG.check(
+            field,
+            raw,
+            "must be a slug of lower-case letters, digits and inner dashes (at most 64)",
+        )?;
+        Ok(Self(slug.to_owned()))
     }
 
     /// The id of a tool that is not in the catalog, derived from its name.
@@ -117,7 +88,7 @@ impl ToolId {
         }
         let slug: String = slug.trim_end_matches('-').chars().take(MAX_SLUG).collect();
         let slug = slug.trim_end_matches('-');
-        if is_slug(slug) {
+        if formats::SLUG.matches(slug) {
             Ok(Self(format!("{}{slug}", Self::UNKNOWN_PREFIX)))
         } else {
             Err(DomainError::new(
@@ -127,59 +98,43 @@ impl ToolId {
         }
     }
 
-    /// Rebuilds an id read back from storage or from a path; accepts both forms.
+    /// Parses an id as recorded, in either form (see [`formats::TOOL_REF`]).
     pub fn parse_any(field: &str, raw: &str) -> Result<Self, DomainError> {
-        match raw.strip_prefix(Self::UNKNOWN_PREFIX) {
-            Some(slug) if is_slug(slug) => Ok(Self(raw.to_owned())),
-            Some(_) => Err(DomainError::new(field, "is not a valid unknown tool id")),
-            None => Self::parse(field, raw),
-        }
+        let id = formats::TOOL_REF.check(
+            field,
+            raw,
+            "must be a catalog slug, or unknown: and a slug",
+        )?;
+        Ok(Self(id.to_owned()))
     }
 }
 
 impl IssueKey {
-    /// Parses a Jira issue key: a project key (upper-case letter, then letters, digits or `_`),
-    /// a dash and a number.
+    /// Parses a Jira issue key in canonical form (see [`formats::ISSUE_KEY`]): `AIR-0` and
+    /// `AIR-01` are refused, so one issue has one key.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        let key = raw.trim();
-        let valid = key.len() <= MAX_ISSUE_KEY
-            && key.split_once('-').is_some_and(|(project, number)| {
-                project.starts_with(|c: char| c.is_ascii_uppercase())
-                    && project
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-                    && !number.is_empty()
-                    && number.bytes().all(|b| b.is_ascii_digit())
-            });
-        if valid {
-            Ok(Self(key.to_owned()))
-        } else {
-            Err(DomainError::new(
-                field,
-                "must be a Jira issue key like AIR-123",
-            ))
-        }
+        let key = formats::ISSUE_KEY.check(
+            field,
+            raw,
+            "must be a Jira issue key like AIR-123 (number without leading zeros)",
+        )?;
+        Ok(Self(key.to_owned()))
     }
 }
 
 impl GroupId {
-    /// Parses a group name: a slug, with `_` and `.` also allowed.
+    /// Parses a group name (see [`formats::GROUP`]).
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        let valid = !raw.is_empty()
-            && raw.len() <= MAX_SLUG
-            && raw.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
-            });
-        if valid {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(DomainError::new(
-                field,
-                "must be lower-case letters, digits, '-', '_' or '.' (at most 64)",
-            ))
-        }
+        let group = formats::GROUP.check(
+            field,
+            raw,
+            "must start with a lower-case letter or digit, then letters, digits, '-', '_' or '.' (at most 64)",
+        )?;
+        Ok(Self(group.to_owned()))
     }
 }
+
+const MAX_SLUG: usize = 64;
 
 /// The millisecond of the last id made, and the counter within it.
 static ID_SEQUENCE: std::sync::Mutex<(u64, u64)> = std::sync::Mutex::new((u64::MAX, 0));
@@ -269,7 +224,8 @@ impl RequestId {
 
     /// Rebuilds a request id from a path segment.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        parse_prefixed(field, raw, "req_").map(Self)
+        let id = formats::REQUEST_ID.check(field, raw, "must be a request id (req_ and 32 hex digits)")?;
+        Ok(Self(id.to_owned()))
     }
 }
 
@@ -281,30 +237,16 @@ impl GrantId {
 
     /// Rebuilds a grant id from a path segment.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        parse_prefixed(field, raw, "grt_").map(Self)
-    }
-}
-
-fn parse_prefixed(field: &str, raw: &str, prefix: &str) -> Result<String, DomainError> {
-    match raw.strip_prefix(prefix) {
-        Some(rest) if rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            Ok(raw.to_owned())
-        }
-        _ => Err(DomainError::new(
-            field,
-            format!("must be an id starting with {prefix}"),
-        )),
+        let id = formats::GRANT_ID.check(field, raw, "must be a grant id (grt_ and 32 hex digits)")?;
+        Ok(Self(id.to_owned()))
     }
 }
 
 impl PolicyVersionId {
     /// Parses a version: 64 lower-case hex digits.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        if raw.len() == 64 && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(DomainError::new(field, "must be 64 lower-case hex digits"))
-        }
+        let version = formats::POLICY_VERSION.check(field, raw, "must be 64 lower-case hex digits")?;
+        Ok(Self(version.to_owned()))
     }
 
     /// The version of a bundle digest.
@@ -358,7 +300,7 @@ mod tests {
     #[test]
     fn emails_are_lower_cased_and_checked() {
         assert_eq!(
-            Email::parse("e", " Alice@Example.COM ").map(|e| e.to_string()),
+            Email::parse("e", "Alice@Example.COM").map(|e| e.to_string()),
             Ok("alice@example.com".to_owned())
         );
         for bad in [

@@ -1,6 +1,7 @@
 //! Access requests and grants.
 
-use super::catalog::{MAX_DURATION_DAYS, bounded_text};
+use super::catalog::duration_days;
+use super::formats;
 use super::review::{Approval, Closure};
 use super::{DecisionRecord, DomainError, Email, GrantId, IssueKey, Outcome, RequestId, ToolId};
 use chrono::{DateTime, Utc};
@@ -12,9 +13,11 @@ use sha2::{Digest, Sha256};
 #[serde(deny_unknown_fields)]
 pub struct NewTool {
     /// The tool's name.
+    #[schema(value_type = crate::domain::formats::NameText)]
     pub name: String,
     /// Where it lives.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::ProseText>)]
     pub url: Option<String>,
 }
 
@@ -23,24 +26,32 @@ pub struct NewTool {
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     /// Jira issue key; the idempotency key.
+    #[schema(value_type = crate::domain::formats::IssueKeyText)]
     pub issue_key: String,
     /// Requester email.
+    #[schema(value_type = crate::domain::formats::EmailText)]
     pub requester: String,
     /// Catalog id; exactly one of `tool` and `new_tool`.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::SlugText>)]
     pub tool: Option<String>,
     /// A tool not in the catalog.
     #[serde(default)]
     pub new_tool: Option<NewTool>,
     /// Why the requester needs it.
+    #[schema(value_type = crate::domain::formats::ProseText)]
     pub purpose: String,
     /// Days of access (1 to 365).
+    #[serde(deserialize_with = "crate::domain::number::whole")]
+    #[schema(minimum = 1, maximum = 365)]
     pub duration_days: i64,
     /// JSM project key.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::LabelText>)]
     pub project: Option<String>,
     /// JSM request type.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::LabelText>)]
     pub request_type: Option<String>,
 }
 
@@ -65,8 +76,6 @@ pub struct NewRequest {
     pub request_type: String,
 }
 
-const MAX_PURPOSE: usize = 2000;
-const MAX_LABEL: usize = 100;
 
 impl SubmitRequest {
     /// Checks every field; the first problem is the error.
@@ -76,9 +85,9 @@ impl SubmitRequest {
         let (tool, new_tool) = match (self.tool, self.new_tool) {
             (Some(tool), None) => (ToolId::parse("tool", &tool)?, None),
             (None, Some(new)) => {
-                let name = bounded_text("new_tool.name", &new.name, 200)?;
+                let name = formats::text(&formats::NAME, "new_tool.name", &new.name)?;
                 let url = match new.url {
-                    Some(url) => Some(bounded_text("new_tool.url", &url, 2000)?),
+                    Some(url) => Some(formats::text(&formats::PROSE, "new_tool.url", &url)?),
                     None => None,
                 };
                 let id = ToolId::unknown_from_name("new_tool.name", &name)?;
@@ -91,16 +100,8 @@ impl SubmitRequest {
                 ));
             }
         };
-        let purpose = bounded_text("purpose", &self.purpose, MAX_PURPOSE)?;
-        let duration_days = u32::try_from(self.duration_days)
-            .ok()
-            .filter(|d| (1..=MAX_DURATION_DAYS).contains(d))
-            .ok_or_else(|| {
-                DomainError::new(
-                    "duration_days",
-                    format!("must be between 1 and {MAX_DURATION_DAYS}"),
-                )
-            })?;
+        let purpose = formats::text(&formats::PROSE, "purpose", &self.purpose)?;
+        let duration_days = duration_days("duration_days", self.duration_days)?;
         Ok(NewRequest {
             issue_key,
             requester,
@@ -115,11 +116,7 @@ impl SubmitRequest {
 }
 
 fn optional_label(field: &str, raw: Option<String>) -> Result<String, DomainError> {
-    match raw {
-        None => Ok(String::new()),
-        Some(s) if s.trim().is_empty() => Ok(String::new()),
-        Some(s) => bounded_text(field, &s, MAX_LABEL),
-    }
+    Ok(formats::optional_text(&formats::LABEL, field, raw)?.unwrap_or_default())
 }
 
 impl NewRequest {

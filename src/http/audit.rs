@@ -16,14 +16,17 @@ use serde::Deserialize;
 
 /// Query of `GET /v1/audit/events`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventParams {
     /// Entries after this `seq` (default 0: from the start).
     after_seq: Option<u64>,
     /// At most this many (default 100, at most 1,000).
+#[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     /// Only entries of this type, such as `grant.expired`.
     #[serde(rename = "type")]
+    #[param(value_type = Option<crate::domain::formats::NameText>)]
     kind: Option<String>,
 }
 
@@ -36,7 +39,7 @@ pub async fn events(
     actor: Actor,
     ApiQuery(params): ApiQuery<EventParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let (after, limit) = (params.after_seq.unwrap_or(0), params.limit.unwrap_or(100));
+    let (after, limit) = (params.after_seq.unwrap_or(0), params.limit);
     Ok(Json(
         app.run(move |s| s.audit_events(&actor, after, params.kind, limit))
             .await?,
@@ -63,11 +66,13 @@ pub async fn public_key(State(app): State<AppState>) -> Json<PublishedKey> {
 
 /// Query of `GET /v1/audit/checkpoints`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointParams {
     /// Checkpoints after this `seq` (default 0).
     after_seq: Option<u64>,
     /// At most this many (default 100, at most 1,000).
+#[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
@@ -80,7 +85,7 @@ pub async fn checkpoints(
     actor: Actor,
     ApiQuery(params): ApiQuery<CheckpointParams>,
 ) -> Result<Json<Vec<Checkpoint>>, ApiError> {
-    let (after, limit) = (params.after_seq.unwrap_or(0), params.limit.unwrap_or(100));
+    let (after, limit) = (params.after_seq.unwrap_or(0), params.limit);
     Ok(Json(
         app.run(move |s| s.audit_checkpoints(&actor, after, limit))
             .await?,
@@ -89,6 +94,7 @@ pub async fn checkpoints(
 
 /// Query of `GET /v1/audit/export`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// Start of the window (default: 90 days before `to`).

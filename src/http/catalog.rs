@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Create or replace a catalog entry (admin).
 #[utoipa::path(put, path = "/v1/tools/{id}", request_body = ToolUpsert, tag = "catalog",
-    params(("id" = String, Path, description = "Catalog slug")),
+    params(("id" = crate::domain::formats::SlugText, Path, description = "Catalog slug")),
     responses((status = 200, body = Tool), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn put(
@@ -25,7 +25,7 @@ pub async fn put(
 
 /// One catalog entry.
 #[utoipa::path(get, path = "/v1/tools/{id}", tag = "catalog",
-    params(("id" = String, Path, description = "Catalog slug")),
+    params(("id" = crate::domain::formats::SlugText, Path, description = "Catalog slug")),
     responses((status = 200, body = Tool), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_one(
@@ -38,6 +38,7 @@ pub async fn get_one(
 
 /// Filters of `GET /v1/tools`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsParams {
     /// Only tools that can be requested (`approved`).

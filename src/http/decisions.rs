@@ -16,17 +16,21 @@ use serde::{Deserialize, Serialize};
 
 /// Query of `GET /v1/decisions`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionParams {
     /// Only decisions by this version: 64 hex digits or its sequence number.
+    #[param(value_type = Option<crate::domain::formats::PolicyRefText>)]
     policy_version: Option<String>,
     /// Made at or after (default: the beginning).
     from: Option<DateTime<Utc>>,
     /// Made at or before (default: now).
     to: Option<DateTime<Utc>>,
     /// The `next` of the previous page.
+    #[param(value_type = Option<crate::domain::formats::RequestIdText>)]
     after: Option<String>,
     /// At most this many (default 100, at most 1,000).
+#[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
@@ -97,11 +101,14 @@ pub async fn history(
 
 /// Query of `GET /v1/policies/diff`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiffParams {
     /// The older version: 64 hex digits or its sequence number.
+    #[param(value_type = crate::domain::formats::PolicyRefText)]
     from: String,
     /// The newer version.
+    #[param(value_type = crate::domain::formats::PolicyRefText)]
     to: String,
 }
 
@@ -122,7 +129,7 @@ pub async fn diff(
 
 /// Decides a recorded request again with the recorded version's text on the recorded facts.
 #[utoipa::path(post, path = "/v1/requests/{id}/replay", tag = "policies",
-    params(("id" = String, Path, description = "Request id or Jira issue key")),
+    params(("id" = crate::domain::formats::RequestRefText, Path, description = "Request id or Jira issue key")),
     responses((status = 200, body = Replayed), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn replay(

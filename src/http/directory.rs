@@ -12,7 +12,7 @@ use serde::Serialize;
 
 /// Create or replace a user (admin).
 #[utoipa::path(put, path = "/v1/users/{email}", request_body = UserUpsert, tag = "directory",
-    params(("email" = String, Path, description = "The user's email")),
+    params(("email" = crate::domain::formats::EmailText, Path, description = "The user's email")),
     responses((status = 200, body = User), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn put_user(
@@ -28,7 +28,7 @@ pub async fn put_user(
 
 /// One user.
 #[utoipa::path(get, path = "/v1/users/{email}", tag = "directory",
-    params(("email" = String, Path, description = "The user's email")),
+    params(("email" = crate::domain::formats::EmailText, Path, description = "The user's email")),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_user(
@@ -41,7 +41,7 @@ pub async fn get_user(
 
 /// Create or replace a group; `parents` nest it (admin).
 #[utoipa::path(put, path = "/v1/groups/{id}", request_body = GroupUpsert, tag = "directory",
-    params(("id" = String, Path, description = "Group name")),
+    params(("id" = crate::domain::formats::GroupText, Path, description = "Group name")),
     responses((status = 200, body = Group), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn put_group(

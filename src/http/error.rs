@@ -20,6 +20,9 @@ pub enum ApiError {
     /// The body or query is JSON of the wrong shape (unknown, missing or mistyped fields).
     #[error("{0}")]
     ValidationFailed(String),
+    /// The body is not declared `application/json`.
+    #[error("the body must be sent as application/json")]
+    UnsupportedMediaType,
     /// The body is larger than the route's limit.
     #[error("the body is too large: at most 64 KiB, or 1 MiB for a policy bundle")]
     PayloadTooLarge,
@@ -89,6 +92,7 @@ impl ApiError {
             Self::NoRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Join(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -99,6 +103,7 @@ impl ApiError {
             Self::NoRoute => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Timeout => "unavailable",
             Self::Join(_) => "internal",
         };

@@ -21,6 +21,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !declares_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
@@ -30,12 +33,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         })?;
         // Syntax first, then shape: `[1,2` is invalid JSON even though its first element
         // would already fail to fit the expected type.
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+        let value = super::strict_json::parse(&bytes).map_err(ApiError::InvalidJson)?;
         T::deserialize(value)
             .map(ApiJson)
             .map_err(|e| ApiError::ValidationFailed(e.to_string()))
     }
+}
+
+/// True when `Content-Type` is `application/json` or a `+json` type, with any parameters.
+fn declares_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .is_some_and(|essence| essence == "application/json" || essence.ends_with("+json"))
 }
 
 /// A JSON body that may be left out: an empty body reads as `T::default()`.

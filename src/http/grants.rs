@@ -14,15 +14,19 @@ use serde::Deserialize;
 
 /// Filters of `GET /v1/grants`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct GrantParams {
     /// Holder email.
+    #[param(value_type = Option<crate::domain::formats::EmailText>)]
     user: Option<String>,
     /// Tool id.
+    #[param(value_type = Option<crate::domain::formats::ToolRefText>)]
     tool: Option<String>,
     /// `pending_provision`, `active`, `expired` or `revoked`.
     state: Option<GrantState>,
     /// At most this many (default 100, at most 500).
+#[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -35,7 +39,7 @@ impl GrantParams {
                 .map(|t| ToolId::parse_any("tool", &t))
                 .transpose()?,
             state: self.state,
-            limit: self.limit.unwrap_or(100),
+            limit: crate::domain::page::page_limit(self.limit, 100, 500)?,
         })
     }
 }
@@ -55,7 +59,7 @@ pub async fn list(
 
 /// One grant.
 #[utoipa::path(get, path = "/v1/grants/{id}", tag = "grants",
-    params(("id" = String, Path, description = "Grant id")),
+    params(("id" = crate::domain::formats::GrantIdText, Path, description = "Grant id")),
     responses((status = 200, body = Grant), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_one(
@@ -68,7 +72,7 @@ pub async fn get_one(
 
 /// Manual fulfilment confirmed: the grant becomes active.
 #[utoipa::path(post, path = "/v1/grants/{id}/fulfill", tag = "grants",
-    params(("id" = String, Path, description = "Grant id")),
+    params(("id" = crate::domain::formats::GrantIdText, Path, description = "Grant id")),
     responses((status = 200, body = Grant), (status = 404, body = ErrorBody),
         (status = 409, description = "`invalid_transition`", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -82,7 +86,7 @@ pub async fn fulfill(
 
 /// Revoke a grant; opens a deprovision job.
 #[utoipa::path(post, path = "/v1/grants/{id}/revoke", request_body = RevokeBody, tag = "grants",
-    params(("id" = String, Path, description = "Grant id")),
+    params(("id" = crate::domain::formats::GrantIdText, Path, description = "Grant id")),
     responses((status = 200, body = Grant), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -97,7 +101,7 @@ pub async fn revoke(
 
 /// Extend a grant, as the `extend` policies decide.
 #[utoipa::path(post, path = "/v1/grants/{id}/extend", request_body = ExtendBody, tag = "grants",
-    params(("id" = String, Path, description = "Grant id")),
+    params(("id" = crate::domain::formats::GrantIdText, Path, description = "Grant id")),
     responses((status = 200, body = Grant), (status = 400, body = ErrorBody),
         (status = 403, description = "`extension_not_permitted` with reasons", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -113,7 +117,7 @@ pub async fn extend(
 
 /// A user's grants pending provision or active, with expiry labels.
 #[utoipa::path(get, path = "/v1/users/{email}/access", tag = "grants",
-    params(("email" = String, Path, description = "User email")),
+    params(("email" = crate::domain::formats::EmailText, Path, description = "User email")),
     responses((status = 200, body = Vec<AccessEntry>), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn access(
@@ -126,6 +130,7 @@ pub async fn access(
 
 /// Filters of `GET /v1/jobs`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct JobParams {
     /// `fulfil` or `deprovision`.
@@ -148,7 +153,7 @@ pub async fn jobs(
 
 /// Mark a job done: `fulfilled`, `deprovisioned`, or `verified` for a completed one.
 #[utoipa::path(post, path = "/v1/jobs/{id}/complete", request_body = CompleteJob, tag = "grants",
-    params(("id" = String, Path, description = "Job id")),
+    params(("id" = crate::domain::formats::JobIdText, Path, description = "Job id")),
     responses((status = 200, body = Job), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -176,7 +181,7 @@ pub async fn recerts(
 
 /// Keep the grant: extend it through the `extend` policies.
 #[utoipa::path(post, path = "/v1/recertifications/{id}/keep", request_body = KeepBody, tag = "grants",
-    params(("id" = String, Path, description = "Recertification id")),
+    params(("id" = crate::domain::formats::RecertIdText, Path, description = "Recertification id")),
     responses((status = 200, body = Grant), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -191,7 +196,7 @@ pub async fn keep(
 
 /// Revoke the grant under review.
 #[utoipa::path(post, path = "/v1/recertifications/{id}/revoke", request_body = RevokeBody, tag = "grants",
-    params(("id" = String, Path, description = "Recertification id")),
+    params(("id" = crate::domain::formats::RecertIdText, Path, description = "Recertification id")),
     responses((status = 200, body = Grant), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]

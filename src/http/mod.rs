@@ -14,9 +14,10 @@ mod policies;
 mod requests;
 mod review;
 mod serve;
+mod strict_json;
 
 pub use error::{ApiError, ErrorBody};
-pub use openapi::ApiDoc;
+pub use openapi::{ApiDoc, document as openapi_document};
 pub use serve::{Timeouts, serve};
 
 use crate::service::{Service, ServiceError};

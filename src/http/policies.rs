@@ -101,7 +101,7 @@ pub async fn versions(
 
 /// One version with the full text of every file and the schema.
 #[utoipa::path(get, path = "/v1/policies/versions/{version}", tag = "policies",
-    params(("version" = String, Path, description = "64 hex digits")),
+    params(("version" = crate::domain::formats::PolicyVersionText, Path, description = "64 hex digits")),
     responses((status = 200, body = VersionView), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn version(

@@ -148,7 +148,7 @@ pub async fn submit(
 
 /// One request, by request id or issue key.
 #[utoipa::path(get, path = "/v1/requests/{id}", tag = "requests",
-    params(("id" = String, Path, description = "Request id or Jira issue key")),
+    params(("id" = crate::domain::formats::RequestRefText, Path, description = "Request id or Jira issue key")),
     responses((status = 200, body = RequestView), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_one(
@@ -162,15 +162,19 @@ pub async fn get_one(
 
 /// Filters of `GET /v1/requests`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// `pending`, `approved`, `denied` or `expired`.
     status: Option<RequestStatus>,
     /// Requester email.
+    #[param(value_type = Option<crate::domain::formats::EmailText>)]
     requester: Option<String>,
     /// Tool id.
+    #[param(value_type = Option<crate::domain::formats::ToolRefText>)]
     tool: Option<String>,
     /// At most this many (default 100, at most 500).
+#[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -186,7 +190,7 @@ impl ListParams {
                 .tool
                 .map(|t| ToolId::parse_any("tool", &t))
                 .transpose()?,
-            limit: self.limit.unwrap_or(100),
+            limit: crate::domain::page::page_limit(self.limit, 100, 500)?,
         })
     }
 }

@@ -6,7 +6,7 @@ use super::extract::{ApiJson, ApiQuery, OptionalJson};
 use super::requests::RequestView;
 use crate::domain::{Grant, RequestStatus};
 use crate::service::{
-    Actor, ApproveBody, BulkBody, BulkResult, DenyBody, QUEUE_PAGE, QueuePage, Reviewed,
+    Actor, ApproveBody, BulkBody, BulkResult, DenyBody, QueuePage, Reviewed,
 };
 use axum::Json;
 use axum::extract::{Path, State};
@@ -48,7 +48,7 @@ impl From<Reviewed> for ReviewResponse {
 
 /// Sign off the first remaining review stage the policies permit this approver to approve.
 #[utoipa::path(post, path = "/v1/requests/{id}/approve", request_body = ApproveBody, tag = "review",
-    params(("id" = String, Path, description = "Request id")),
+    params(("id" = crate::domain::formats::RequestRefText, Path, description = "Request id or Jira issue key")),
     responses((status = 200, body = ReviewResponse),
         (status = 400, body = ErrorBody), (status = 403, description = "`forbidden`, or `approval_not_permitted` with reasons", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "`request_not_pending` or `duplicate_grant`", body = ErrorBody)),
@@ -65,7 +65,7 @@ pub async fn approve(
 
 /// Deny a pending request (the denier must be permitted to approve one of its stages).
 #[utoipa::path(post, path = "/v1/requests/{id}/deny", request_body = DenyBody, tag = "review",
-    params(("id" = String, Path, description = "Request id")),
+    params(("id" = crate::domain::formats::RequestRefText, Path, description = "Request id or Jira issue key")),
     responses((status = 200, body = ReviewResponse),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -103,13 +103,17 @@ pub async fn bulk(
 
 /// Filters of `GET /v1/approvals`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QueueParams {
     /// The approver; defaults to the token's person.
+    #[param(value_type = Option<crate::domain::formats::EmailText>)]
     approver: Option<String>,
     /// Where the page starts: the request id the previous page's `Link` gave.
+    #[param(value_type = Option<crate::domain::formats::RequestIdText>)]
     after: Option<String>,
     /// At most this many (default and most 500).
+#[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -137,7 +141,6 @@ pub async fn queue(
     let (approver, limit) = (params.approver.clone(), params.limit);
     let page: QueuePage = app
         .run(move |s| {
-            let limit = limit.unwrap_or(QUEUE_PAGE);
             s.approval_queue(&actor, approver.as_deref(), params.after.as_deref(), limit)
         })
         .await?;

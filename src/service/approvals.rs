@@ -3,7 +3,7 @@
 use super::facts::{recorded_tool_facts, user_facts};
 use super::grants::record_new_grant;
 use super::{Actor, Service, ServiceError};
-use crate::domain::catalog::bounded_text;
+use crate::domain::formats;
 use crate::domain::{
     Approval, ApprovalFacts, Closure, ContendedFacts, DecisionFacts, DomainError, Email, Grant,
     RequestContextFacts, RequestId, RequestRecord, RequestStatus, Role,
@@ -15,7 +15,6 @@ use serde::Deserialize;
 /// How often an approval is re-made when a concurrent one changed the request meanwhile.
 const MAX_ATTEMPTS: usize = 16;
 /// Longest comment or reason kept.
-const MAX_COMMENT: usize = 2_000;
 /// The roles that review requests.
 pub(super) const REVIEWERS: &[Role] = &[Role::Approver, Role::Automation];
 
@@ -25,9 +24,11 @@ pub(super) const REVIEWERS: &[Role] = &[Role::Approver, Role::Automation];
 pub struct ApproveBody {
     /// Who signs off; required unless the token is bound to a person.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::EmailText>)]
     pub approver: Option<String>,
     /// A comment for the record.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::NoteText>)]
     pub comment: Option<String>,
 }
 
@@ -37,9 +38,11 @@ pub struct ApproveBody {
 pub struct DenyBody {
     /// Who denies; required unless the token is bound to a person.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::EmailText>)]
     pub approver: Option<String>,
     /// Why, for the record.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::NoteText>)]
     pub reason: Option<String>,
 }
 
@@ -73,10 +76,7 @@ pub(super) fn acting_person(
 }
 
 fn optional_text(field: &str, text: Option<String>) -> Result<Option<String>, ServiceError> {
-    Ok(text
-        .filter(|t| !t.trim().is_empty())
-        .map(|t| bounded_text(field, &t, MAX_COMMENT))
-        .transpose()?)
+    Ok(formats::optional_text(&formats::NOTE, field, text)?)
 }
 
 impl Service {

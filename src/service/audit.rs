@@ -27,10 +27,10 @@ impl Service {
         actor: &Actor,
         after_seq: u64,
         kind: Option<String>,
-        limit: usize,
+        limit: Option<usize>,
     ) -> Result<AuditPage, ServiceError> {
         actor.require(&[Role::Auditor], "read the audit log")?;
-        let limit = limit.clamp(1, MAX_EVENTS);
+        let limit = crate::domain::page::page_limit(limit, 100, MAX_EVENTS)?;
         let read = self.store.read()?;
         let (events, last) = read.audit_events(after_seq, kind.as_deref(), limit, MAX_SCAN)?;
         Ok(AuditPage {

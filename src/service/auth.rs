@@ -47,6 +47,7 @@ pub struct NewToken {
     pub role: Role,
     /// The user the token acts as.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::EmailText>)]
     pub subject: Option<String>,
 }
 

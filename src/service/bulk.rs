@@ -25,12 +25,15 @@ pub struct BulkBody {
     /// Approve or deny.
     pub action: BulkAction,
     /// Request ids, at most 50.
+    #[schema(value_type = Vec<crate::domain::formats::RequestRefText>, min_items = 1, max_items = 50)]
     pub ids: Vec<String>,
     /// Who acts; required unless the token is bound to a person.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::EmailText>)]
     pub approver: Option<String>,
     /// Comment (approve) or reason (deny).
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::NoteText>)]
     pub comment: Option<String>,
 }
 

@@ -96,7 +96,7 @@ impl Service {
             .after
             .map(|a| RequestId::parse("after", &a))
             .transpose()?;
-        let limit = filter.limit.unwrap_or(100).clamp(1, MAX_DECISIONS);
+        let limit = crate::domain::page::page_limit(filter.limit, 100, MAX_DECISIONS)?;
         let window = DecisionWindow {
             version,
             from,

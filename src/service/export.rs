@@ -54,10 +54,10 @@ impl Service {
         &self,
         actor: &Actor,
         after_seq: u64,
-        limit: usize,
+        limit: Option<usize>,
     ) -> Result<Vec<Checkpoint>, ServiceError> {
         actor.require(&[Role::Auditor], "read the audit log")?;
-        let limit = limit.clamp(1, super::audit::MAX_EVENTS);
+        let limit = crate::domain::page::page_limit(limit, 100, super::audit::MAX_EVENTS)?;
         Ok(self.store.read()?.checkpoints(after_seq, limit)?)
     }
 

@@ -7,7 +7,7 @@ use super::auth::ANY_ROLE;
 use super::facts::{recorded_tool_facts, user_facts};
 use super::jobs::complete_job;
 use super::{Actor, Service, ServiceError, transitions};
-use crate::domain::catalog::{MAX_DURATION_DAYS, bounded_text};
+use crate::domain::formats;
 use crate::domain::grant::expiry_label;
 use crate::domain::{
     DomainError, Email, ExtendFacts, Grant, GrantId, GrantState, JobKind, JobOutcome, Role,
@@ -21,7 +21,6 @@ pub(super) const OPERATORS: &[Role] = &[Role::Approver, Role::Automation];
 /// The most grants one listing returns.
 const MAX_LIST: usize = 500;
 /// Longest revocation reason kept.
-const MAX_REASON: usize = 2_000;
 
 /// The body of `POST /v1/grants/{id}/revoke`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -29,6 +28,7 @@ const MAX_REASON: usize = 2_000;
 pub struct RevokeBody {
     /// Why, for the record.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::NoteText>)]
     pub reason: Option<String>,
 }
 
@@ -37,9 +37,12 @@ pub struct RevokeBody {
 #[serde(deny_unknown_fields)]
 pub struct ExtendBody {
     /// Days to add.
+    #[serde(deserialize_with = "crate::domain::number::whole")]
+    #[schema(minimum = 1, maximum = 365)]
     pub days: i64,
     /// Who asks, when the token is not bound to a person; defaults to the grant's holder.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::EmailText>)]
     pub requested_by: Option<String>,
 }
 
@@ -56,12 +59,7 @@ pub struct AccessEntry {
 
 /// Parses a number of days to add.
 pub(super) fn parse_days(field: &str, days: i64) -> Result<u32, ServiceError> {
-    u32::try_from(days)
-        .ok()
-        .filter(|d| (1..=MAX_DURATION_DAYS).contains(d))
-        .ok_or_else(|| {
-            DomainError::new(field, format!("must be between 1 and {MAX_DURATION_DAYS}")).into()
-        })
+    Ok(crate::domain::catalog::duration_days(field, days)?)
 }
 
 fn whole_days_up(d: Duration) -> i64 {
@@ -167,10 +165,7 @@ impl Service {
     pub fn revoke(&self, actor: &Actor, id: &str, body: RevokeBody) -> Result<Grant, ServiceError> {
         actor.require(OPERATORS, "revoke grants")?;
         let id = GrantId::parse("id", id)?;
-        let reason = body
-            .reason
-            .map(|r| bounded_text("reason", &r, MAX_REASON))
-            .transpose()?;
+        let reason = formats::optional_text(&formats::NOTE, "reason", body.reason)?;
         let now = self.clock.now();
         self.store.write(|w| {
             let grant = w.grant(&id)?.ok_or(ServiceError::NotFound("grant"))?;

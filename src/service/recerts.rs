@@ -25,10 +25,12 @@ const SCAN_PER_ITEM: usize = 4;
 #[serde(deny_unknown_fields)]
 pub struct KeepBody {
     /// Days to extend by; defaults to the grant's original duration.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::number::optional_whole")]
+    #[schema(minimum = 1, maximum = 365)]
     pub days: Option<i64>,
     /// Who reviews; required unless the token is bound to a person.
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::EmailText>)]
     pub reviewer: Option<String>,
 }
 
@@ -107,7 +109,7 @@ impl Service {
         actor: &Actor,
         approver: Option<&str>,
         after: Option<&str>,
-        limit: usize,
+        limit: Option<usize>,
     ) -> Result<QueuePage, ServiceError> {
         actor.require(REVIEWERS, "read approval queues")?;
         let approver: Email = acting_person(actor, "approver", approver)?;
@@ -116,7 +118,7 @@ impl Service {
             .transpose()?;
         let policy = self.policies.current();
         let read = self.store.read()?;
-        let limit = limit.clamp(1, QUEUE_PAGE);
+        let limit = crate::domain::page::page_limit(limit, QUEUE_PAGE, QUEUE_PAGE)?;
         let scan = limit * SCAN_PER_ITEM;
         let after = after.as_ref().map(RequestId::as_str);
         let pending = read.pending_since(after, self.clock.now(), scan)?;

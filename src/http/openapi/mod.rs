@@ -1,4 +1,8 @@
-//! The OpenAPI document, generated from the handlers' annotations.
+//! The OpenAPI document: generated from the handlers' annotations, then completed with what
+//! every operation shares ([`conventions`]) and the links between operations ([`links`]).
+
+mod conventions;
+mod links;
 
 use super::{
     audit, catalog, decisions, directory, grants, lifecycle, ops, policies, requests, review,
@@ -40,4 +44,12 @@ impl Modify for BearerAuth {
             );
         }
     }
+}
+
+/// The document served at `/openapi.json`.
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    conventions::apply(&mut doc);
+    links::apply(&mut doc);
+    doc
 }
