@@ -13,7 +13,7 @@ pub(super) struct ServerArgs {
     /// The server's base URL (plain HTTP).
     #[arg(long, env = "CLEARANCE_URL", default_value = "http://127.0.0.1:8080")]
     server: String,
-    /// A bearer token (auditor or admin).
+    /// A bearer token (admin for `token`; auditor or admin for `audit` and `policy`).
     #[arg(long, env = "CLEARANCE_TOKEN", hide_env_values = true)]
     token: String,
 }
@@ -56,6 +56,12 @@ impl Client {
         body: &impl Serialize,
     ) -> Result<T, String> {
         let request = self.http.post(self.url(path)).json(body);
+        json(self.send(request, path).await?, path).await
+    }
+
+    /// `DELETE path`, as JSON.
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, String> {
+        let request = self.http.delete(self.url(path));
         json(self.send(request, path).await?, path).await
     }
 

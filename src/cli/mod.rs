@@ -3,6 +3,7 @@
 mod audit;
 mod client;
 mod pack;
+mod token;
 mod what_if;
 
 use crate::clock::SystemClock;
@@ -37,6 +38,9 @@ enum Command {
     /// Work with exported audit evidence, offline.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Create, list and revoke API tokens on a running server (admin token).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -274,6 +278,7 @@ impl Cli {
             Command::Sweep(args) => sweep(args),
             Command::Audit(AuditCommand::Verify(args)) => audit::verify(&args),
             Command::Audit(AuditCommand::Pack(args)) => pack::pack(&args),
+            Command::Token(command) => token::run(command),
             Command::Policy(PolicyCommand::WhatIf(args)) => what_if::what_if(&args),
             Command::Policy(PolicyCommand::Validate(args)) => validate(&args),
             Command::Policy(PolicyCommand::Test { bundle, tests }) => test(&bundle, tests),

@@ -156,6 +156,11 @@ formats! {
     JOB_ID = ("JobId", "A job id.", 36, r"^job_[0-9a-f]{32}$");
     /// A recertification id.
     RECERT_ID = ("RecertificationId", "A recertification id.", 36, r"^rct_[0-9a-f]{32}$");
+    /// An audit entry type such as `grant.expired`.
+    AUDIT_TYPE = ("AuditType", "An audit entry type such as grant.expired.", 64,
+        r"^[a-z_]+(\.[a-z_]+)*$");
+    /// A token id.
+    TOKEN_ID = ("TokenId", "A token id.", 16, r"^tok_[0-9a-f]{12}$");
     /// Short free text: names, providers, departments.
     NAME = ("Name", "Text of at most 200 characters, at least one of them visible.", 200,
         concat!("^", text!(), "$"));
@@ -252,6 +257,12 @@ schema_type!(
 schema_type!(
     /// The document's name for [`RECERT_ID`].
     RecertIdText => RECERT_ID);
+schema_type!(
+    /// The document's name for [`AUDIT_TYPE`].
+    AuditTypeText => AUDIT_TYPE);
+schema_type!(
+    /// The document's name for [`TOKEN_ID`].
+    TokenIdText => TOKEN_ID);
 schema_type!(
     /// The document's name for [`NAME`].
     NameText => NAME);

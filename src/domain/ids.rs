@@ -229,6 +229,26 @@ impl RequestId {
     }
 }
 
+/// A request named by its id or by the Jira issue key it was filed under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestRef {
+    /// By request id.
+    Id(RequestId),
+    /// By issue key.
+    Key(IssueKey),
+}
+
+impl RequestRef {
+    /// Parses a request id or an issue key (see [`formats::REQUEST_REF`]).
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        formats::REQUEST_REF.check(field, raw, "must be a request id or a Jira issue key like AIR-123")?;
+        match RequestId::parse(field, raw) {
+            Ok(id) => Ok(Self::Id(id)),
+            Err(_) => IssueKey::parse(field, raw).map(Self::Key),
+        }
+    }
+}
+
 impl GrantId {
     /// A fresh grant id, ordered by `at`.
     pub fn generate(at: DateTime<Utc>) -> Self {

@@ -25,7 +25,8 @@ pub use error::DomainError;
 pub use facts::{ApprovalFacts, ExtendFacts, StageVerdict, Verdict};
 pub use grant::{Grant, GrantState};
 pub use ids::{
-    Email, GrantId, GroupId, IssueKey, PolicyVersionId, RequestId, ToolId, time_ordered_id,
+    Email, GrantId, GroupId, IssueKey, PolicyVersionId, RequestId, RequestRef, ToolId,
+    time_ordered_id,
 };
 pub use policy_version::{
     FileChange, FileDiff, PolicyActivation, PolicyFile, PolicySource, PolicyVersionRecord,

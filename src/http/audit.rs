@@ -20,13 +20,14 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct EventParams {
     /// Entries after this `seq` (default 0: from the start).
-    after_seq: Option<u64>,
+    #[param(minimum = 0)]
+    after_seq: Option<i64>,
     /// At most this many (default 100, at most 1,000).
 #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     /// Only entries of this type, such as `grant.expired`.
     #[serde(rename = "type")]
-    #[param(value_type = Option<crate::domain::formats::NameText>)]
+    #[param(value_type = Option<crate::domain::formats::AuditTypeText>)]
     kind: Option<String>,
 }
 
@@ -39,7 +40,7 @@ pub async fn events(
     actor: Actor,
     ApiQuery(params): ApiQuery<EventParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let (after, limit) = (params.after_seq.unwrap_or(0), params.limit);
+    let (after, limit) = (after_seq(params.after_seq)?, params.limit);
     Ok(Json(
         app.run(move |s| s.audit_events(&actor, after, params.kind, limit))
             .await?,
@@ -70,7 +71,8 @@ pub async fn public_key(State(app): State<AppState>) -> Json<PublishedKey> {
 #[serde(deny_unknown_fields)]
 pub struct CheckpointParams {
     /// Checkpoints after this `seq` (default 0).
-    after_seq: Option<u64>,
+    #[param(minimum = 0)]
+    after_seq: Option<i64>,
     /// At most this many (default 100, at most 1,000).
 #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
@@ -85,7 +87,7 @@ pub async fn checkpoints(
     actor: Actor,
     ApiQuery(params): ApiQuery<CheckpointParams>,
 ) -> Result<Json<Vec<Checkpoint>>, ApiError> {
-    let (after, limit) = (params.after_seq.unwrap_or(0), params.limit);
+    let (after, limit) = (after_seq(params.after_seq)?, params.limit);
     Ok(Json(
         app.run(move |s| s.audit_checkpoints(&actor, after, limit))
             .await?,
@@ -137,4 +139,15 @@ pub async fn export(
     };
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// The `after_seq` asked for: 0 when absent; a negative one is refused.
+fn after_seq(raw: Option<i64>) -> Result<u64, ApiError> {
+    u64::try_from(raw.unwrap_or(0)).map_err(|_| {
+        crate::service::ServiceError::from(crate::domain::DomainError::new(
+            "after_seq",
+            "must be 0 or more",
+        ))
+        .into()
+    })
 }

@@ -1,14 +1,12 @@
-//! Users, groups and tokens.
+//! Users and groups.
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
 use crate::domain::{Group, GroupUpsert, User, UserUpsert};
-use crate::service::{Actor, NewToken};
+use crate::service::Actor;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use serde::Serialize;
 
 /// Create or replace a user (admin).
 #[utoipa::path(put, path = "/v1/users/{email}", request_body = UserUpsert, tag = "directory",
@@ -53,24 +51,4 @@ pub async fn put_group(
     Ok(Json(
         app.run(move |s| s.put_group(&actor, &id, body)).await?,
     ))
-}
-
-/// A new token's secret, shown once.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedToken {
-    token: String,
-}
-
-/// Create a token (admin).
-#[utoipa::path(post, path = "/v1/tokens", request_body = NewToken, tag = "directory",
-    responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn create_token(
-    State(app): State<AppState>,
-    actor: Actor,
-    ApiJson(body): ApiJson<NewToken>,
-) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    let token = app.run(move |s| s.create_token(&actor, body)).await?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { token })))
 }

@@ -77,7 +77,7 @@ impl ApiError {
                 }
                 S::Unauthenticated => StatusCode::UNAUTHORIZED,
                 S::Forbidden(_) | S::NotPermitted { .. } => StatusCode::FORBIDDEN,
-                S::NotFound(_) => StatusCode::NOT_FOUND,
+                S::NotFound(_) | S::UnknownUser(_) => StatusCode::NOT_FOUND,
                 S::IssueKeyConflict(_)
                 | S::RequestNotPending(_)
                 | S::DuplicateGrant { .. }
@@ -130,6 +130,7 @@ impl IntoResponse for ApiError {
         };
         let (field, details, reasons) = match self {
             Self::Service(ServiceError::Invalid(e)) => (Some(e.field), None, None),
+            Self::Service(ServiceError::UnknownUser(field)) => (Some(field), None, None),
             Self::Service(ServiceError::InvalidPolicy(d)) => (None, Some(d), None),
             Self::Service(ServiceError::NotPermitted { reasons, .. }) => {
                 (None, None, Some(reasons))

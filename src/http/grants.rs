@@ -85,7 +85,7 @@ pub async fn fulfill(
 }
 
 /// Revoke a grant; opens a deprovision job.
-#[utoipa::path(post, path = "/v1/grants/{id}/revoke", request_body = RevokeBody, tag = "grants",
+#[utoipa::path(post, path = "/v1/grants/{id}/revoke", request_body = Option<RevokeBody>, tag = "grants",
     params(("id" = crate::domain::formats::GrantIdText, Path, description = "Grant id")),
     responses((status = 200, body = Grant), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)),
@@ -180,7 +180,7 @@ pub async fn recerts(
 }
 
 /// Keep the grant: extend it through the `extend` policies.
-#[utoipa::path(post, path = "/v1/recertifications/{id}/keep", request_body = KeepBody, tag = "grants",
+#[utoipa::path(post, path = "/v1/recertifications/{id}/keep", request_body = Option<KeepBody>, tag = "grants",
     params(("id" = crate::domain::formats::RecertIdText, Path, description = "Recertification id")),
     responses((status = 200, body = Grant), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -195,7 +195,7 @@ pub async fn keep(
 }
 
 /// Revoke the grant under review.
-#[utoipa::path(post, path = "/v1/recertifications/{id}/revoke", request_body = RevokeBody, tag = "grants",
+#[utoipa::path(post, path = "/v1/recertifications/{id}/revoke", request_body = Option<RevokeBody>, tag = "grants",
     params(("id" = crate::domain::formats::RecertIdText, Path, description = "Recertification id")),
     responses((status = 200, body = Grant), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)),

@@ -15,6 +15,7 @@ mod requests;
 mod review;
 mod serve;
 mod strict_json;
+mod tokens;
 
 pub use error::{ApiError, ErrorBody};
 pub use openapi::{ApiDoc, document as openapi_document};
@@ -24,7 +25,7 @@ use crate::service::{Service, ServiceError};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -109,7 +110,8 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             put(directory::put_user).get(directory::get_user),
         )
         .route("/v1/groups/{id}", put(directory::put_group))
-        .route("/v1/tokens", post(directory::create_token))
+        .route("/v1/tokens", post(tokens::create).get(tokens::list))
+        .route("/v1/tokens/{id}", delete(tokens::revoke))
         .route("/v1/policies/active", get(policies::active))
         .route("/v1/policies/versions", get(policies::versions))
         .route("/v1/policies/versions/{version}", get(policies::version))

@@ -47,7 +47,7 @@ impl From<Reviewed> for ReviewResponse {
 }
 
 /// Sign off the first remaining review stage the policies permit this approver to approve.
-#[utoipa::path(post, path = "/v1/requests/{id}/approve", request_body = ApproveBody, tag = "review",
+#[utoipa::path(post, path = "/v1/requests/{id}/approve", request_body = Option<ApproveBody>, tag = "review",
     params(("id" = crate::domain::formats::RequestRefText, Path, description = "Request id or Jira issue key")),
     responses((status = 200, body = ReviewResponse),
         (status = 400, body = ErrorBody), (status = 403, description = "`forbidden`, or `approval_not_permitted` with reasons", body = ErrorBody),
@@ -64,7 +64,7 @@ pub async fn approve(
 }
 
 /// Deny a pending request (the denier must be permitted to approve one of its stages).
-#[utoipa::path(post, path = "/v1/requests/{id}/deny", request_body = DenyBody, tag = "review",
+#[utoipa::path(post, path = "/v1/requests/{id}/deny", request_body = Option<DenyBody>, tag = "review",
     params(("id" = crate::domain::formats::RequestRefText, Path, description = "Request id or Jira issue key")),
     responses((status = 200, body = ReviewResponse),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),

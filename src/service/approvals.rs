@@ -90,7 +90,7 @@ impl Service {
         body: ApproveBody,
     ) -> Result<Reviewed, ServiceError> {
         actor.require(REVIEWERS, "approve requests")?;
-        let id = RequestId::parse("id", id)?;
+        let id = self.request_id(id)?;
         let approver = acting_person(actor, "approver", body.approver.as_deref())?;
         let comment = optional_text("comment", body.comment)?;
         for _ in 0..MAX_ATTEMPTS {
@@ -176,7 +176,7 @@ impl Service {
     /// stages.
     pub fn deny(&self, actor: &Actor, id: &str, body: DenyBody) -> Result<Reviewed, ServiceError> {
         actor.require(REVIEWERS, "deny requests")?;
-        let id = RequestId::parse("id", id)?;
+        let id = self.request_id(id)?;
         let approver = acting_person(actor, "approver", body.approver.as_deref())?;
         let reason = optional_text("reason", body.reason)?;
         let policy = self.policies.current();

@@ -1,9 +1,8 @@
 //! Tokens and roles: who is calling, and may they.
 
 use super::{Service, ServiceError};
-use crate::domain::{Email, Role, TokenRecord};
-use crate::store::{NewAuditEntry, Queries};
-use serde::Deserialize;
+use crate::domain::{Email, Role};
+use crate::store::Queries;
 use sha2::{Digest, Sha256};
 
 /// The authenticated caller.
@@ -39,19 +38,8 @@ impl Actor {
 /// Every role: for reads any token may make.
 pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Approver, Role::Auditor, Role::Automation];
 
-/// The body of `POST /v1/tokens`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewToken {
-    /// The role.
-    pub role: Role,
-    /// The user the token acts as.
-    #[serde(default)]
-    #[schema(value_type = Option<crate::domain::formats::EmailText>)]
-    pub subject: Option<String>,
-}
-
-fn hash(secret: &str) -> String {
+/// The hex SHA-256 of a token secret: what is stored, and what a caller is looked up by.
+pub(super) fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
@@ -77,45 +65,15 @@ impl Service {
             .read()?
             .token(&digest)?
             .ok_or(ServiceError::Unauthenticated)?;
+        let now = self.clock.now();
+        if !record.live_at(now) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        self.token_uses.record(&record.id, now);
         Ok(Actor {
             token_id: record.id,
             role: record.role,
             subject: record.subject,
         })
-    }
-
-    /// Creates a token; the secret is returned once and stored only as a hash.
-    pub fn create_token(&self, actor: &Actor, body: NewToken) -> Result<String, ServiceError> {
-        actor.require(&[], "create tokens")?;
-        let subject = match body.subject {
-            Some(s) => Some(Email::parse("subject", &s)?),
-            None => None,
-        };
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|_| ServiceError::Unavailable)?;
-        let secret = format!("clr_{}", hex::encode(bytes));
-        let digest = hash(&secret);
-        let now = self.clock.now();
-        let record = TokenRecord {
-            id: format!("tok_{}", digest.get(..12).unwrap_or_default()),
-            role: body.role,
-            subject,
-            created_at: now,
-            created_by: actor.audit_name(),
-        };
-        self.store.write(|w| {
-            w.put_token(&digest, &record)?;
-            w.audit(
-                NewAuditEntry {
-                    kind: "token.created",
-                    actor: actor.audit_name(),
-                    subject: record.id.clone(),
-                    data: serde_json::json!({"role": record.role, "subject": record.subject}),
-                },
-                now,
-            )?;
-            Ok::<_, ServiceError>(())
-        })?;
-        Ok(secret)
     }
 }

@@ -69,6 +69,10 @@ impl Service {
         if body.ids.is_empty() {
             return Err(DomainError::new("ids", "must name at least one request").into());
         }
+        // A malformed id refuses the whole call; an unknown or settled one is its own result.
+        for (i, id) in body.ids.iter().enumerate() {
+            crate::domain::RequestRef::parse(&format!("ids[{i}]"), id)?;
+        }
         self.bulk_limit
             .check(&actor.token_id, self.clock.now())
             .map_err(ServiceError::RateLimited)?;

@@ -19,6 +19,9 @@ pub enum ServiceError {
     /// The named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The person a field names is not in the directory.
+    #[error("{0}: no such user in the directory")]
+    UnknownUser(String),
     /// The issue key was used before with a different body.
     #[error("issue key {0} was already submitted with a different body")]
     IssueKeyConflict(String),
@@ -111,7 +114,7 @@ impl ServiceError {
             Self::Invalid(_) => "validation_failed",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden(_) => "forbidden",
-            Self::NotFound(_) => "not_found",
+            Self::NotFound(_) | Self::UnknownUser(_) => "not_found",
             Self::IssueKeyConflict(_) => "issue_key_conflict",
             Self::NotPermitted { code, .. } => code,
             Self::RequestNotPending(_) => "request_not_pending",

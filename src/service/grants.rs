@@ -10,7 +10,7 @@ use super::{Actor, Service, ServiceError, transitions};
 use crate::domain::formats;
 use crate::domain::grant::expiry_label;
 use crate::domain::{
-    DomainError, Email, ExtendFacts, Grant, GrantId, GrantState, JobKind, JobOutcome, Role,
+    Email, ExtendFacts, Grant, GrantId, GrantState, JobKind, JobOutcome, Role,
 };
 use crate::store::{GrantFilter, LifecycleQueries, Queries, ReadView};
 use chrono::{DateTime, Duration, Utc};

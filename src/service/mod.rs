@@ -26,6 +26,7 @@ mod replay;
 mod requests;
 mod retention;
 mod seed;
+mod tokens;
 mod sweeps;
 mod transitions;
 mod window;
@@ -34,7 +35,8 @@ mod writer;
 pub use applier::DEFAULT_APPLY_SPIN;
 pub use approvals::{ApproveBody, DenyBody, Reviewed};
 pub use audit::{AuditPage, MAX_EVENTS};
-pub use auth::{Actor, NewToken};
+pub use auth::Actor;
+pub use tokens::{CreatedToken, MAX_TOKEN_DAYS, NewToken, TokenUses};
 pub use bulk::{BulkAction, BulkBody, BulkError, BulkResult, MAX_BULK_IDS};
 pub use decisions::{DecisionFilter, DecisionPage, MAX_DECISIONS, PolicyDiff, PolicyPeriod};
 pub use error::ServiceError;
@@ -83,6 +85,7 @@ pub struct Service {
     facts: facts_cache::FactsCache,
     versions: replay::VersionEngines,
     writer: writer::Writer,
+    token_uses: TokenUses,
 }
 
 impl Service {
@@ -107,6 +110,7 @@ impl Service {
             facts: facts_cache::FactsCache::default(),
             versions: replay::VersionEngines::default(),
             writer,
+            token_uses: TokenUses::default(),
         })
     }
 

@@ -6,7 +6,7 @@ use super::grants::record_new_grant;
 use super::{Actor, Service, ServiceError};
 use crate::domain::{
     ContendedFacts, Decision, DecisionRecord, Grant, GrantId, Outcome, RequestId, RequestRecord,
-    RequestStatus, Role, SubmitRequest,
+    RequestRef, RequestStatus, Role, SubmitRequest,
 };
 use crate::store::{NewAuditEntry, Queries, RequestFilter};
 use std::time::Instant;
@@ -148,15 +148,16 @@ impl Service {
     /// A request by id or by issue key.
     pub fn request(&self, actor: &Actor, id_or_key: &str) -> Result<RequestRecord, ServiceError> {
         actor.require(ANY_ROLE, "read requests")?;
-        let read = self.store.read()?;
-        let found = match RequestId::parse("id", id_or_key) {
-            Ok(id) => read.request(&id)?,
-            Err(_) => match crate::domain::IssueKey::parse("id", id_or_key) {
-                Ok(key) => read.request_by_issue(&key)?,
-                Err(_) => None,
-            },
-        };
-        found.ok_or(ServiceError::NotFound("request"))
+        let reference = RequestRef::parse("id", id_or_key)?;
+        find_request(&self.store.read()?, &reference)
+    }
+
+    /// The id of the request `raw` names: a request id as it is, an issue key looked up.
+    pub(super) fn request_id(&self, raw: &str) -> Result<RequestId, ServiceError> {
+        match RequestRef::parse("id", raw)? {
+            RequestRef::Id(id) => Ok(id),
+            key => Ok(find_request(&self.store.read()?, &key)?.id),
+        }
     }
 
     /// Requests matching `filter`.
@@ -182,6 +183,18 @@ impl Service {
 }
 
 /// A retry: the same body gets the stored request; a different body is a conflict.
+/// The request `reference` names.
+pub(super) fn find_request(
+    read: &impl Queries,
+    reference: &RequestRef,
+) -> Result<RequestRecord, ServiceError> {
+    let found = match reference {
+        RequestRef::Id(id) => read.request(id)?,
+        RequestRef::Key(key) => read.request_by_issue(key)?,
+    };
+    found.ok_or(ServiceError::NotFound("request"))
+}
+
 fn replay(existing: RequestRecord, fingerprint: &str) -> Result<Submitted, ServiceError> {
     if existing.fingerprint == fingerprint {
         Ok(Submitted {

@@ -144,6 +144,16 @@ pub trait Queries: Tables + Sized {
         Ok(seen.into_iter().collect())
     }
 
+    /// Every token, with the hash of its secret; tokens are few, so this reads them all.
+    fn tokens(&self) -> Result<Vec<(String, TokenRecord)>, StoreError> {
+        let mut tokens = Vec::new();
+        for entry in self.open(TOKENS)?.iter()? {
+            let (hash, bytes) = entry?;
+            tokens.push((hash.value().to_owned(), decode("tokens", bytes.value())?));
+        }
+        Ok(tokens)
+    }
+
     /// The token whose secret hashes to `hash`.
     fn token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         get(&self.open(TOKENS)?, "tokens", hash)

@@ -229,6 +229,12 @@ impl<'txn> WriteView<'txn> {
         Ok(())
     }
 
+    /// Removes the token stored under `hash`; its secret is refused from then on.
+    pub fn remove_token(&mut self, hash: &str) -> Result<(), StoreError> {
+        self.table(TOKENS)?.remove(hash)?;
+        Ok(())
+    }
+
     /// Records a new request with its decision.
     pub fn insert_request(&mut self, request: &RequestRecord) -> Result<(), StoreError> {
         let (id, user, tool) = (

@@ -3,9 +3,11 @@
 
 mod conventions;
 mod links;
+mod rules;
 
 use super::{
     audit, catalog, decisions, directory, grants, lifecycle, ops, policies, requests, review,
+    tokens,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -23,12 +25,14 @@ use utoipa::{Modify, OpenApi};
         lifecycle::run_sweeps, lifecycle::escalations, lifecycle::insights,
         audit::events, audit::verify, audit::public_key, audit::checkpoints, audit::export,
         catalog::put, catalog::get_one, catalog::list, catalog::seed,
-        directory::put_user, directory::get_user, directory::put_group, directory::create_token,
+        directory::put_user, directory::get_user, directory::put_group,
+        tokens::create, tokens::list, tokens::revoke,
         policies::active, policies::versions, policies::version, policies::reload,
         decisions::list, decisions::history, decisions::diff, decisions::replay,
         decisions::what_if,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
+    components(schemas(crate::service::ExportFormat)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -50,6 +54,7 @@ impl Modify for BearerAuth {
 pub fn document() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     conventions::apply(&mut doc);
+    rules::apply(&mut doc);
     links::apply(&mut doc);
     doc
 }
