@@ -164,6 +164,10 @@ formats! {
     /// Short free text: names, providers, departments.
     NAME = ("Name", "Text of at most 200 characters, at least one of them visible.", 200,
         concat!("^", text!(), "$"));
+    /// The name of a tool not in the catalog: text with at least one ASCII letter or digit,
+    /// which its id is made from.
+    NEW_TOOL_NAME = ("NewToolName", "A tool name of at most 200 characters, with at least one ASCII letter or digit.", 200,
+        concat!("^", text_char!(), "*[A-Za-z0-9]", text_char!(), "*$"));
     /// Longer free text: purposes, comments, reasons.
     PROSE = ("Prose", "Text of at most 2,000 characters, at least one of them visible.", 2000,
         concat!("^", text!(), "$"));
@@ -266,6 +270,9 @@ schema_type!(
 schema_type!(
     /// The document's name for [`NAME`].
     NameText => NAME);
+schema_type!(
+    /// The document's name for [`NEW_TOOL_NAME`].
+    NewToolNameText => NEW_TOOL_NAME);
 schema_type!(
     /// The document's name for [`PROSE`].
     ProseText => PROSE);

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 #[serde(deny_unknown_fields)]
 pub struct NewTool {
     /// The tool's name.
-    #[schema(value_type = crate::domain::formats::NameText)]
+    #[schema(value_type = crate::domain::formats::NewToolNameText)]
     pub name: String,
     /// Where it lives.
     #[serde(default)]
@@ -85,7 +85,7 @@ impl SubmitRequest {
         let (tool, new_tool) = match (self.tool, self.new_tool) {
             (Some(tool), None) => (ToolId::parse("tool", &tool)?, None),
             (None, Some(new)) => {
-                let name = formats::text(&formats::NAME, "new_tool.name", &new.name)?;
+                let name = formats::text(&formats::NEW_TOOL_NAME, "new_tool.name", &new.name)?;
                 let url = match new.url {
                     Some(url) => Some(formats::text(&formats::PROSE, "new_tool.url", &url)?),
                     None => None,

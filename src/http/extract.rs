@@ -50,7 +50,7 @@ fn declares_json(headers: &axum::http::HeaderMap) -> bool {
         .is_some_and(|essence| essence == "application/json" || essence.ends_with("+json"))
 }
 
-/// A JSON body that may be left out: an empty body reads as `T::default()`.
+/// A JSON body that may be left out: an empty body, or `null`, reads as `T::default()`.
 #[derive(Debug)]
 pub struct OptionalJson<T>(pub T);
 
@@ -67,9 +67,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         if empty {
             return Ok(Self(T::default()));
         }
-        ApiJson::from_request(req, state)
-            .await
-            .map(|ApiJson(t)| Self(t))
+        let ApiJson(value) = ApiJson::<Option<T>>::from_request(req, state).await?;
+        Ok(Self(value.unwrap_or_default()))
     }
 }
 

@@ -57,20 +57,27 @@ pub struct Reviewed {
 
 /// The person a review acts as: the token's subject, or for unbound tokens the one named in
 /// the body's `field`.
-pub(super) fn acting_person(
-    actor: &Actor,
-    field: &str,
-    named: Option<&str>,
-) -> Result<Email, ServiceError> {
-    let named = named.map(|n| Email::parse(field, n)).transpose()?;
-    match (&actor.subject, named) {
-        (Some(subject), Some(named)) if *subject != named => {
-            Err(ServiceError::Forbidden("act for another person"))
-        }
-        (Some(subject), _) => Ok(subject.clone()),
-        (None, Some(named)) => Ok(named),
-        (None, None) => {
-            Err(DomainError::new(field, "required: this token is not bound to a person").into())
+impl Service {
+    /// The person acting: a token bound to a person always acts as that person (naming
+    /// someone else is refused); any other token must name a person in the directory, who is
+    /// then recorded beside the token.
+    pub(super) fn acting_person(
+        &self,
+        actor: &Actor,
+        field: &str,
+        named: Option<&str>,
+    ) -> Result<Email, ServiceError> {
+        let named = named.map(|n| Email::parse(field, n)).transpose()?;
+        match (&actor.subject, named) {
+            (Some(subject), Some(named)) if *subject != named => {
+                Err(ServiceError::Forbidden("act for another person"))
+            }
+            (Some(subject), _) => Ok(subject.clone()),
+            (None, Some(named)) => self.known_user(field, named.as_str()),
+            (None, None) => {
+                let message = "required: this token is not bound to a person";
+                Err(DomainError::new(field, message).into())
+            }
         }
     }
 }
@@ -91,7 +98,7 @@ impl Service {
     ) -> Result<Reviewed, ServiceError> {
         actor.require(REVIEWERS, "approve requests")?;
         let id = self.request_id(id)?;
-        let approver = acting_person(actor, "approver", body.approver.as_deref())?;
+        let approver = self.acting_person(actor, "approver", body.approver.as_deref())?;
         let comment = optional_text("comment", body.comment)?;
         for _ in 0..MAX_ATTEMPTS {
             if let Some(reviewed) = self.try_approve(actor, &id, &approver, comment.clone())? {
@@ -177,7 +184,7 @@ impl Service {
     pub fn deny(&self, actor: &Actor, id: &str, body: DenyBody) -> Result<Reviewed, ServiceError> {
         actor.require(REVIEWERS, "deny requests")?;
         let id = self.request_id(id)?;
-        let approver = acting_person(actor, "approver", body.approver.as_deref())?;
+        let approver = self.acting_person(actor, "approver", body.approver.as_deref())?;
         let reason = optional_text("reason", body.reason)?;
         let policy = self.policies.current();
         let read = self.store.read()?;

@@ -69,10 +69,17 @@ impl Service {
         if body.ids.is_empty() {
             return Err(DomainError::new("ids", "must name at least one request").into());
         }
-        // A malformed id refuses the whole call; an unknown or settled one is its own result.
+        // Malformed input refuses the whole call; an unknown or settled id is its own result.
         for (i, id) in body.ids.iter().enumerate() {
             crate::domain::RequestRef::parse(&format!("ids[{i}]"), id)?;
         }
+        let note = crate::domain::formats::optional_text(
+            &crate::domain::formats::NOTE,
+            "comment",
+            body.comment.clone(),
+        )?;
+        let approver = Some(self.acting_person(actor, "approver", body.approver.as_deref())?);
+        let approver = approver.map(|a| a.to_string());
         self.bulk_limit
             .check(&actor.token_id, self.clock.now())
             .map_err(ServiceError::RateLimited)?;
@@ -85,16 +92,16 @@ impl Service {
                         actor,
                         id,
                         ApproveBody {
-                            approver: body.approver.clone(),
-                            comment: body.comment.clone(),
+                            approver: approver.clone(),
+                            comment: note.clone(),
                         },
                     ),
                     BulkAction::Deny => self.deny(
                         actor,
                         id,
                         DenyBody {
-                            approver: body.approver.clone(),
-                            reason: body.comment.clone(),
+                            approver: approver.clone(),
+                            reason: note.clone(),
                         },
                     ),
                 };

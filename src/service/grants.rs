@@ -2,7 +2,6 @@
 
 pub(super) use super::transitions::record_new_grant;
 
-use super::approvals::acting_person;
 use super::auth::ANY_ROLE;
 use super::facts::{recorded_tool_facts, user_facts};
 use super::jobs::complete_job;
@@ -192,7 +191,7 @@ impl Service {
             .ok_or(ServiceError::NotFound("grant"))?;
         let by = match (&actor.subject, body.requested_by.as_deref()) {
             (None, None) => grant.user.clone(),
-            (_, named) => acting_person(actor, "requested_by", named)?,
+            (_, named) => self.acting_person(actor, "requested_by", named)?,
         };
         self.extend_as(actor, &grant, &by, days)
     }

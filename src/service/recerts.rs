@@ -1,7 +1,7 @@
 //! Recertification: keep (extend through the `extend` policies) or revoke a grant that is
 //! about to expire; and the review queues.
 
-use super::approvals::{REVIEWERS, acting_person, approval_facts};
+use super::approvals::{REVIEWERS, approval_facts};
 use super::auth::ANY_ROLE;
 use super::grants::{OPERATORS, RevokeBody, parse_days};
 use super::{Actor, Service, ServiceError};
@@ -78,7 +78,7 @@ impl Service {
     /// Keeps the grant: extends it (by `days`, default its original duration) as `reviewer`.
     pub fn keep(&self, actor: &Actor, id: &str, body: KeepBody) -> Result<Grant, ServiceError> {
         actor.require(OPERATORS, "recertify grants")?;
-        let reviewer = acting_person(actor, "reviewer", body.reviewer.as_deref())?;
+        let reviewer = self.acting_person(actor, "reviewer", body.reviewer.as_deref())?;
         let grant = self.recertified_grant(id)?;
         let days = match body.days {
             Some(days) => parse_days("days", days)?,
@@ -112,7 +112,7 @@ impl Service {
         limit: Option<usize>,
     ) -> Result<QueuePage, ServiceError> {
         actor.require(REVIEWERS, "read approval queues")?;
-        let approver: Email = acting_person(actor, "approver", approver)?;
+        let approver: Email = self.acting_person(actor, "approver", approver)?;
         let after = after
             .map(|raw| RequestId::parse("after", raw))
             .transpose()?;
