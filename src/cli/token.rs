@@ -60,9 +60,13 @@ pub(super) fn run(command: TokenCommand) -> ExitCode {
                 TokenCommand::Create(a) => {
                     let body = json!({"role": a.role, "subject": a.subject,
                                       "expires_in_days": a.expires_in_days});
-                    Client::new(&a.server).post::<Value>("/v1/tokens", &body).await
+                    Client::new(&a.server)
+                        .post::<Value>("/v1/tokens", &body)
+                        .await
                 }
-                TokenCommand::List(a) => Client::new(&a.server).get::<Value>("/v1/tokens", &[]).await,
+                TokenCommand::List(a) => {
+                    Client::new(&a.server).get::<Value>("/v1/tokens", &[]).await
+                }
                 TokenCommand::Revoke(a) => {
                     let path = format!("/v1/tokens/{}", a.id);
                     Client::new(&a.server).delete::<Value>(&path).await

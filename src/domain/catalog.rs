@@ -139,7 +139,9 @@ pub fn duration_days(field: &str, days: i64) -> Result<u32, DomainError> {
     u32::try_from(days)
         .ok()
         .filter(|d| (1..=MAX_DURATION_DAYS).contains(d))
-        .ok_or_else(|| DomainError::new(field, format!("must be between 1 and {MAX_DURATION_DAYS}")))
+        .ok_or_else(|| {
+            DomainError::new(field, format!("must be between 1 and {MAX_DURATION_DAYS}"))
+        })
 }
 
 impl ToolUpsert {

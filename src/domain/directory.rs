@@ -84,7 +84,11 @@ impl UserUpsert {
     pub fn into_user(self, email: Email) -> Result<User, DomainError> {
         let groups = parse_groups("groups", &self.groups)?;
         let department = match self.department {
-            Some(d) => Some(super::formats::text(&super::formats::NAME, "department", &d)?),
+            Some(d) => Some(super::formats::text(
+                &super::formats::NAME,
+                "department",
+                &d,
+            )?),
             None => None,
         };
         let manager = match self.manager {

@@ -9,8 +9,8 @@ use super::DomainError;
 use regex::Regex;
 use std::borrow::Cow;
 use std::sync::LazyLock;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 /// One input format: its schema name, pattern and longest length in characters.
 #[derive(Debug)]
@@ -35,7 +35,12 @@ impl Format {
     }
 
     /// `raw` if it is in the format, else an error naming `field` and `message`.
-    pub fn check<'a>(&self, field: &str, raw: &'a str, message: &str) -> Result<&'a str, DomainError> {
+    pub fn check<'a>(
+        &self,
+        field: &str,
+        raw: &'a str,
+        message: &str,
+    ) -> Result<&'a str, DomainError> {
         if self.matches(raw) {
             Ok(raw)
         } else {

@@ -13,19 +13,36 @@ fn cases() -> Vec<(&'static Format, Vec<String>, Vec<String>)> {
     vec![
         (
             &EMAIL,
-            s(&["alice@example.com", "Alice.O'Brien+ai@Mail.Example.co.uk", "a@b.io"]),
             s(&[
-                "", "alice", "@example.com", "alice@example", "a b@example.com",
-                ".alice@example.com", "alice.@example.com", "al..ice@example.com",
-                "alice@.example.com", "alice@example..com", "a/b@example.com",
-                "alice@exa_mple.com", "alice@-example.com", "alice@example.com\n",
+                "alice@example.com",
+                "Alice.O'Brien+ai@Mail.Example.co.uk",
+                "a@b.io",
+            ]),
+            s(&[
+                "",
+                "alice",
+                "@example.com",
+                "alice@example",
+                "a b@example.com",
+                ".alice@example.com",
+                "alice.@example.com",
+                "al..ice@example.com",
+                "alice@.example.com",
+                "alice@example..com",
+                "a/b@example.com",
+                "alice@exa_mple.com",
+                "alice@-example.com",
+                "alice@example.com\n",
                 " alice@example.com",
             ]),
         ),
         (
             &ISSUE_KEY,
             s(&["AIR-1", "AIR-123", "A2_B-10"]),
-            s(&["AIR-0", "AIR-01", "air-1", "AIR-", "AIR", "-1", "AIR-1a", "2AIR-1", " AIR-1", "_A-1"]),
+            s(&[
+                "AIR-0", "AIR-01", "air-1", "AIR-", "AIR", "-1", "AIR-1a", "2AIR-1", " AIR-1",
+                "_A-1",
+            ]),
         ),
         (
             &GROUP,
@@ -35,17 +52,41 @@ fn cases() -> Vec<(&'static Format, Vec<String>, Vec<String>)> {
         (
             &REQUEST_REF,
             s(&["req_0123456789abcdef0123456789abcdef", "AIR-7"]),
-            s(&["req_0123456789ABCDEF0123456789abcdef", "req_12", "AIR-07", "grt_0123456789abcdef0123456789abcdef"]),
+            s(&[
+                "req_0123456789ABCDEF0123456789abcdef",
+                "req_12",
+                "AIR-07",
+                "grt_0123456789abcdef0123456789abcdef",
+            ]),
         ),
         (
             &PROSE,
-            s(&["Draft emails", "  padded  ", "line one\nline two\ttabbed\r\n", "日本語", "שלום"]),
             s(&[
-                "", "   ", "\u{200B}\u{200B}", "\u{FEFF}", "bell\u{7}", "nul\u{0}", "esc\u{1b}[31m",
-                "abc\u{202E}txt.exe", "x\u{2066}y", "\u{85}next", "\u{3164}",
+                "Draft emails",
+                "  padded  ",
+                "line one\nline two\ttabbed\r\n",
+                "日本語",
+                "שלום",
+            ]),
+            s(&[
+                "",
+                "   ",
+                "\u{200B}\u{200B}",
+                "\u{FEFF}",
+                "bell\u{7}",
+                "nul\u{0}",
+                "esc\u{1b}[31m",
+                "abc\u{202E}txt.exe",
+                "x\u{2066}y",
+                "\u{85}next",
+                "\u{3164}",
             ]),
         ),
-        (&LABEL, s(&["", "AIR", "Request access"]), s(&["  ", "\u{0}"])),
+        (
+            &LABEL,
+            s(&["", "AIR", "Request access"]),
+            s(&["  ", "\u{0}"]),
+        ),
     ]
 }
 
@@ -53,10 +94,18 @@ fn cases() -> Vec<(&'static Format, Vec<String>, Vec<String>)> {
 fn each_format_accepts_and_refuses_what_the_contract_says() {
     for (format, accepted, refused) in cases() {
         for raw in accepted {
-            assert!(format.matches(&raw), "{} should accept {raw:?}", format.name);
+            assert!(
+                format.matches(&raw),
+                "{} should accept {raw:?}",
+                format.name
+            );
         }
         for raw in refused {
-            assert!(!format.matches(&raw), "{} should refuse {raw:?}", format.name);
+            assert!(
+                !format.matches(&raw),
+                "{} should refuse {raw:?}",
+                format.name
+            );
         }
     }
 }

@@ -224,7 +224,11 @@ impl RequestId {
 
     /// Rebuilds a request id from a path segment.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        let id = formats::REQUEST_ID.check(field, raw, "must be a request id (req_ and 32 hex digits)")?;
+        let id = formats::REQUEST_ID.check(
+            field,
+            raw,
+            "must be a request id (req_ and 32 hex digits)",
+        )?;
         Ok(Self(id.to_owned()))
     }
 }
@@ -241,7 +245,11 @@ pub enum RequestRef {
 impl RequestRef {
     /// Parses a request id or an issue key (see [`formats::REQUEST_REF`]).
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        formats::REQUEST_REF.check(field, raw, "must be a request id or a Jira issue key like AIR-123")?;
+        formats::REQUEST_REF.check(
+            field,
+            raw,
+            "must be a request id or a Jira issue key like AIR-123",
+        )?;
         match RequestId::parse(field, raw) {
             Ok(id) => Ok(Self::Id(id)),
             Err(_) => IssueKey::parse(field, raw).map(Self::Key),
@@ -257,7 +265,8 @@ impl GrantId {
 
     /// Rebuilds a grant id from a path segment.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        let id = formats::GRANT_ID.check(field, raw, "must be a grant id (grt_ and 32 hex digits)")?;
+        let id =
+            formats::GRANT_ID.check(field, raw, "must be a grant id (grt_ and 32 hex digits)")?;
         Ok(Self(id.to_owned()))
     }
 }
@@ -265,7 +274,8 @@ impl GrantId {
 impl PolicyVersionId {
     /// Parses a version: 64 lower-case hex digits.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        let version = formats::POLICY_VERSION.check(field, raw, "must be 64 lower-case hex digits")?;
+        let version =
+            formats::POLICY_VERSION.check(field, raw, "must be 64 lower-case hex digits")?;
         Ok(Self(version.to_owned()))
     }
 

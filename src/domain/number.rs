@@ -7,7 +7,9 @@ use serde::{Deserialize, Deserializer, de};
 /// Reads a whole number written as `30` or `30.0`.
 pub fn whole<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     match serde_json::Number::deserialize(deserializer)? {
-        n if n.is_i64() => n.as_i64().ok_or_else(|| de::Error::custom("not a whole number")),
+        n if n.is_i64() => n
+            .as_i64()
+            .ok_or_else(|| de::Error::custom("not a whole number")),
         n => n
             .as_f64()
             .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
@@ -41,7 +43,10 @@ mod tests {
     #[test]
     fn whole_numbers_are_taken_in_either_spelling_and_fractions_refused() {
         assert_eq!(days(r#"{"days": 30}"#).unwrap(), (30, None));
-        assert_eq!(days(r#"{"days": 30.0, "more": 2.0}"#).unwrap(), (30, Some(2)));
+        assert_eq!(
+            days(r#"{"days": 30.0, "more": 2.0}"#).unwrap(),
+            (30, Some(2))
+        );
         assert_eq!(days(r#"{"days": -3, "more": null}"#).unwrap(), (-3, None));
         assert!(days(r#"{"days": 30.5}"#).is_err());
         assert!(days(r#"{"days": "30"}"#).is_err());

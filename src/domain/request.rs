@@ -76,7 +76,6 @@ pub struct NewRequest {
     pub request_type: String,
 }
 
-
 impl SubmitRequest {
     /// Checks every field; the first problem is the error.
     pub fn parse(self) -> Result<NewRequest, DomainError> {

@@ -23,7 +23,7 @@ pub struct EventParams {
     #[param(minimum = 0)]
     after_seq: Option<i64>,
     /// At most this many (default 100, at most 1,000).
-#[param(minimum = 1, maximum = 1000)]
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     /// Only entries of this type, such as `grant.expired`.
     #[serde(rename = "type")]
@@ -74,7 +74,7 @@ pub struct CheckpointParams {
     #[param(minimum = 0)]
     after_seq: Option<i64>,
     /// At most this many (default 100, at most 1,000).
-#[param(minimum = 1, maximum = 1000)]
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 

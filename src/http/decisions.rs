@@ -30,7 +30,7 @@ pub struct DecisionParams {
     #[param(value_type = Option<crate::domain::formats::RequestIdText>)]
     after: Option<String>,
     /// At most this many (default 100, at most 1,000).
-#[param(minimum = 1, maximum = 1000)]
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 

@@ -26,7 +26,7 @@ pub struct GrantParams {
     /// `pending_provision`, `active`, `expired` or `revoked`.
     state: Option<GrantState>,
     /// At most this many (default 100, at most 500).
-#[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 

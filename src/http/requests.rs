@@ -174,7 +174,7 @@ pub struct ListParams {
     #[param(value_type = Option<crate::domain::formats::ToolRefText>)]
     tool: Option<String>,
     /// At most this many (default 100, at most 500).
-#[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 

@@ -5,9 +5,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, OptionalJson};
 use super::requests::RequestView;
 use crate::domain::{Grant, RequestStatus};
-use crate::service::{
-    Actor, ApproveBody, BulkBody, BulkResult, DenyBody, QueuePage, Reviewed,
-};
+use crate::service::{Actor, ApproveBody, BulkBody, BulkResult, DenyBody, QueuePage, Reviewed};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderValue;
@@ -113,7 +111,7 @@ pub struct QueueParams {
     #[param(value_type = Option<crate::domain::formats::RequestIdText>)]
     after: Option<String>,
     /// At most this many (default and most 500).
-#[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -140,9 +138,7 @@ pub async fn queue(
 ) -> Result<Response, ApiError> {
     let (approver, limit) = (params.approver.clone(), params.limit);
     let page: QueuePage = app
-        .run(move |s| {
-            s.approval_queue(&actor, approver.as_deref(), params.after.as_deref(), limit)
-        })
+        .run(move |s| s.approval_queue(&actor, approver.as_deref(), params.after.as_deref(), limit))
         .await?;
     let entries: Vec<QueueEntry> = page
         .items

@@ -75,6 +75,9 @@ mod tests {
         let top = parse(br#"{"a": 1, "a": 2}"#).unwrap_err();
         assert!(top.contains("duplicate key `a`"), "{top}");
         assert!(parse(br#"{"x": [{"d": 1, "d": 1}]}"#).is_err());
-        assert!(parse(br#"{"a": "\u0061", "\u0061": 2}"#).is_err(), "escapes are decoded first");
+        assert!(
+            parse(br#"{"a": "\u0061", "\u0061": 2}"#).is_err(),
+            "escapes are decoded first"
+        );
     }
 }

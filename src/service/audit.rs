@@ -32,7 +32,11 @@ impl Service {
         actor.require(&[Role::Auditor], "read the audit log")?;
         let limit = crate::domain::page::page_limit(limit, 100, MAX_EVENTS)?;
         if let Some(kind) = &kind {
-            crate::domain::formats::AUDIT_TYPE.check("type", kind, "must be an entry type such as grant.expired")?;
+            crate::domain::formats::AUDIT_TYPE.check(
+                "type",
+                kind,
+                "must be an entry type such as grant.expired",
+            )?;
         }
         let read = self.store.read()?;
         let (events, last) = read.audit_events(after_seq, kind.as_deref(), limit, MAX_SCAN)?;

@@ -8,9 +8,7 @@ use super::jobs::complete_job;
 use super::{Actor, Service, ServiceError, transitions};
 use crate::domain::formats;
 use crate::domain::grant::expiry_label;
-use crate::domain::{
-    Email, ExtendFacts, Grant, GrantId, GrantState, JobKind, JobOutcome, Role,
-};
+use crate::domain::{Email, ExtendFacts, Grant, GrantId, GrantState, JobKind, JobOutcome, Role};
 use crate::store::{GrantFilter, LifecycleQueries, Queries, ReadView};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

@@ -45,25 +45,38 @@ pub struct TokenUses(Mutex<HashMap<String, DateTime<Utc>>>);
 impl TokenUses {
     /// Notes that token `id` was accepted at `at`.
     pub fn record(&self, id: &str, at: DateTime<Utc>) {
-        let mut uses = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut uses = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let last = uses.entry(id.to_owned()).or_insert(at);
         *last = (*last).max(at);
     }
 
     fn last(&self, id: &str) -> Option<DateTime<Utc>> {
-        let uses = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let uses = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         uses.get(id).copied()
     }
 
     fn forget(&self, id: &str) {
-        let mut uses = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut uses = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         uses.remove(id);
     }
 }
 
 impl Service {
     /// Creates a token; the secret is returned once and stored only as a hash.
-    pub fn create_token(&self, actor: &Actor, body: NewToken) -> Result<CreatedToken, ServiceError> {
+    pub fn create_token(
+        &self,
+        actor: &Actor,
+        body: NewToken,
+    ) -> Result<CreatedToken, ServiceError> {
         actor.require(&[], "create tokens")?;
         let subject = match body.subject {
             Some(s) => Some(self.known_user("subject", &s)?),
@@ -101,7 +114,10 @@ impl Service {
             w.audit(entry("token.created", actor, &record.id, data), now)?;
             Ok::<_, ServiceError>(())
         })?;
-        Ok(CreatedToken { id: record.id, secret })
+        Ok(CreatedToken {
+            id: record.id,
+            secret,
+        })
     }
 
     /// Every token, oldest first, with when it was last used; never a secret or its hash.
@@ -124,7 +140,8 @@ impl Service {
     /// Revokes token `id` at once: the next call with it is refused.
     pub fn revoke_token(&self, actor: &Actor, id: &str) -> Result<TokenRecord, ServiceError> {
         actor.require(&[], "revoke tokens")?;
-        let id = formats::TOKEN_ID.check("id", id, "must be a token id (tok_ and 12 hex digits)")?;
+        let id =
+            formats::TOKEN_ID.check("id", id, "must be a token id (tok_ and 12 hex digits)")?;
         let now = self.clock.now();
         let revoked = self.store.write(|w| {
             let (digest, record) = w

@@ -97,8 +97,16 @@ impl Applying {
         let Some(txn) = self.txn.take() else {
             return Ok(());
         };
-        let store = &self.store;
+        let store = self.store.clone();
+        // The log is locked before the transaction can end, and the failure marked before the
+        // lock is released: a writer waiting for redb's lock takes the log's next, so it
+        // cannot commit the next journal sequence on a database that lacks this change.
+        let mut log = store.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
         let applied = make_pending(&txn, self).and_then(|()| Ok(txn.commit()?));
+        if applied.is_err() {
+            log.stop_taking_changes();
+        }
+        drop(log);
         match applied {
             Ok(()) => {
                 store.committed(self.touched_directory);
@@ -112,9 +120,6 @@ impl Applying {
                      the store takes no more changes and reads fail until the server restarts, \
                      which applies it"
                 );
-                if let Ok(mut log) = store.log.lock() {
-                    log.stop_taking_changes();
-                }
                 store.snapshots.applied(false);
                 Err(error)
             }

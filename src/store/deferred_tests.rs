@@ -118,3 +118,37 @@ fn a_change_that_cannot_be_applied_stops_reads_and_changes() {
         Err(StoreError::JournalFailed)
     ));
 }
+
+#[test]
+fn a_change_waiting_behind_one_that_cannot_be_applied_is_refused_and_nothing_syncs_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.write(|w| w.put_user(&user(1))).unwrap();
+    let ((), applying) = store
+        .write_deferred(|w| {
+            w.put_user(&user(2))?;
+            w.record_unknown_write();
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    // The next writer queues for redb's write lock, which the unapplied change holds.
+    let started = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let waiting = {
+        let (store, started) = (store.clone(), started.clone());
+        std::thread::spawn(move || {
+            started.wait();
+            store.write(|w| w.put_user(&user(3)))
+        })
+    };
+    started.wait();
+    assert!(applying.finish().is_err());
+    assert!(
+        matches!(waiting.join().unwrap(), Err(StoreError::JournalFailed)),
+        "a change after the failed one is never acknowledged"
+    );
+    assert!(
+        matches!(store.sync(), Err(StoreError::JournalFailed)),
+        "the database is not made durable (and the journal reset) without the failed change"
+    );
+    assert!(matches!(store.read(), Err(StoreError::Unapplied)));
+}

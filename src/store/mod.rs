@@ -302,6 +302,11 @@ impl Store {
         // redb's write lock first, then the log: the order every commit takes them in.
         let txn = self.db.begin_write()?;
         let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
+        // A store that takes no changes may lack a change the journal holds: making the
+        // database durable and resetting the journal would lose it.
+        if !log.writable() {
+            return Err(StoreError::JournalFailed);
+        }
         if !wanted(&log) {
             return Ok(());
         }

@@ -73,10 +73,16 @@ fn add_shared_answers(op: &mut Map<String, Value>, error: &Value) {
         }
     };
     if has_body || !params.is_empty() {
-        add("400", "`invalid_json` or `validation_failed`, naming the `field`");
+        add(
+            "400",
+            "`invalid_json` or `validation_failed`, naming the `field`",
+        );
     }
     if secured {
-        add("401", "`unauthenticated`: no, an unknown, a revoked or an expired token");
+        add(
+            "401",
+            "`unauthenticated`: no, an unknown, a revoked or an expired token",
+        );
         add("403", "`forbidden`: the token's role may not do this");
     }
     if params.iter().any(|p| p == "path") {
@@ -84,7 +90,10 @@ fn add_shared_answers(op: &mut Map<String, Value>, error: &Value) {
     }
     if has_body {
         add("413", "`payload_too_large`");
-        add("415", "`unsupported_media_type`: the body is not `application/json`");
+        add(
+            "415",
+            "`unsupported_media_type`: the body is not `application/json`",
+        );
     }
     add(
         "503",
@@ -118,6 +127,9 @@ mod tests {
             "post_requests_id_approve"
         );
         assert_eq!(operation_id("get", "/openapi.json"), "get_openapi_json");
-        assert_eq!(operation_id("get", "/v1/audit/public-key"), "get_audit_public_key");
+        assert_eq!(
+            operation_id("get", "/v1/audit/public-key"),
+            "get_audit_public_key"
+        );
     }
 }

@@ -6,16 +6,26 @@ use serde_json::{Value, json};
 /// Adds the cross-field rules to the component schemas of `doc`.
 pub fn apply(doc: &mut Value) {
     // Exactly one of `tool` and `new_tool` (`SubmitRequest::parse`).
-    set(doc, "SubmitRequest", "oneOf", json!([
-        {"required": ["tool"], "properties": {"tool": {"type": "string"}, "new_tool": {"type": "null"}}},
-        {"required": ["new_tool"], "properties": {"new_tool": {"type": "object"}, "tool": {"type": "null"}}},
-    ]));
+    set(
+        doc,
+        "SubmitRequest",
+        "oneOf",
+        json!([
+            {"required": ["tool"], "properties": {"tool": {"type": "string"}, "new_tool": {"type": "null"}}},
+            {"required": ["new_tool"], "properties": {"new_tool": {"type": "object"}, "tool": {"type": "null"}}},
+        ]),
+    );
     // A group connector names its group (`ToolUpsert::into_tool`).
-    set(doc, "Connector", "oneOf", json!([
-        {"properties": {"type": {"const": "manual"}}},
-        {"required": ["group"], "properties": {
-            "type": {"enum": ["okta-group", "entra-group"]}, "group": {"type": "string"}}},
-    ]));
+    set(
+        doc,
+        "Connector",
+        "oneOf",
+        json!([
+            {"properties": {"type": {"const": "manual"}}},
+            {"required": ["group"], "properties": {
+                "type": {"enum": ["okta-group", "entra-group"]}, "group": {"type": "string"}}},
+        ]),
+    );
 }
 
 fn set(doc: &mut Value, schema: &str, key: &str, value: Value) {
