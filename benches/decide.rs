@@ -53,7 +53,7 @@ fn body(i: usize, size: &Size) -> SubmitRequest {
     let user = (i * 7919) % size.users;
     let tool = (i * 104_729) % size.tools;
     serde_json::from_value(serde_json::json!({
-        "issue_key": format!("BENCH-{i}"),
+        "issue_key": format!("BENCH-{}", i + 1),
         "requester": format!("user{user}@example.com"),
         "tool": format!("tool-{tool}"),
         "purpose": "Benchmark the decision path",

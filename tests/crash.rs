@@ -65,7 +65,7 @@ async fn acknowledged_decisions_survive_kill_9_and_the_log_verifies() {
         let (client, base, acknowledged) =
             (client.clone(), base.clone(), Arc::clone(&acknowledged));
         clients.push(tokio::spawn(async move {
-            for n in 0.. {
+            for n in 1.. {
                 let key = format!("K{c}-{n}");
                 let url = format!("{base}/v1/requests");
                 match call(

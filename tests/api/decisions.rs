@@ -89,7 +89,7 @@ async fn duration_maximum_follows_risk() {
     for (i, (tool, max)) in cases.into_iter().enumerate() {
         let over = app
             .decide(&request_body(
-                &format!("OVER-{i}"),
+                &format!("OVER-{}", i + 1),
                 "alice@example.com",
                 tool,
                 max + 1,
@@ -103,7 +103,7 @@ async fn duration_maximum_follows_risk() {
         );
         let user = format!("user{i}@example.com");
         let at_max = app
-            .decide(&request_body(&format!("MAX-{i}"), &user, tool, max))
+            .decide(&request_body(&format!("MAX-{}", i + 1), &user, tool, max))
             .await;
         assert_ne!(
             at_max["status"], "denied",
@@ -232,7 +232,7 @@ async fn five_critical_grants(app: &TestApp) -> Vec<String> {
     for i in 0..5 {
         let answer = app
             .decide(&request_body(
-                &format!("VOX-{i}"),
+                &format!("VOX-{}", i + 1),
                 &format!("pilot{i}@example.com"),
                 "elevenlabs",
                 14,
@@ -250,7 +250,7 @@ async fn critical_tool_grant_limit_is_enforced() {
     five_critical_grants(&app).await;
     let sixth = app
         .decide(&request_body(
-            "VOX-5",
+            "VOX-6",
             "pilot5@example.com",
             "elevenlabs",
             14,
@@ -269,7 +269,7 @@ async fn a_critical_tools_limit_stops_counting_a_grant_at_its_expiry_before_any_
     }
     let sixth = |key: &str| request_body(key, "pilot5@example.com", "elevenlabs", 14);
     assert_eq!(
-        codes(&app.decide(&sixth("VOX-5")).await),
+        codes(&app.decide(&sixth("VOX-6")).await),
         ["critical_grant_limit"]
     );
 
@@ -277,7 +277,7 @@ async fn a_critical_tools_limit_stops_counting_a_grant_at_its_expiry_before_any_
     app.clock
         .advance(chrono::Duration::days(14) + chrono::Duration::minutes(1));
     assert_eq!(app.grant(&grants[0]).await["state"], "active");
-    let after = app.decide(&sixth("VOX-6")).await;
+    let after = app.decide(&sixth("VOX-7")).await;
     assert_eq!(after["status"], "approved", "{after}");
     assert_eq!(
         after["decision"]["reasons"][0]["code"],
