@@ -17,6 +17,10 @@ impl Service {
         let user = body.into_user(Email::parse("email", email)?)?;
         let now = self.clock.now();
         self.store.write(|w| {
+            // In the write transaction, as for groups: no concurrent change slips a cycle in.
+            if let Some(manager) = &user.manager {
+                refuse_manager_cycle(w, &user.email, manager)?;
+            }
             w.put_user(&user)?;
             w.audit(
                 NewAuditEntry {
@@ -77,4 +81,28 @@ impl Service {
         })?;
         Ok(group)
     }
+}
+
+/// The most managers above a user the cycle check walks; deeper chains are refused too.
+const MAX_MANAGER_CHAIN: usize = 1000;
+
+/// Refuses making `manager` the manager of `user` when `user` already manages `manager`,
+/// directly or through others.
+fn refuse_manager_cycle(
+    read: &impl Queries,
+    user: &Email,
+    manager: &Email,
+) -> Result<(), ServiceError> {
+    let mut next = Some(manager.clone());
+    for _ in 0..MAX_MANAGER_CHAIN {
+        let Some(current) = next else {
+            return Ok(());
+        };
+        if current == *user {
+            let message = format!("would make {user} their own manager through {manager}");
+            return Err(DomainError::new("manager", message).into());
+        }
+        next = read.user(&current)?.and_then(|u| u.manager);
+    }
+    Err(DomainError::new("manager", "the chain of managers above is too long").into())
 }

@@ -41,7 +41,12 @@ async fn race(
     let mut tasks = Vec::new();
     for i in 0..n {
         let app = app.clone();
-        let body = request_body(&format!("{project}-{}", i + 1), "alice@example.com", tool, 30);
+        let body = request_body(
+            &format!("{project}-{}", i + 1),
+            "alice@example.com",
+            tool,
+            30,
+        );
         tasks.push(tokio::spawn(async move { app.decide(&body).await }));
     }
     let mut answers = Vec::new();

@@ -21,3 +21,4 @@ mod policies;
 mod restart;
 mod review;
 mod review_helpers;
+mod strict_input;

@@ -204,7 +204,12 @@ async fn bulk_review_reports_each_id_and_is_limited() {
         app.put_user(&user, &["employees"], Some("bob@example.com"))
             .await;
         let answer = app
-            .decide(&request_body(&format!("AIR-{}", i + 1), &user, "cursor", 30))
+            .decide(&request_body(
+                &format!("AIR-{}", i + 1),
+                &user,
+                "cursor",
+                30,
+            ))
             .await;
         ids.push(answer["request_id"].as_str().unwrap().to_owned());
     }
