@@ -275,3 +275,60 @@ async fn an_evidence_pack_holds_the_export_every_version_in_force_and_verifies_o
     assert_eq!(again.status.code(), Some(2));
     assert!(text(&again.stderr).contains("is not empty"));
 }
+
+#[tokio::test]
+async fn tokens_are_created_listed_and_revoked_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, base) = server_with_requests(data.path(), &repo().join("policies")).await;
+
+    let created = clearance(
+        &[
+            "token",
+            "create",
+            "--role",
+            "approver",
+            "--subject",
+            "alice@example.com",
+            "--expires-in-days",
+            "30",
+        ],
+        &base,
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let created: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let (id, secret) = (
+        created["id"].as_str().unwrap(),
+        created["token"].as_str().unwrap(),
+    );
+    let client = reqwest::Client::new();
+    let with_it = client.get(format!("{base}/v1/tools")).bearer_auth(secret);
+    assert_eq!(with_it.send().await.unwrap().status(), 200);
+
+    let listed = clearance(&["token", "list"], &base);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let listed = text(&listed.stdout);
+    assert!(listed.contains(id) && !listed.contains(secret), "{listed}");
+
+    let revoked = clearance(&["token", "revoke", id], &base);
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    let with_it = client.get(format!("{base}/v1/tools")).bearer_auth(secret);
+    assert_eq!(with_it.send().await.unwrap().status(), 401);
+    let unknown = clearance(
+        &[
+            "token",
+            "create",
+            "--role",
+            "admin",
+            "--subject",
+            "nobody@example.com",
+        ],
+        &base,
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("no such user"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    child.kill().unwrap();
+}
