@@ -1,7 +1,7 @@
 //! Recertification: keep (extend through the `extend` policies) or revoke a grant that is
 //! about to expire; and the review queues.
 
-use super::approvals::{REVIEWERS, approval_facts};
+use super::approvals::approval_facts;
 use super::auth::ANY_ROLE;
 use super::grants::{OPERATORS, RevokeBody, parse_days};
 use super::{Actor, Service, ServiceError};
@@ -15,6 +15,12 @@ use serde::{Deserialize, Serialize};
 const MAX_LIST: usize = 500;
 /// The most requests one page of the approval queue holds, and its default.
 pub const QUEUE_PAGE: usize = MAX_LIST;
+/// Who may read an approver's queue: reviewers, and auditors checking who waits on whom.
+const QUEUE_READERS: &[crate::domain::Role] = &[
+    crate::domain::Role::Approver,
+    crate::domain::Role::Automation,
+    crate::domain::Role::Auditor,
+];
 /// How many pending requests one page of the approval queue may ask the policies about, per
 /// item the page may hold (2,000 for a page of 500): a page ends there even if short, so
 /// that a long queue of other approvers' requests costs a bounded time per page.
@@ -111,7 +117,7 @@ impl Service {
         after: Option<&str>,
         limit: Option<usize>,
     ) -> Result<QueuePage, ServiceError> {
-        actor.require(REVIEWERS, "read approval queues")?;
+        actor.require(QUEUE_READERS, "read approval queues")?;
         let approver: Email = self.acting_person(actor, "approver", approver)?;
         let after = after
             .map(|raw| RequestId::parse("after", raw))

@@ -21,4 +21,5 @@ mod policies;
 mod restart;
 mod review;
 mod review_helpers;
+mod roles;
 mod strict_input;
