@@ -258,3 +258,59 @@ async fn bulk_review_reports_each_id_and_is_limited() {
     );
     app.assert_every_decision_replays().await;
 }
+
+#[tokio::test]
+async fn a_token_without_a_person_names_a_known_reviewer_who_is_recorded_beside_it() {
+    let app = review_app().await;
+    let automation = app.create_token("automation").await;
+    let answer = app
+        .decide(&request_body("AIR-1", "alice@example.com", "cursor", 30))
+        .await;
+    let id = answer["request_id"].as_str().unwrap();
+    let approve = format!("/v1/requests/{id}/approve");
+    let before = entries(&app).await.len();
+
+    let unknown = json!({"approver": "stranger@example.com"});
+    let refused = app
+        .send_as(&automation, reqwest::Method::POST, &approve, Some(&unknown))
+        .await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(body["error"]["field"], "approver");
+    assert_eq!(entries(&app).await.len(), before, "nothing recorded");
+
+    // The issue key works as well as the request id.
+    let named = json!({"approver": "bob@example.com"});
+    let approved = app
+        .send_as(
+            &automation,
+            reqwest::Method::POST,
+            "/v1/requests/AIR-1/approve",
+            Some(&named),
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let events = entries(&app).await;
+    let entry = events
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "request.approved")
+        .unwrap();
+    assert!(
+        entry["actor"].as_str().unwrap().starts_with("token:tok_"),
+        "{entry}"
+    );
+    assert_eq!(entry["data"]["approver"], "bob@example.com", "{entry}");
+}
+
+/// Every audit entry, oldest first.
+async fn entries(app: &crate::helpers::TestApp) -> Vec<Value> {
+    let page: Value = app
+        .get("/v1/audit/events?limit=1000")
+        .await
+        .json()
+        .await
+        .unwrap();
+    page["events"].as_array().unwrap().clone()
+}
