@@ -34,8 +34,11 @@ pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
 
 /// This API's OpenAPI document.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200)))]
-pub async fn openapi() -> Json<serde_json::Value> {
-    Json(super::openapi::document())
+pub async fn openapi() -> Json<&'static serde_json::Value> {
+    // Built once: the document depends only on the build.
+    static DOCUMENT: std::sync::LazyLock<serde_json::Value> =
+        std::sync::LazyLock::new(super::openapi::document);
+    Json(&DOCUMENT)
 }
 
 /// Unknown paths.

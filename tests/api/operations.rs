@@ -87,6 +87,66 @@ async fn the_openapi_document_describes_every_route() {
 }
 
 #[tokio::test]
+async fn the_openapi_document_states_what_the_server_enforces() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                ids.insert(op["operationId"].as_str().unwrap().to_owned()),
+                "{method} {path}"
+            );
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                let in_path = path.contains(&format!("{{{name}}}"));
+                assert_eq!(
+                    p["in"] == "path",
+                    in_path,
+                    "{method} {path}: {name} is {}",
+                    p["in"]
+                );
+            }
+            let responses = op["responses"].as_object().unwrap();
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(responses.contains_key("401"), "{method} {path}");
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415"] {
+                    assert!(responses.contains_key(status), "{method} {path} {status}");
+                }
+            }
+            if path != "/readyz" {
+                let busy = &responses["503"];
+                assert!(
+                    busy["headers"].get("Retry-After").is_some(),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+    // Every reference resolves.
+    let text = doc.to_string();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{name} is referenced but missing"
+        );
+    }
+    let email = &doc["components"]["schemas"]["Email"]["pattern"];
+    assert_eq!(
+        email.as_str(),
+        Some(clearance::domain::formats::EMAIL.pattern)
+    );
+    let links = &doc["paths"]["/v1/requests"]["post"]["responses"]["201"]["links"];
+    assert_eq!(
+        links["ApproveRequest"]["operationId"],
+        "post_requests_id_approve"
+    );
+}
+
+#[tokio::test]
 async fn responses_carry_a_request_id() {
     let app = spawn_app().await;
     let response = app.client.get(app.url("/healthz")).send().await.unwrap();

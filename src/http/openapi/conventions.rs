@@ -99,6 +99,22 @@ fn add_shared_answers(op: &mut Map<String, Value>, error: &Value) {
         "503",
         "`unavailable`: storage cannot take changes now, or the request took too long; retry after `Retry-After`",
     );
+    // A handler's own 429 or 503 in the error shape carries `Retry-After` as well.
+    for status in ["429", "503"] {
+        if let Some(response) = op.get_mut("responses").and_then(|r| r.get_mut(status))
+            && response.pointer("/content/application~1json").is_some()
+        {
+            response["headers"] = retry_after();
+        }
+    }
+}
+
+fn retry_after() -> Value {
+    json!({"Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "required": true,
+        "schema": {"type": "integer", "minimum": 0},
+    }})
 }
 
 fn error_response(status: &str, description: &str, error: &Value) -> Value {
@@ -107,11 +123,7 @@ fn error_response(status: &str, description: &str, error: &Value) -> Value {
         "content": {"application/json": {"schema": error}},
     });
     if matches!(status, "429" | "503") {
-        response["headers"] = json!({"Retry-After": {
-            "description": "Seconds to wait before retrying",
-            "required": true,
-            "schema": {"type": "integer", "minimum": 0},
-        }});
+        response["headers"] = retry_after();
     }
     response
 }
