@@ -17,8 +17,6 @@ use serde::{Deserialize, Serialize};
 pub(super) const OPERATORS: &[Role] = &[Role::Approver, Role::Automation];
 /// The most grants one listing returns.
 const MAX_LIST: usize = 500;
-/// Longest revocation reason kept.
-
 /// The body of `POST /v1/grants/{id}/revoke`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

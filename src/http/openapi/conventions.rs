@@ -104,8 +104,14 @@ fn add_shared_answers(op: &mut Map<String, Value>, error: &Value) {
         if let Some(response) = op.get_mut("responses").and_then(|r| r.get_mut(status))
             && response.pointer("/content/application~1json").is_some()
         {
-            response["headers"] = retry_after();
+            set_headers(response);
         }
+    }
+}
+
+fn set_headers(response: &mut Value) {
+    if let Some(response) = response.as_object_mut() {
+        response.insert("headers".into(), retry_after());
     }
 }
 
@@ -123,7 +129,7 @@ fn error_response(status: &str, description: &str, error: &Value) -> Value {
         "content": {"application/json": {"schema": error}},
     });
     if matches!(status, "429" | "503") {
-        response["headers"] = retry_after();
+        set_headers(&mut response);
     }
     response
 }

@@ -3,9 +3,37 @@
 
 use serde_json::{Value, json};
 
-/// `(operation, statuses, link name, target operation, parameter, where the value comes from)`.
-const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
-    (
+/// A link: from `operation`'s `statuses`, named `name`, to `target`, whose `param` takes the
+/// value at `value` (a runtime expression).
+struct Link {
+    operation: &'static str,
+    statuses: &'static [&'static str],
+    name: &'static str,
+    target: &'static str,
+    param: &'static str,
+    value: &'static str,
+}
+
+const fn link(
+    operation: &'static str,
+    statuses: &'static [&'static str],
+    name: &'static str,
+    target: &'static str,
+    param: &'static str,
+    value: &'static str,
+) -> Link {
+    Link {
+        operation,
+        statuses,
+        name,
+        target,
+        param,
+        value,
+    }
+}
+
+const LINKS: &[Link] = &[
+    link(
         "post_requests",
         &["200", "201"],
         "GetRequest",
@@ -13,7 +41,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "id",
         "$response.body#/request_id",
     ),
-    (
+    link(
         "post_requests",
         &["200", "201"],
         "ApproveRequest",
@@ -21,7 +49,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "id",
         "$response.body#/request_id",
     ),
-    (
+    link(
         "post_requests",
         &["200", "201"],
         "DenyRequest",
@@ -29,7 +57,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "id",
         "$response.body#/request_id",
     ),
-    (
+    link(
         "post_requests",
         &["200", "201"],
         "ReplayRequest",
@@ -37,7 +65,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "id",
         "$response.body#/request_id",
     ),
-    (
+    link(
         "post_requests_id_approve",
         &["200"],
         "GetGrant",
@@ -45,7 +73,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "id",
         "$response.body#/grant/grant_id",
     ),
-    (
+    link(
         "post_requests_id_approve",
         &["200"],
         "FulfillGrant",
@@ -53,7 +81,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "id",
         "$response.body#/grant/grant_id",
     ),
-    (
+    link(
         "post_requests_id_approve",
         &["200"],
         "RevokeGrant",
@@ -61,7 +89,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "id",
         "$response.body#/grant/grant_id",
     ),
-    (
+    link(
         "post_requests_id_approve",
         &["200"],
         "ExtendGrant",
@@ -69,7 +97,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "id",
         "$response.body#/grant/grant_id",
     ),
-    (
+    link(
         "post_grants_id_fulfill",
         &["200"],
         "RevokeGrant",
@@ -77,7 +105,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "id",
         "$response.body#/grant_id",
     ),
-    (
+    link(
         "post_grants_id_fulfill",
         &["200"],
         "ExtendGrant",
@@ -85,7 +113,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "id",
         "$response.body#/grant_id",
     ),
-    (
+    link(
         "post_tokens",
         &["201"],
         "RevokeToken",
@@ -93,7 +121,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "id",
         "$response.body#/id",
     ),
-    (
+    link(
         "put_users_email",
         &["200"],
         "GetUser",
@@ -101,7 +129,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "email",
         "$request.path.email",
     ),
-    (
+    link(
         "put_users_email",
         &["200"],
         "GetAccess",
@@ -109,7 +137,7 @@ const LINKS: &[(&str, &[&str], &str, &str, &str, &str)] = &[
         "email",
         "$request.path.email",
     ),
-    (
+    link(
         "put_tools_id",
         &["200"],
         "GetTool",
@@ -133,14 +161,18 @@ pub fn apply(doc: &mut Value) {
                 .get("operationId")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            for (from, statuses, name, target, param, value) in LINKS {
-                if id.as_deref() != Some(*from) {
-                    continue;
-                }
-                for status in *statuses {
-                    if let Some(response) = op.pointer_mut(&format!("/responses/{status}")) {
-                        response["links"][*name] =
-                            json!({"operationId": target, "parameters": {*param: value}});
+            for l in LINKS.iter().filter(|l| id.as_deref() == Some(l.operation)) {
+                for status in l.statuses {
+                    let Some(response) = op
+                        .pointer_mut(&format!("/responses/{status}"))
+                        .and_then(Value::as_object_mut)
+                    else {
+                        continue;
+                    };
+                    let links = response.entry("links").or_insert_with(|| json!({}));
+                    if let Some(links) = links.as_object_mut() {
+                        let to = json!({"operationId": l.target, "parameters": {l.param: l.value}});
+                        links.insert(l.name.to_owned(), to);
                     }
                 }
             }
