@@ -63,7 +63,7 @@ pub fn sweep_once(config: Config) -> Result<SweepReport, StartupError> {
 }
 
 fn start_service(config: &Config, clock: SharedClock) -> Result<Service, StartupError> {
-    let store = Store::open_with(&config.data_dir, config.store)?;
+    let store = Store::open_with(&config.data_dir, config.store.clone())?;
     let service_config = ServiceConfig {
         policies_dir: config.policies_dir.clone(),
         schema_path: config.schema_path.clone(),

@@ -82,11 +82,11 @@ pub enum ServiceError {
 }
 
 impl From<StoreError> for ServiceError {
-    /// A store whose journal failed earlier is unavailable until restarted (said once, where
-    /// it failed); any other store error is internal.
+    /// A store whose disk or journal failed is unavailable (said once, where it failed); any
+    /// other store error is internal.
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::JournalFailed | StoreError::Unapplied => Self::Unavailable,
+            e if e.is_storage_failure() => Self::Unavailable,
             other => Self::Store(other),
         }
     }

@@ -74,7 +74,7 @@ impl Log {
                     if let Err(retracting) = self.journal.retract(bytes.len()) {
                         self.fail(retracting);
                     }
-                    return Err(e.into());
+                    return Err(self.storage_failed(e.into()));
                 }
                 // A failed sync keeps readers on the snapshot held before the commit for
                 // good: the change was refused, so nobody is shown it.
@@ -83,7 +83,9 @@ impl Log {
                 self.dirty = true;
             }
             None => {
-                txn.commit()?;
+                if let Err(e) = txn.commit() {
+                    return Err(self.storage_failed(e.into()));
+                }
                 self.synced();
             }
         }
@@ -127,6 +129,21 @@ impl Log {
              until the server restarts; the change being committed was refused, and may still be \
              applied when the data folder is next opened"
         );
+        error
+    }
+
+    /// The database file could not be written or made durable: says so once, and takes no
+    /// more changes (redb itself refuses work after an I/O error until it is opened anew).
+    pub fn storage_failed(&mut self, error: StoreError) -> StoreError {
+        if !self.failed {
+            tracing::error!(
+                %error,
+                "the database file could not be written or made durable: the store takes no more \
+                 changes until the server restarts, which applies the journal; nothing answered \
+                 is lost"
+            );
+        }
+        self.failed = true;
         error
     }
 

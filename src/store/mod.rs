@@ -5,6 +5,7 @@
 //! returns once the change is durable in the journal, and applies it to the database after.
 
 mod audit;
+mod backend;
 mod codec;
 mod decisions;
 mod deferred;
@@ -25,6 +26,7 @@ mod tables;
 mod writes;
 
 pub use audit::{AuditQueries, CheckpointPolicy, NewAuditEntry};
+pub use backend::StorageFaults;
 pub use decisions::{DecisionQueries, DecisionWindow};
 pub use deferred::Applying;
 pub use insights::InsightQueries;
@@ -146,6 +148,21 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the disk under the store failed (a full disk, an I/O error, or redb refusing
+    /// work after one): the store takes no changes, and callers should retry later.
+    pub fn is_storage_failure(&self) -> bool {
+        match self {
+            Self::Database(e) => matches!(
+                e,
+                redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed
+            ),
+            Self::JournalIo(_) | Self::JournalFailed | Self::Unapplied => true,
+            _ => false,
+        }
+    }
+}
+
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
@@ -165,7 +182,7 @@ from_redb!(
 );
 
 /// How the store is opened.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// When audit checkpoints are signed.
     pub checkpoints: CheckpointPolicy,
@@ -174,6 +191,9 @@ pub struct StoreOptions {
     pub sync_every: Duration,
     /// The most memory redb's page cache may hold.
     pub cache_bytes: usize,
+    /// Faults to inject into the database file's writes and syncs (tests only; `None`
+    /// opens the file as it is).
+    pub faults: Option<Arc<StorageFaults>>,
 }
 
 impl Default for StoreOptions {
@@ -182,6 +202,7 @@ impl Default for StoreOptions {
             checkpoints: CheckpointPolicy::default(),
             sync_every: Duration::from_secs(5),
             cache_bytes: CACHE_BYTES,
+            faults: None,
         }
     }
 }
@@ -246,15 +267,27 @@ impl Store {
         let key = MacKey::load_or_create(&data_dir.join(crate::evidence::KEY_FILE))?;
         let signer = Signer::load_or_create(&data_dir.join(crate::evidence::SIGNING_KEY_FILE))?;
         let db_path = data_dir.join(Self::FILE);
-        let db = redb::Builder::new()
-            .set_cache_size(options.cache_bytes)
-            .create(&db_path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-                    path: db_path.display().to_string(),
-                },
-                e => e.into(),
-            })?;
+        let mut builder = redb::Builder::new();
+        builder.set_cache_size(options.cache_bytes);
+        let opened = match &options.faults {
+            None => builder.create(&db_path),
+            Some(faults) => {
+                let file =
+                    backend::FaultyFile::open(&db_path, Arc::clone(faults)).map_err(|source| {
+                        StoreError::Folder {
+                            path: db_path.display().to_string(),
+                            source,
+                        }
+                    })?;
+                builder.create_with_backend(file)
+            }
+        };
+        let db = opened.map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                path: db_path.display().to_string(),
+            },
+            e => e.into(),
+        })?;
         let found = layout::check(&db, &db_path)?;
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
@@ -310,7 +343,9 @@ impl Store {
         if !wanted(&log) {
             return Ok(());
         }
-        txn.commit()?;
+        if let Err(error) = txn.commit() {
+            return Err(log.storage_failed(error.into()));
+        }
         log.synced();
         Ok(())
     }

@@ -24,6 +24,8 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     timeouts: Timeouts,
+    /// Faults injected into the database file, for [`spawn_app_with_faults`].
+    pub faults: Option<Arc<clearance::store::StorageFaults>>,
 }
 
 fn repo() -> PathBuf {
@@ -58,8 +60,17 @@ pub async fn spawn_app_with(timeouts: Timeouts) -> TestApp {
         shutdown: None,
         server: None,
         timeouts,
+        faults: None,
     };
     app.start().await;
+    app
+}
+
+/// [`spawn_app`] over a database file whose disk can be made full (`app.faults`).
+pub async fn spawn_app_with_faults() -> TestApp {
+    let mut app = spawn_app().await;
+    app.faults = Some(Arc::default());
+    app.restart().await;
     app
 }
 
@@ -72,7 +83,16 @@ impl TestApp {
             schema_path: repo().join("schemas/clearance.cedarschema"),
             admin_token: Some(ADMIN_TOKEN.into()),
             lifecycle: Default::default(),
-            store: Default::default(),
+            store: clearance::store::StoreOptions {
+                faults: self.faults.clone(),
+                // With faults, the writer makes the database durable after every batch, so
+                // a full disk shows at the next batch rather than seconds later.
+                sync_every: match self.faults {
+                    Some(_) => std::time::Duration::ZERO,
+                    None => clearance::store::StoreOptions::default().sync_every,
+                },
+                ..Default::default()
+            },
             sweep_every: None,
             timeouts: self.timeouts,
             apply_spin: clearance::service::DEFAULT_APPLY_SPIN,

@@ -22,4 +22,5 @@ mod restart;
 mod review;
 mod review_helpers;
 mod roles;
+mod storage;
 mod strict_input;
