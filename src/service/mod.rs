@@ -119,8 +119,9 @@ impl Service {
         &self.metrics
     }
 
-    /// Whether the store answers and takes changes; for readiness probes.
+    /// Whether the store answers and takes changes; for readiness probes. A store that
+    /// failed tries to reopen itself first, so a probe finds it ready once space is back.
     pub fn ready(&self) -> bool {
-        self.store.read().is_ok() && self.store.writable()
+        self.store.recover_if_failed() && self.store.read().is_ok()
     }
 }

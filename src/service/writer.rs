@@ -284,6 +284,11 @@ fn drain(shared: &Shared, changes: &Receiver<Box<dyn Pending>>) {
 /// callers queue their changes rather than wait for the sync on their own thread.
 fn sync(shared: &Shared) {
     let _committing = shared.lock();
+    // After a storage failure, this is where the store tries to reopen itself when nobody
+    // probes readiness: every batch, and every idle second.
+    if !shared.store.recover_if_failed() {
+        return;
+    }
     if let Err(error) = shared.store.sync_if_due() {
         tracing::error!(%error, "cannot make the database file durable; the journal keeps every change");
     }

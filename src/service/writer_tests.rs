@@ -208,23 +208,24 @@ fn a_lone_change_commits_on_its_callers_thread_and_queues_while_the_writer_is_bu
 }
 
 #[test]
-fn after_the_journal_fails_changes_are_refused_as_unavailable_and_the_service_is_not_ready() {
+fn after_the_journal_fails_changes_are_refused_as_unavailable_until_the_store_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let service = with_employees(dir.path(), &["alice@example.com", "bob@example.com"]);
     assert!(service.ready());
 
     service.store.break_journal();
     let submit = |key, user| block_on(service.submit(&admin(), request(key, user, "grammarly")));
-    // The failure itself is internal (and logged); from then on the store takes nothing.
-    assert!(matches!(
-        submit("AIR-1", "alice@example.com"),
-        Err(ServiceError::CommitFailed)
-    ));
-    assert!(matches!(
-        submit("AIR-2", "bob@example.com"),
-        Err(ServiceError::Unavailable)
-    ));
-    assert!(!service.ready());
+    // The failure and every change after it are unavailable (the cause logged once).
+    for (key, user) in [("AIR-1", "alice@example.com"), ("AIR-2", "bob@example.com")] {
+        assert!(
+            matches!(submit(key, user), Err(ServiceError::Unavailable)),
+            "{key}"
+        );
+    }
+    assert!(!service.store.writable());
+    // A readiness probe reopens the journal from its file, as a restart would: the broken
+    // handle is gone, and nothing refused was recorded.
+    assert!(service.ready());
     let read = service.store.read().unwrap();
     for key in ["AIR-1", "AIR-2"] {
         let key = crate::domain::IssueKey::parse("k", key).unwrap();
@@ -233,6 +234,8 @@ fn after_the_journal_fails_changes_are_refused_as_unavailable_and_the_service_is
             "{key} was recorded"
         );
     }
+    assert!(submit("AIR-3", "alice@example.com").unwrap().created);
+    assert!(service.verify_audit(&admin()).unwrap().ok);
 }
 
 #[test]

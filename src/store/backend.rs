@@ -1,6 +1,10 @@
-//! The database file as redb's storage backend, with a switch that makes its writes and
-//! syncs fail as a full disk does (ENOSPC). Tests turn it on to prove that a storage failure
-//! is answered 503 with nothing acknowledged lost; a server started normally never has one.
+//! The database file as redb's storage backend. Two things redb's own file backend lacks:
+//!
+//! - a **fence**: when the store reopens the database after a storage failure, the old
+//!   database's file is fenced first (its locks released, every later write refused), so a
+//!   database left behind can never write over the new one;
+//! - injected faults ([`StorageFaults`]): a switch that makes writes and syncs fail as a
+//!   full disk does (ENOSPC), for tests; a server started normally never has one.
 
 use redb::backends::FileBackend;
 use redb::{BackendError, StorageBackend};
@@ -37,16 +41,17 @@ impl StorageFaults {
     }
 }
 
-/// redb's file backend with [`StorageFaults`] in front of its writes.
+/// One opening of the database file: redb's file backend, its fence and its faults.
 #[derive(Debug)]
-pub(super) struct FaultyFile {
+pub(super) struct DatabaseFile {
     inner: FileBackend,
-    faults: Arc<StorageFaults>,
+    fenced: AtomicBool,
+    faults: Option<Arc<StorageFaults>>,
 }
 
-impl FaultyFile {
+impl DatabaseFile {
     /// Opens (creating if needed) the file at `path`, as redb's own `create` does.
-    pub fn open(path: &Path, faults: Arc<StorageFaults>) -> io::Result<Self> {
+    pub fn open(path: &Path, faults: Option<Arc<StorageFaults>>) -> io::Result<Arc<Self>> {
         let file: File = OpenOptions::new()
             .read(true)
             .write(true)
@@ -54,40 +59,76 @@ impl FaultyFile {
             .truncate(false)
             .open(path)?;
         let inner = FileBackend::new(file).map_err(io::Error::other)?;
-        Ok(Self { inner, faults })
+        Ok(Arc::new(Self {
+            inner,
+            fenced: AtomicBool::new(false),
+            faults,
+        }))
+    }
+
+    /// Ends this opening: its locks are released and every later call fails, whoever still
+    /// holds the database over it.
+    pub fn fence(&self) {
+        if !self.fenced.swap(true, Ordering::SeqCst) {
+            // The locks go now, so that the file can be opened again in this process.
+            let _ = self.inner.close();
+        }
+    }
+
+    fn usable(&self) -> io::Result<()> {
+        if self.fenced.load(Ordering::SeqCst) {
+            return Err(io::Error::other(
+                "the database was reopened; this opening is fenced",
+            ));
+        }
+        Ok(())
+    }
+
+    fn writable(&self) -> io::Result<()> {
+        self.usable()?;
+        self.faults.as_ref().map_or(Ok(()), |faults| faults.check())
     }
 }
 
-impl StorageBackend for FaultyFile {
+/// [`DatabaseFile`] as redb's storage backend.
+#[derive(Debug)]
+pub(super) struct Backend(pub Arc<DatabaseFile>);
+
+impl StorageBackend for Backend {
     fn len(&self) -> io::Result<u64> {
-        self.inner.len()
+        self.0.usable()?;
+        self.0.inner.len()
     }
 
     fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
-        self.inner.read(offset, out)
+        self.0.usable()?;
+        self.0.inner.read(offset, out)
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
-        self.faults.check()?;
-        self.inner.set_len(len)
+        self.0.writable()?;
+        self.0.inner.set_len(len)
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        self.faults.check()?;
-        self.inner.sync_data()
+        self.0.writable()?;
+        self.0.inner.sync_data()
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.faults.check()?;
-        self.inner.write(offset, data)
+        self.0.writable()?;
+        self.0.inner.write(offset, data)
     }
 
     fn close(&self) -> io::Result<()> {
-        self.inner.close()
+        match self.0.fenced.swap(true, Ordering::SeqCst) {
+            true => Ok(()),
+            false => self.0.inner.close(),
+        }
     }
 
     fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
-        self.inner.try_lock_range(start, end)
+        self.0.inner.try_lock_range(start, end)
     }
 
     fn try_lock_shared_range(
@@ -95,22 +136,22 @@ impl StorageBackend for FaultyFile {
         start: Bound<u64>,
         end: Bound<u64>,
     ) -> Result<bool, BackendError> {
-        self.inner.try_lock_shared_range(start, end)
+        self.0.inner.try_lock_shared_range(start, end)
     }
 
     fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
-        self.inner.lock_range(start, end)
+        self.0.inner.lock_range(start, end)
     }
 
     fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
-        self.inner.lock_shared_range(start, end)
+        self.0.inner.lock_shared_range(start, end)
     }
 
     fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
-        self.inner.unlock_range(start, end)
+        self.0.inner.unlock_range(start, end)
     }
 
     fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
-        self.inner.query_lock_range(start, end)
+        self.0.inner.query_lock_range(start, end)
     }
 }

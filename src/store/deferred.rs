@@ -46,10 +46,11 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut txn = self.db.begin_write().map_err(StoreError::from)?;
+        let (generation, mut txn) = self.begin_write()?;
         let mut view = WriteView::new(&txn, Arc::clone(&self.sealing)).deferring();
         let value = f(&mut view)?;
         let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
+        log.check_generation(generation)?;
         view.set_journal_seq(log.next_seq)?;
         let (touched_directory, redo, deferred) = view.finish();
         let mut applying = Applying {

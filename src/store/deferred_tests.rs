@@ -9,7 +9,7 @@ use redb::ReadableDatabase;
 
 /// Whether the database itself holds user `n`, whatever readers are made to wait for.
 fn in_database(store: &Store, n: usize) -> bool {
-    let read = store.db.begin_read().unwrap();
+    let read = store.snapshots.database().1.begin_read().unwrap();
     let users = read.open_table(USERS::DEF).unwrap();
     users.get(email(n).as_str()).unwrap().is_some()
 }

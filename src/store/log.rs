@@ -30,6 +30,9 @@ pub(super) struct Log {
     pub sync_every: Duration,
     /// The journal failed to write or sync: no more changes until the store is reopened.
     failed: bool,
+    /// Which opening of the database this log commits to (see `reopen.rs`): a transaction
+    /// begun on an earlier one is refused.
+    pub generation: u64,
 }
 
 impl Log {
@@ -41,6 +44,16 @@ impl Log {
             synced: Instant::now(),
             sync_every,
             failed: false,
+            generation: 0,
+        }
+    }
+
+    /// Refuses a transaction begun on an opening of the database before this log's: the
+    /// database it would commit to was replaced.
+    pub fn check_generation(&self, generation: u64) -> Result<(), StoreError> {
+        match generation == self.generation {
+            true => Ok(()),
+            false => Err(StoreError::JournalFailed),
         }
     }
 

@@ -20,6 +20,7 @@ mod log;
 mod queries;
 mod recovery;
 mod redo;
+mod reopen;
 mod retention;
 mod snapshots;
 mod tables;
@@ -37,10 +38,8 @@ pub use writes::WriteView;
 
 use crate::evidence::{MacKey, PublicKey, Signer};
 use audit::Sealing;
-use journal::Journal;
 use log::Log;
-use recovery::{recover, unusable};
-use redb::{Database, ReadTransaction};
+use redb::ReadTransaction;
 use snapshots::Snapshots;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -194,6 +193,8 @@ pub struct StoreOptions {
     /// Faults to inject into the database file's writes and syncs (tests only; `None`
     /// opens the file as it is).
     pub faults: Option<Arc<StorageFaults>>,
+    /// After a storage failure, how often the store tries to reopen its database.
+    pub recover_every: Duration,
 }
 
 impl Default for StoreOptions {
@@ -203,6 +204,7 @@ impl Default for StoreOptions {
             sync_every: Duration::from_secs(5),
             cache_bytes: CACHE_BYTES,
             faults: None,
+            recover_every: Duration::from_secs(1),
         }
     }
 }
@@ -219,7 +221,6 @@ impl Default for StoreOptions {
 /// and later changes wait until the database has applied it (`deferred.rs`).
 #[derive(Debug, Clone)]
 pub struct Store {
-    db: Arc<Database>,
     /// Bumped after every commit that changed users, groups or tools, so that caches of
     /// directory and catalog facts know when they are stale.
     directory_generation: Arc<AtomicU64>,
@@ -228,8 +229,10 @@ pub struct Store {
     sealing: Arc<Sealing>,
     /// Where commits become durable. Locked only while holding redb's write lock.
     log: Arc<Mutex<Log>>,
-    /// Where readers' snapshots come from: only ever durable commits.
+    /// Where readers' snapshots come from: only ever durable commits; holds the database.
     snapshots: Arc<Snapshots>,
+    /// How the database is opened anew after a storage failure (`reopen.rs`).
+    reopening: Arc<reopen::Reopening>,
 }
 
 /// A consistent snapshot for reading.
@@ -266,49 +269,20 @@ impl Store {
         })?;
         let key = MacKey::load_or_create(&data_dir.join(crate::evidence::KEY_FILE))?;
         let signer = Signer::load_or_create(&data_dir.join(crate::evidence::SIGNING_KEY_FILE))?;
-        let db_path = data_dir.join(Self::FILE);
-        let mut builder = redb::Builder::new();
-        builder.set_cache_size(options.cache_bytes);
-        let opened = match &options.faults {
-            None => builder.create(&db_path),
-            Some(faults) => {
-                let file =
-                    backend::FaultyFile::open(&db_path, Arc::clone(faults)).map_err(|source| {
-                        StoreError::Folder {
-                            path: db_path.display().to_string(),
-                            source,
-                        }
-                    })?;
-                builder.create_with_backend(file)
-            }
-        };
-        let db = opened.map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-                path: db_path.display().to_string(),
-            },
-            e => e.into(),
-        })?;
-        let found = layout::check(&db, &db_path)?;
-        let txn = db.begin_write()?;
-        tables::create_all(&txn)?;
-        txn.commit()?;
         let sealing = Arc::new(Sealing {
             key,
             signer,
             policy: options.checkpoints,
         });
-        let journal_path = data_dir.join(Self::JOURNAL_FILE);
-        let journal =
-            Journal::open(&journal_path, JOURNAL_BYTES).map_err(unusable(&journal_path))?;
-        let next_seq = recover(&db, &journal, &sealing).map_err(unusable(&journal_path))? + 1;
-        layout::upgrade(&db, found)?;
-        let db = Arc::new(db);
+        let opened = reopen::open_database(data_dir, &options, &sealing)?;
+        let db = Arc::new(opened.db);
+        let log = Log::new(opened.journal, opened.next_seq, options.sync_every);
         Ok(Self {
-            snapshots: Arc::new(Snapshots::new(Arc::clone(&db))),
-            db,
+            snapshots: Arc::new(Snapshots::new(db)),
             directory_generation: Arc::default(),
             sealing,
-            log: Arc::new(Mutex::new(Log::new(journal, next_seq, options.sync_every))),
+            log: Arc::new(Mutex::new(log)),
+            reopening: Arc::new(reopen::Reopening::new(data_dir, options, opened.file)),
         })
     }
 
@@ -333,8 +307,9 @@ impl Store {
             return Ok(());
         }
         // redb's write lock first, then the log: the order every commit takes them in.
-        let txn = self.db.begin_write()?;
+        let (generation, txn) = self.begin_write()?;
         let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
+        log.check_generation(generation)?;
         // A store that takes no changes may lack a change the journal holds: making the
         // database durable and resetting the journal would lose it.
         if !log.writable() {
@@ -402,8 +377,8 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let txn = self.db.begin_write().map_err(StoreError::from)?;
-        self.run(txn, f)
+        let (generation, txn) = self.begin_write()?;
+        self.run(generation, txn, f)
     }
 
     /// Like [`Store::write`] but not journaled, so not durable until the store is closed or
@@ -415,12 +390,13 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let txn = self.db.begin_write().map_err(StoreError::from)?;
+        let (_, txn) = self.begin_write()?;
         self.run_unjournaled(txn, f)
     }
 
     fn run<T, E>(
         &self,
+        generation: u64,
         txn: redb::WriteTransaction,
         f: impl FnOnce(&mut WriteView<'_>) -> Result<T, E>,
     ) -> Result<T, E>
@@ -430,6 +406,7 @@ impl Store {
         let mut view = WriteView::new(&txn, Arc::clone(&self.sealing));
         let value = f(&mut view)?;
         let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
+        log.check_generation(generation)?;
         view.set_journal_seq(log.next_seq)?;
         // The view's open tables close here, before the commit that needs them closed.
         let (touched_directory, redo, _) = view.finish();

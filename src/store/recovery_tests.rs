@@ -65,7 +65,7 @@ fn crash_copy(from: &Path, to: &Path) {
 type Dump = Vec<(&'static str, Vec<u8>, Vec<u8>)>;
 
 fn dump(store: &Store) -> Dump {
-    dump_all(&store.db.begin_read().unwrap()).unwrap()
+    dump_all(&store.snapshots.database().1.begin_read().unwrap()).unwrap()
 }
 
 /// Equal dumps, or the first entry where they part (whole dumps are too long to print).

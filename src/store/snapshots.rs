@@ -17,7 +17,8 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 /// Where readers' snapshots come from.
 #[derive(Debug)]
 pub(super) struct Snapshots {
-    db: Arc<Database>,
+    /// The database, and how many times it was opened anew after a storage failure.
+    current: RwLock<(u64, Arc<Database>)>,
     /// The snapshot readers get instead of the newest, while a commit is not durable.
     held: RwLock<Option<Arc<ReadTransaction>>>,
     /// Changes answered from the journal that the database has not applied yet.
@@ -39,7 +40,7 @@ struct Unapplied {
 impl Snapshots {
     pub fn new(db: Arc<Database>) -> Self {
         Self {
-            db,
+            current: RwLock::new((0, db)),
             held: RwLock::new(None),
             unapplied: Mutex::default(),
             applied: Condvar::new(),
@@ -55,8 +56,24 @@ impl Snapshots {
         let held = self.held.read().unwrap_or_else(PoisonError::into_inner);
         match held.as_ref() {
             Some(snapshot) => Ok(Arc::clone(snapshot)),
-            None => Ok(Arc::new(self.db.begin_read()?)),
+            None => Ok(Arc::new(self.database().1.begin_read()?)),
         }
+    }
+
+    /// The database now, and its generation (see [`Snapshots::replace`]).
+    pub fn database(&self) -> (u64, Arc<Database>) {
+        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+        (current.0, Arc::clone(&current.1))
+    }
+
+    /// Puts `db`, opened anew after a storage failure, in place of the database, as
+    /// `generation`: readers get it from now on, and nothing is held or waited for. Called
+    /// with the log locked, when no change is being applied (a failed store takes none).
+    pub fn replace(&self, generation: u64, db: Arc<Database>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = (generation, db);
+        self.release();
+        *self.unapplied() = Unapplied::default();
+        self.applied.notify_all();
     }
 
     /// Waits until the database has applied every change answered so far (not those
@@ -108,7 +125,7 @@ impl Snapshots {
     /// Hands readers the database as it is now until [`Snapshots::release`]: called before a
     /// commit that is not durable yet becomes visible.
     pub fn hold(&self) -> Result<(), StoreError> {
-        let snapshot = Arc::new(self.db.begin_read()?);
+        let snapshot = Arc::new(self.database().1.begin_read()?);
         *self.held.write().unwrap_or_else(PoisonError::into_inner) = Some(snapshot);
         Ok(())
     }

@@ -91,6 +91,8 @@ impl TestApp {
                     Some(_) => std::time::Duration::ZERO,
                     None => clearance::store::StoreOptions::default().sync_every,
                 },
+                // And it tries to reopen whenever asked, so a test needs no wait.
+                recover_every: std::time::Duration::ZERO,
                 ..Default::default()
             },
             sweep_every: None,

@@ -1,0 +1,161 @@
+//! Opening the database, and opening it anew inside the process after a storage failure.
+//!
+//! A failed write or sync of the database file (a full disk) leaves redb refusing all work
+//! until it is opened again, and the store taking no changes (`log.rs`). Once space is back
+//! the store reopens itself, as a restart would, without one:
+//!
+//! 1. with the log locked (no change can commit meanwhile), the old opening of the file is
+//!    fenced: its locks are released and it can never write again (`backend.rs`);
+//! 2. the database and the journal are opened afresh and the journal's records the database
+//!    lacks are applied (`recovery.rs`), exactly as at start;
+//! 3. the new database replaces the old for readers (`snapshots.rs`), and the log starts
+//!    over on it under the next generation: a transaction begun on the old database is
+//!    refused at commit.
+//!
+//! If the disk is still full, opening fails and the store stays as it was; it tries again
+//! at most every `recover_every`.
+
+use super::audit::Sealing;
+use super::backend::{Backend, DatabaseFile};
+use super::journal::Journal;
+use super::log::Log;
+use super::recovery::{recover, unusable};
+use super::{JOURNAL_BYTES, Store, StoreError, StoreOptions, layout, tables};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+/// A database and journal just opened, the journal's records applied.
+pub(super) struct Opened {
+    pub file: Arc<DatabaseFile>,
+    pub db: redb::Database,
+    pub journal: Journal,
+    pub next_seq: u64,
+}
+
+/// Opens (creating if needed) the database in `data_dir` with every table, and its journal,
+/// and applies the journal's records the database lacks.
+pub(super) fn open_database(
+    data_dir: &Path,
+    options: &StoreOptions,
+    sealing: &Arc<Sealing>,
+) -> Result<Opened, StoreError> {
+    let db_path = data_dir.join(Store::FILE);
+    let file = DatabaseFile::open(&db_path, options.faults.clone()).map_err(|source| {
+        StoreError::Folder {
+            path: db_path.display().to_string(),
+            source,
+        }
+    })?;
+    let db = redb::Builder::new()
+        .set_cache_size(options.cache_bytes)
+        .create_with_backend(Backend(Arc::clone(&file)))
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                path: db_path.display().to_string(),
+            },
+            e => e.into(),
+        })?;
+    let found = layout::check(&db, &db_path)?;
+    let txn = db.begin_write()?;
+    tables::create_all(&txn)?;
+    txn.commit()?;
+    let journal_path = data_dir.join(Store::JOURNAL_FILE);
+    let journal = Journal::open(&journal_path, JOURNAL_BYTES).map_err(unusable(&journal_path))?;
+    let next_seq = recover(&db, &journal, sealing).map_err(unusable(&journal_path))? + 1;
+    layout::upgrade(&db, found)?;
+    Ok(Opened {
+        file,
+        db,
+        journal,
+        next_seq,
+    })
+}
+
+/// What reopening needs: where and how the store was opened, the opening of the file in
+/// use, and when it was last tried.
+#[derive(Debug)]
+pub(super) struct Reopening {
+    data_dir: PathBuf,
+    options: StoreOptions,
+    file: Mutex<Arc<DatabaseFile>>,
+    tried: Mutex<Option<Instant>>,
+}
+
+impl Reopening {
+    pub fn new(data_dir: &Path, options: StoreOptions, file: Arc<DatabaseFile>) -> Self {
+        Self {
+            data_dir: data_dir.to_path_buf(),
+            options,
+            file: Mutex::new(file),
+            tried: Mutex::new(None),
+        }
+    }
+
+    /// Whether a reopening is due: none was tried within `recover_every`.
+    fn due(&self) -> bool {
+        let mut tried = self.tried.lock().unwrap_or_else(PoisonError::into_inner);
+        let due = tried.is_none_or(|at| at.elapsed() >= self.options.recover_every);
+        if due {
+            *tried = Some(Instant::now());
+        }
+        due
+    }
+}
+
+impl Store {
+    /// Whether the store takes changes; if it does not after a failure, and a reopening is
+    /// due, it reopens the database and journal first (see the module's comment).
+    pub fn recover_if_failed(&self) -> bool {
+        if self.writable() {
+            return true;
+        }
+        if !self.reopening.due() {
+            return false;
+        }
+        match self.reopen() {
+            Ok(()) => {
+                tracing::warn!(
+                    "the store reopened its database after a storage failure and takes changes again"
+                );
+                true
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the store could not reopen its database yet; it will try again");
+                false
+            }
+        }
+    }
+
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
+        if log.writable() {
+            return Ok(());
+        }
+        let reopening = &self.reopening;
+        let mut file = reopening
+            .file
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        file.fence();
+        let opened = open_database(&reopening.data_dir, &reopening.options, &self.sealing)?;
+        let generation = log.generation + 1;
+        *log = Log::new(
+            opened.journal,
+            opened.next_seq,
+            reopening.options.sync_every,
+        );
+        log.generation = generation;
+        self.snapshots.replace(generation, Arc::new(opened.db));
+        *file = opened.file;
+        // Caches of directory facts were filled from the old database: start them afresh.
+        self.committed(true);
+        Ok(())
+    }
+
+    /// Begins a write transaction on the database now, with its generation.
+    pub(super) fn begin_write(&self) -> Result<(u64, redb::WriteTransaction), StoreError> {
+        let (generation, db) = self.snapshots.database();
+        Ok((generation, db.begin_write()?))
+    }
+}
