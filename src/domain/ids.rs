@@ -263,6 +263,12 @@ impl GrantId {
         Self(time_ordered_id("grt", at))
     }
 
+    /// See [`id_bound`]: `[bound(from), bound(millisecond_after(to)))` are the grants made
+    /// in `from..=to`.
+    pub fn bound(at: DateTime<Utc>) -> String {
+        id_bound("grt", at)
+    }
+
     /// Rebuilds a grant id from a path segment.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
         let id =

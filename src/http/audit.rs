@@ -3,15 +3,13 @@
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::exports::{ExportParams, stream};
 use super::extract::ApiQuery;
 use crate::evidence::{Checkpoint, PublishedKey, VerifyReport};
-use crate::service::{Actor, AuditPage, ExportFormat};
+use crate::service::{Actor, AuditPage};
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use axum::response::Response;
 use serde::Deserialize;
 
 /// Query of `GET /v1/audit/events`.
@@ -94,23 +92,11 @@ pub async fn checkpoints(
     ))
 }
 
-/// Query of `GET /v1/audit/export`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ExportParams {
-    /// Start of the window (default: 90 days before `to`).
-    from: Option<DateTime<Utc>>,
-    /// End of the window (default: now); at most 365 days after `from`.
-    to: Option<DateTime<Utc>>,
-    /// `jsonl` (default) or `csv`.
-    format: Option<ExportFormat>,
-}
-
 /// Streams the log over a window, in whole checkpoint intervals, signing a checkpoint over
 /// the head first.
 #[utoipa::path(get, path = "/v1/audit/export", tag = "audit", params(ExportParams),
-    responses((status = 200, description = "JSONL or CSV, streamed"),
+    responses((status = 200, description = "JSON lines (what `clearance audit verify` reads) or CSV, streamed",
+        content((String = "application/jsonl"), (String = "text/csv"))),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn export(
@@ -123,22 +109,9 @@ pub async fn export(
     let plan = app
         .run(move |s| s.audit_export_plan(&actor, from, to))
         .await?;
-    // A few chunks in flight: the export streams in constant memory whatever its size.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
-    let service = app.service.clone();
-    tokio::task::spawn_blocking(move || {
-        let sent = service.write_export(&plan, format, |chunk| tx.blocking_send(Ok(chunk)).is_ok());
-        if let Err(e) = sent {
-            tracing::error!(error = %e, "audit export failed midway");
-            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
-        }
-    });
-    let content_type = match format {
-        ExportFormat::Jsonl => "application/jsonl",
-        ExportFormat::Csv => "text/csv; charset=utf-8",
-    };
-    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    Ok(stream(&app, format, move |service, sink| {
+        service.write_export(&plan, format, sink)
+    }))
 }
 
 /// The `after_seq` asked for: 0 when absent; a negative one is refused.

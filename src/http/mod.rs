@@ -5,6 +5,7 @@ mod catalog;
 mod decisions;
 mod directory;
 mod error;
+mod exports;
 mod extract;
 mod grants;
 mod lifecycle;
@@ -74,6 +75,8 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
     let api = Router::new()
         .route("/v1/requests", post(requests::submit).get(requests::list))
         .route("/v1/requests/bulk", post(review::bulk))
+        .route("/v1/requests/export", get(exports::requests))
+        .route("/v1/grants/export", get(exports::grants))
         .route("/v1/requests/{id}", get(requests::get_one))
         .route("/v1/requests/{id}/approve", post(review::approve))
         .route("/v1/requests/{id}/deny", post(review::deny))

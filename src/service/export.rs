@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 pub const DEFAULT_WINDOW_DAYS: i64 = 90;
 /// The longest window.
 pub const MAX_WINDOW_DAYS: i64 = 365;
-const EXPORT_LIMITS: WindowLimits = WindowLimits {
+pub(super) const EXPORT_LIMITS: WindowLimits = WindowLimits {
     default_days: DEFAULT_WINDOW_DAYS,
     max_days: MAX_WINDOW_DAYS,
 };
@@ -138,7 +138,7 @@ impl Service {
         &self,
         plan: &ExportPlan,
         format: ExportFormat,
-        mut sink: impl FnMut(String) -> bool,
+        sink: &mut dyn FnMut(String) -> bool,
     ) -> Result<(), ServiceError> {
         let head = match format {
             ExportFormat::Jsonl => json_line(&ExportLine::Header {
@@ -194,6 +194,11 @@ pub fn csv_row(record: &AuditRecord) -> String {
         record.entry_hash.clone(),
         record.entry_mac.clone(),
     ];
+    csv_line(&fields)
+}
+
+/// One CSV row of `fields`, quoted where needed, with its line end.
+pub fn csv_line(fields: &[String]) -> String {
     let quoted: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
     quoted.join(",") + "\n"
 }

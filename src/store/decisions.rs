@@ -7,8 +7,8 @@
 use super::StoreError;
 use super::codec::{Tables, get};
 use super::queries::visit_ids_under;
-use super::tables::{DECISIONS_BY_VERSION, REQUESTS};
-use crate::domain::{PolicyVersionId, RequestId, RequestRecord};
+use super::tables::{DECISIONS_BY_VERSION, GRANTS, REQUESTS};
+use crate::domain::{Grant, GrantId, PolicyVersionId, RequestId, RequestRecord};
 use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 use std::ops::Bound;
@@ -114,3 +114,34 @@ pub trait DecisionQueries: Tables + Sized {
 }
 
 impl<T: Tables> DecisionQueries for T {}
+
+/// Reads of grants by when they were made (grant ids are ordered by it).
+pub trait GrantWindowQueries: Tables + Sized {
+    /// Up to `limit` grants made in `[from, to]` with an id after `after`, oldest first.
+    fn grants_made(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<&GrantId>,
+        limit: usize,
+    ) -> Result<Vec<Grant>, StoreError> {
+        let start = GrantId::bound(from);
+        let end = GrantId::bound(crate::domain::ids::millisecond_after(to));
+        let lower = match after {
+            Some(after) if after.as_str() >= start.as_str() => Bound::Excluded(after.as_str()),
+            _ => Bound::Included(start.as_str()),
+        };
+        let table = self.open(GRANTS)?;
+        let mut out = Vec::new();
+        for entry in table
+            .range::<&str>((lower, Bound::Excluded(end.as_str())))?
+            .take(limit)
+        {
+            let (_, bytes) = entry?;
+            out.push(super::codec::decode("grants", bytes.value())?);
+        }
+        Ok(out)
+    }
+}
+
+impl<T: Tables> GrantWindowQueries for T {}

@@ -28,7 +28,7 @@ mod writes;
 
 pub use audit::{AuditQueries, CheckpointPolicy, NewAuditEntry};
 pub use backend::StorageFaults;
-pub use decisions::{DecisionQueries, DecisionWindow};
+pub use decisions::{DecisionQueries, DecisionWindow, GrantWindowQueries};
 pub use deferred::Applying;
 pub use insights::InsightQueries;
 pub use lifecycle::{GrantFilter, LifecycleQueries, TimeKey};

@@ -13,6 +13,7 @@ mod auth;
 mod bad_input;
 mod decisions;
 mod evidence;
+mod exports;
 mod helpers;
 mod idempotency;
 mod lifecycle;

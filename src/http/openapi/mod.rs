@@ -6,8 +6,8 @@ mod links;
 mod rules;
 
 use super::{
-    audit, catalog, decisions, directory, grants, lifecycle, ops, policies, requests, review,
-    tokens,
+    audit, catalog, decisions, directory, exports, grants, lifecycle, ops, policies, requests,
+    review, tokens,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         policies::active, policies::versions, policies::version, policies::reload,
         decisions::list, decisions::history, decisions::diff, decisions::replay,
         decisions::what_if,
+        exports::requests, exports::grants,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::service::ExportFormat)),
