@@ -166,6 +166,9 @@ formats! {
         r"^[a-z_]+(\.[a-z_]+)*$");
     /// A token id.
     TOKEN_ID = ("TokenId", "A token id.", 16, r"^tok_[0-9a-f]{12}$");
+    /// A listing's cursor: the parts of an index key, joined by `|`.
+    CURSOR = ("Cursor", "Where a page starts: the `after` of the previous page's `next` link.", 200,
+        r"^[a-z0-9_:|-]+$");
     /// Short free text: names, providers, departments.
     NAME = ("Name", "Text of at most 200 characters, at least one of them visible.", 200,
         concat!("^", text!(), "$"));
@@ -272,6 +275,9 @@ schema_type!(
 schema_type!(
     /// The document's name for [`TOKEN_ID`].
     TokenIdText => TOKEN_ID);
+schema_type!(
+    /// The document's name for [`CURSOR`].
+    CursorText => CURSOR);
 schema_type!(
     /// The document's name for [`NAME`].
     NameText => NAME);

@@ -5,6 +5,7 @@ use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::exports::{ExportParams, stream};
 use super::extract::ApiQuery;
+use super::page::paged;
 use crate::evidence::{Checkpoint, PublishedKey, VerifyReport};
 use crate::service::{Actor, AuditPage};
 use axum::Json;
@@ -36,13 +37,16 @@ pub struct EventParams {
 pub async fn events(
     State(app): State<AppState>,
     actor: Actor,
+    uri: axum::http::Uri,
     ApiQuery(params): ApiQuery<EventParams>,
-) -> Result<Json<AuditPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let (after, limit) = (after_seq(params.after_seq)?, params.limit);
-    Ok(Json(
-        app.run(move |s| s.audit_events(&actor, after, params.kind, limit))
-            .await?,
-    ))
+    let page = app
+        .run(move |s| s.audit_events(&actor, after, params.kind, limit))
+        .await?;
+    // A page that moved on may be followed by more; an empty one is the end for now.
+    let next = (page.next_after_seq > after).then(|| page.next_after_seq.to_string());
+    Ok(paged(&uri, page, "after_seq", next.as_deref()))
 }
 
 /// Verifies the whole log in the server: every hash, MAC, `seq` and link.
@@ -83,13 +87,19 @@ pub struct CheckpointParams {
 pub async fn checkpoints(
     State(app): State<AppState>,
     actor: Actor,
+    uri: axum::http::Uri,
     ApiQuery(params): ApiQuery<CheckpointParams>,
-) -> Result<Json<Vec<Checkpoint>>, ApiError> {
-    let (after, limit) = (after_seq(params.after_seq)?, params.limit);
-    Ok(Json(
-        app.run(move |s| s.audit_checkpoints(&actor, after, limit))
-            .await?,
-    ))
+) -> Result<Response, ApiError> {
+    let after = after_seq(params.after_seq)?;
+    let limit = params.limit.unwrap_or(100);
+    let checkpoints = app
+        .run(move |s| s.audit_checkpoints(&actor, after, params.limit))
+        .await?;
+    let next = checkpoints
+        .last()
+        .filter(|_| checkpoints.len() >= limit)
+        .map(|c| c.seq.to_string());
+    Ok(paged(&uri, checkpoints, "after_seq", next.as_deref()))
 }
 
 /// Streams the log over a window, in whole checkpoint intervals, signing a checkpoint over

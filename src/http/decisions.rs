@@ -66,14 +66,17 @@ fn item(record: &RequestRecord) -> DecisionItem {
 
 /// Recorded decisions and the version that made each, oldest first.
 #[utoipa::path(get, path = "/v1/decisions", tag = "policies", params(DecisionParams),
-    responses((status = 200, body = DecisionList), (status = 400, body = ErrorBody),
+    responses((status = 200, body = DecisionList, headers(
+        ("Link" = String, description = "`<…&after=…>; rel=\"next\"` when there may be more"))),
+        (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
     State(app): State<AppState>,
     actor: Actor,
+    uri: axum::http::Uri,
     ApiQuery(p): ApiQuery<DecisionParams>,
-) -> Result<Json<DecisionList>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let filter = DecisionFilter {
         policy_version: p.policy_version,
         from: p.from,
@@ -82,10 +85,12 @@ pub async fn list(
         limit: p.limit,
     };
     let page = app.run(move |s| s.decisions(&actor, filter)).await?;
-    Ok(Json(DecisionList {
+    let next = page.next.map(|id| id.to_string());
+    let list = DecisionList {
         decisions: page.decisions.iter().map(item).collect(),
-        next: page.next.map(|id| id.to_string()),
-    }))
+        next: next.clone(),
+    };
+    Ok(super::page::paged(&uri, list, "after", next.as_deref()))
 }
 
 /// Every activation of a policy version, oldest first, with the period it was in force and

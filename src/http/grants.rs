@@ -3,6 +3,7 @@
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, OptionalJson};
+use super::page::{PageParams, paged};
 use crate::domain::{DomainError, Email, Grant, GrantState, Job, JobKind, Recertification, ToolId};
 use crate::service::{
     AccessEntry, Actor, CompleteJob, ExtendBody, KeepBody, RevokeBody, ServiceError,
@@ -28,6 +29,9 @@ pub struct GrantParams {
     /// At most this many (default 100, at most 500).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
+    /// Where the page starts: the `after` of the previous page's `next` link.
+    #[param(value_type = Option<crate::domain::formats::CursorText>)]
+    after: Option<String>,
 }
 
 impl GrantParams {
@@ -40,21 +44,35 @@ impl GrantParams {
                 .transpose()?,
             state: self.state,
             limit: crate::domain::page::page_limit(self.limit, 100, 500)?,
+            after: self
+                .after
+                .map(|a| crate::domain::page::Cursor::parse("after", &a))
+                .transpose()?,
         })
     }
 }
 
-/// Grants, filtered.
+/// Grants, filtered; a page at a time (see the `Link` header).
 #[utoipa::path(get, path = "/v1/grants", tag = "grants", params(GrantParams),
-    responses((status = 200, body = Vec<Grant>), (status = 400, body = ErrorBody)),
+    responses((status = 200, body = Vec<Grant>, headers(
+        ("Link" = String, description = "`<…&after=…>; rel=\"next\"` when there may be more"))),
+        (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
     State(app): State<AppState>,
     actor: Actor,
+    uri: axum::http::Uri,
     ApiQuery(params): ApiQuery<GrantParams>,
-) -> Result<Json<Vec<Grant>>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let filter = params.into_filter().map_err(ServiceError::from)?;
-    Ok(Json(app.run(move |s| s.grants(&actor, filter)).await?))
+    let page = app.run(move |s| s.grants(&actor, filter)).await?;
+    let next = page.next.as_ref().map(|c| c.as_str().to_owned());
+    Ok(super::page::paged(
+        &uri,
+        page.items,
+        "after",
+        next.as_deref(),
+    ))
 }
 
 /// One grant.
@@ -135,20 +153,35 @@ pub async fn access(
 pub struct JobParams {
     /// `fulfil` or `deprovision`.
     kind: Option<JobKind>,
+    /// At most this many (default and most 500).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<usize>,
+    /// Where the page starts: the `after` of the previous page's `next` link.
+    #[param(value_type = Option<crate::domain::formats::CursorText>)]
+    after: Option<String>,
 }
 
-/// Open fulfilment and deprovision jobs.
+/// Open fulfilment and deprovision jobs; a page at a time (see the `Link` header).
 #[utoipa::path(get, path = "/v1/jobs", tag = "grants", params(JobParams),
-    responses((status = 200, body = Vec<Job>)),
+    responses((status = 200, body = Vec<Job>, headers(
+        ("Link" = String, description = "`<…&after=…>; rel=\"next\"` when there may be more")))),
     security(("bearer" = [])))]
 pub async fn jobs(
     State(app): State<AppState>,
     actor: Actor,
+    uri: axum::http::Uri,
     ApiQuery(params): ApiQuery<JobParams>,
-) -> Result<Json<Vec<Job>>, ApiError> {
-    Ok(Json(
-        app.run(move |s| s.open_jobs(&actor, params.kind)).await?,
-    ))
+) -> Result<axum::response::Response, ApiError> {
+    let page = PageParams {
+        limit: params.limit,
+        after: params.after,
+    }
+    .parse()?;
+    let page = app
+        .run(move |s| s.open_jobs(&actor, params.kind, page))
+        .await?;
+    let next = page.next.as_ref().map(|c| c.as_str().to_owned());
+    Ok(paged(&uri, page.items, "after", next.as_deref()))
 }
 
 /// Mark a job done: `fulfilled`, `deprovisioned`, or `verified` for a completed one.
@@ -168,15 +201,21 @@ pub async fn complete_job(
     ))
 }
 
-/// Open recertifications.
-#[utoipa::path(get, path = "/v1/recertifications", tag = "grants",
-    responses((status = 200, body = Vec<Recertification>)),
+/// Open recertifications; a page at a time (see the `Link` header).
+#[utoipa::path(get, path = "/v1/recertifications", tag = "grants", params(PageParams),
+    responses((status = 200, body = Vec<Recertification>, headers(
+        ("Link" = String, description = "`<…&after=…>; rel=\"next\"` when there may be more")))),
     security(("bearer" = [])))]
 pub async fn recerts(
     State(app): State<AppState>,
     actor: Actor,
-) -> Result<Json<Vec<Recertification>>, ApiError> {
-    Ok(Json(app.run(move |s| s.open_recerts(&actor)).await?))
+    uri: axum::http::Uri,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<axum::response::Response, ApiError> {
+    let page = params.parse()?;
+    let page = app.run(move |s| s.open_recerts(&actor, page)).await?;
+    let next = page.next.as_ref().map(|c| c.as_str().to_owned());
+    Ok(paged(&uri, page.items, "after", next.as_deref()))
 }
 
 /// Keep the grant: extend it through the `extend` policies.

@@ -2,6 +2,8 @@
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::extract::ApiQuery;
+use super::page::{PageParams, paged};
 use crate::domain::Escalation;
 use crate::service::{Actor, Insights, SweepReport};
 use axum::Json;
@@ -18,15 +20,21 @@ pub async fn run_sweeps(
     Ok(Json(app.run(move |s| s.sweep_now(&actor)).await?))
 }
 
-/// Escalations of requests still pending.
-#[utoipa::path(get, path = "/v1/escalations", tag = "lifecycle",
-    responses((status = 200, body = Vec<Escalation>)),
+/// Escalations of requests still pending; a page at a time (see the `Link` header).
+#[utoipa::path(get, path = "/v1/escalations", tag = "lifecycle", params(PageParams),
+    responses((status = 200, body = Vec<Escalation>, headers(
+        ("Link" = String, description = "`<…&after=…>; rel=\"next\"` when there may be more")))),
     security(("bearer" = [])))]
 pub async fn escalations(
     State(app): State<AppState>,
     actor: Actor,
-) -> Result<Json<Vec<Escalation>>, ApiError> {
-    Ok(Json(app.run(move |s| s.open_escalations(&actor)).await?))
+    uri: axum::http::Uri,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<axum::response::Response, ApiError> {
+    let page = params.parse()?;
+    let page = app.run(move |s| s.open_escalations(&actor, page)).await?;
+    let next = page.next.as_ref().map(|c| c.as_str().to_owned());
+    Ok(paged(&uri, page.items, "after", next.as_deref()))
 }
 
 /// Requests by outcome and month, active grants by tool and risk, median time to decision,

@@ -11,6 +11,7 @@ mod grants;
 mod lifecycle;
 mod openapi;
 mod ops;
+mod page;
 mod policies;
 mod requests;
 mod review;

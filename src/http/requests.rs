@@ -176,6 +176,9 @@ pub struct ListParams {
     /// At most this many (default 100, at most 500).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
+    /// Where the page starts: the `after` of the previous page's `next` link.
+    #[param(value_type = Option<crate::domain::formats::CursorText>)]
+    after: Option<String>,
 }
 
 impl ListParams {
@@ -191,22 +194,31 @@ impl ListParams {
                 .map(|t| ToolId::parse_any("tool", &t))
                 .transpose()?,
             limit: crate::domain::page::page_limit(self.limit, 100, 500)?,
+            after: self
+                .after
+                .map(|a| crate::domain::page::Cursor::parse("after", &a))
+                .transpose()?,
         })
     }
 }
 
-/// Requests, filtered.
+/// Requests, filtered; a page at a time (see the `Link` header).
 #[utoipa::path(get, path = "/v1/requests", tag = "requests", params(ListParams),
-    responses((status = 200, body = Vec<RequestView>), (status = 400, body = ErrorBody)),
+    responses((status = 200, body = Vec<RequestView>, headers(
+        ("Link" = String, description = "`<…&after=…>; rel=\"next\"` when there may be more"))),
+        (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
     State(app): State<AppState>,
     actor: Actor,
+    uri: axum::http::Uri,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> Result<Json<Vec<RequestView>>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let filter = params
         .into_filter()
         .map_err(crate::service::ServiceError::from)?;
-    let records = app.run(move |s| s.requests(&actor, filter)).await?;
-    Ok(Json(records.iter().map(RequestView::from).collect()))
+    let page = app.run(move |s| s.requests(&actor, filter)).await?;
+    let items: Vec<RequestView> = page.items.iter().map(RequestView::from).collect();
+    let next = page.next.as_ref().map(|c| c.as_str());
+    Ok(super::page::paged(&uri, items, "after", next))
 }

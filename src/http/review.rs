@@ -8,9 +8,7 @@ use crate::domain::{Grant, RequestStatus};
 use crate::service::{Actor, ApproveBody, BulkBody, BulkResult, DenyBody, QueuePage, Reviewed};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderValue;
-use axum::http::header::LINK;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -134,6 +132,7 @@ pub struct QueueEntry {
 pub async fn queue(
     State(app): State<AppState>,
     actor: Actor,
+    uri: axum::http::Uri,
     ApiQuery(params): ApiQuery<QueueParams>,
 ) -> Result<Response, ApiError> {
     let (approver, limit) = (params.approver.clone(), params.limit);
@@ -148,25 +147,10 @@ pub async fn queue(
             request: RequestView::from(&item.request),
         })
         .collect();
-    let mut response = Json(entries).into_response();
-    if let Some(link) = page
-        .next
-        .and_then(|next| next_link(params.approver, limit, next))
-    {
-        response.headers_mut().insert(LINK, link);
-    }
-    Ok(response)
-}
-
-/// The `Link` to the queue's next page, for the same approver and page size as this one.
-fn next_link(approver: Option<String>, limit: Option<usize>, after: String) -> Option<HeaderValue> {
-    let query: Vec<(&str, String)> = approver
-        .map(|a| ("approver", a))
-        .into_iter()
-        .chain(limit.map(|l| ("limit", l.to_string())))
-        .chain([("after", after)])
-        .collect();
-    // Percent-encoded, so always a valid header value.
-    let query = serde_urlencoded::to_string(query).ok()?;
-    HeaderValue::from_str(&format!("</v1/approvals?{query}>; rel=\"next\"")).ok()
+    Ok(super::page::paged(
+        &uri,
+        entries,
+        "after",
+        page.next.as_deref(),
+    ))
 }

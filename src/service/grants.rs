@@ -107,7 +107,7 @@ impl Service {
         &self,
         actor: &Actor,
         mut filter: GrantFilter,
-    ) -> Result<Vec<Grant>, ServiceError> {
+    ) -> Result<crate::domain::page::Page<Grant>, ServiceError> {
         actor.require(ANY_ROLE, "read grants")?;
         filter.limit = filter.limit.clamp(1, MAX_LIST);
         Ok(self.store.read()?.grants(&filter)?)
@@ -125,6 +125,7 @@ impl Service {
         };
         let grants = self.store.read()?.grants(&filter)?;
         Ok(grants
+            .items
             .into_iter()
             .filter(Grant::is_open)
             .map(|grant| AccessEntry {

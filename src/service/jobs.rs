@@ -8,9 +8,6 @@ use crate::store::{LifecycleQueries, NewAuditEntry, Queries, WriteView};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-/// The most jobs one listing returns.
-const MAX_LIST: usize = 500;
-
 /// The body of `POST /v1/jobs/{id}/complete`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,9 +78,13 @@ impl Service {
         &self,
         actor: &Actor,
         kind: Option<JobKind>,
-    ) -> Result<Vec<Job>, ServiceError> {
+        page: crate::domain::page::PageRequest,
+    ) -> Result<crate::domain::page::Page<Job>, ServiceError> {
         actor.require(ANY_ROLE, "read jobs")?;
-        Ok(self.store.read()?.open_jobs(kind, MAX_LIST)?)
+        Ok(self
+            .store
+            .read()?
+            .open_jobs(kind, page.after.as_ref(), page.limit)?)
     }
 
     /// Marks a job done.

@@ -5,6 +5,7 @@ use super::approvals::approval_facts;
 use super::auth::ANY_ROLE;
 use super::grants::{OPERATORS, RevokeBody, parse_days};
 use super::{Actor, Service, ServiceError};
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::{
     Email, Escalation, Grant, RecertState, Recertification, RequestId, RequestRecord,
 };
@@ -61,9 +62,16 @@ pub struct QueuePage {
 
 impl Service {
     /// Open recertifications.
-    pub fn open_recerts(&self, actor: &Actor) -> Result<Vec<Recertification>, ServiceError> {
+    pub fn open_recerts(
+        &self,
+        actor: &Actor,
+        page: PageRequest,
+    ) -> Result<Page<Recertification>, ServiceError> {
         actor.require(ANY_ROLE, "read recertifications")?;
-        Ok(self.store.read()?.open_recerts(MAX_LIST)?)
+        Ok(self
+            .store
+            .read()?
+            .open_recerts(page.after.as_ref(), page.limit)?)
     }
 
     /// The grant under an open recertification.
@@ -157,8 +165,15 @@ impl Service {
     }
 
     /// Escalations of requests that are still pending.
-    pub fn open_escalations(&self, actor: &Actor) -> Result<Vec<Escalation>, ServiceError> {
+    pub fn open_escalations(
+        &self,
+        actor: &Actor,
+        page: PageRequest,
+    ) -> Result<Page<Escalation>, ServiceError> {
         actor.require(ANY_ROLE, "read escalations")?;
-        Ok(self.store.read()?.open_escalations(MAX_LIST)?)
+        Ok(self
+            .store
+            .read()?
+            .open_escalations(page.after.as_ref(), page.limit)?)
     }
 }

@@ -165,7 +165,7 @@ impl Service {
         &self,
         actor: &Actor,
         mut filter: RequestFilter,
-    ) -> Result<Vec<RequestRecord>, ServiceError> {
+    ) -> Result<crate::domain::page::Page<RequestRecord>, ServiceError> {
         actor.require(ANY_ROLE, "read requests")?;
         filter.limit = filter.limit.clamp(1, MAX_LIST);
         Ok(self.store.read()?.requests(&filter)?)

@@ -172,7 +172,7 @@ fn two_requests_for_one_tool_in_one_batch_let_exactly_one_into_the_workflow() {
             ..Default::default()
         })
         .unwrap();
-    assert_eq!(open.len(), 2);
+    assert_eq!(open.items.len(), 2);
     assert!(service.verify_audit(&admin()).unwrap().ok);
 }
 

@@ -4,9 +4,12 @@
 use super::StoreError;
 use super::codec::{Tables, decode};
 use super::lifecycle::LifecycleQueries;
+use super::queries::{Collector, excluded_if};
 use super::tables::*;
 use crate::domain::Escalation;
+use crate::domain::page::{Cursor, Page};
 use redb::{ReadableTable, ReadableTableMetadata};
+use std::ops::Bound;
 
 /// Reads for insights, in snapshots.
 pub trait InsightQueries: Tables + Sized {
@@ -53,16 +56,28 @@ pub trait InsightQueries: Tables + Sized {
     }
 
     /// Escalations of requests still pending, at most `limit`.
-    fn open_escalations(&self, limit: usize) -> Result<Vec<Escalation>, StoreError> {
+    fn open_escalations(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Escalation>, StoreError> {
         let all = self.open(ESCALATIONS)?;
-        let mut out = Vec::new();
-        for entry in self.open(OPEN_ESCALATIONS)?.iter()?.take(limit) {
+        // Any cursor is a position: a breach that is not a number starts the request over.
+        let start = after.map_or(("", 0), |c| (c.part(0), c.part(1).parse().unwrap_or(0)));
+        let mut page = Collector::new(limit);
+        let index = self.open(OPEN_ESCALATIONS)?;
+        for entry in index.range::<(&str, u32)>((excluded_if(after, start), Bound::Unbounded))? {
             let (key, _) = entry?;
-            if let Some(value) = all.get(key.value())? {
-                out.push(decode("escalations", value.value())?);
+            let (request, breach) = key.value();
+            let escalation = match all.get((request, breach))? {
+                Some(value) => Some(decode("escalations", value.value())?),
+                None => None,
+            };
+            if !page.offer(escalation, Cursor::at(&[request, &breach.to_string()])) {
+                break;
             }
         }
-        Ok(out)
+        Ok(page.finish())
     }
 
     /// How many escalations of still-pending requests there are.

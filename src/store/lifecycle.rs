@@ -2,16 +2,18 @@
 //! recertifications and escalations, with their time indexes.
 
 use super::codec::{Tables, encode, get};
-use super::queries::visit_ids_under;
+use super::queries::{Collector, excluded_if, visit_ids_under};
 use super::tables::*;
 use super::writes::open_until;
 use super::{StoreError, WriteView};
+use crate::domain::page::{Cursor, Page};
 use crate::domain::{
     Email, Escalation, Grant, GrantId, GrantState, Job, JobKind, RecertState, Recertification,
     RequestId, RequestRecord, RequestStatus, ToolId,
 };
 use chrono::{DateTime, Utc};
 use redb::ReadableTable;
+use std::ops::Bound;
 
 /// Which grants to list.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +26,8 @@ pub struct GrantFilter {
     pub state: Option<GrantState>,
     /// At most this many.
     pub limit: usize,
+    /// Where the page starts (the previous page's `next`).
+    pub after: Option<Cursor>,
 }
 
 /// The time part of every `(time ms, id)` index key; writers and removers share it.
@@ -63,21 +67,30 @@ fn due(
 
 /// Reads of the lifecycle, in snapshots and write transactions alike.
 pub trait LifecycleQueries: Tables + Sized {
-    /// Grants matching `filter`, from the narrowest index that answers it.
-    fn grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>, StoreError> {
+    /// A page of the grants matching `filter`, in the order of the narrowest index that
+    /// answers it, from just after `filter.after`.
+    fn grants(&self, filter: &GrantFilter) -> Result<Page<Grant>, StoreError> {
         let tool = filter.tool.as_ref().map_or("", |t| t.as_str());
-        let mut ids = Vec::new();
+        let after = filter.after.as_ref();
+        let mut page = Collector::new(filter.limit);
+        let grants = self.open(GRANTS)?;
+        let mut visit = |cursor: Cursor, id: &str| -> Result<bool, StoreError> {
+            let grant = get::<Grant>(&grants, "grants", id)?;
+            let keep = grant.filter(|g| filter.state.is_none_or(|s| s == g.state));
+            Ok(page.offer(keep, cursor))
+        };
         if let Some(user) = &filter.user {
-            for entry in self
-                .open(GRANTS_BY_USER_TOOL)?
-                .range((user.as_str(), tool, "")..)?
+            let u = user.as_str();
+            let start = after.map_or((u, tool, ""), |c| (u, c.part(0), c.part(1)));
+            let index = self.open(GRANTS_BY_USER_TOOL)?;
+            for entry in
+                index.range::<(&str, &str, &str)>((excluded_if(after, start), Bound::Unbounded))?
             {
                 let (key, _) = entry?;
-                let (u, t, id) = key.value();
-                if u != user.as_str() || (!tool.is_empty() && t != tool) {
+                let (ku, t, id) = key.value();
+                if ku != u || (!tool.is_empty() && t != tool) || !visit(Cursor::at(&[t, id]), id)? {
                     break;
                 }
-                ids.push(id.to_owned());
             }
         } else if filter.state.is_some() || !tool.is_empty() {
             let states = match filter.state {
@@ -85,38 +98,41 @@ pub trait LifecycleQueries: Tables + Sized {
                 None => GrantState::ALL.to_vec(),
             };
             let index = self.open(GRANTS_BY_STATE)?;
-            for state in states {
-                for entry in index
-                    .range((state.as_str(), tool, "")..)?
-                    .take(filter.limit)
-                {
+            // The cursor names the state it stopped in: the states before it are done.
+            let resume = after.and_then(|c| states.iter().position(|s| s.as_str() == c.part(0)));
+            'states: for (i, state) in states.iter().enumerate() {
+                let s = state.as_str();
+                let lower = match (resume, after) {
+                    (Some(r), _) if i < r => continue,
+                    (Some(r), Some(c)) if i == r => Bound::Excluded((s, c.part(1), c.part(2))),
+                    _ => Bound::Included((s, tool, "")),
+                };
+                for entry in index.range::<(&str, &str, &str)>((lower, Bound::Unbounded))? {
                     let (key, _) = entry?;
-                    let (s, t, id) = key.value();
-                    if s != state.as_str() || (!tool.is_empty() && t != tool) {
+                    let (ks, t, id) = key.value();
+                    if ks != s || (!tool.is_empty() && t != tool) {
                         break;
                     }
-                    ids.push(id.to_owned());
+                    if !visit(Cursor::at(&[s, t, id]), id)? {
+                        break 'states;
+                    }
                 }
             }
         } else {
-            for entry in self.open(GRANTS)?.iter()?.take(filter.limit) {
-                ids.push(entry?.0.value().to_owned());
-            }
-        }
-        let grants = self.open(GRANTS)?;
-        let mut out = Vec::new();
-        for id in ids {
-            let Some(grant) = get::<Grant>(&grants, "grants", &id)? else {
-                continue;
-            };
-            if filter.state.is_none_or(|s| s == grant.state) {
-                out.push(grant);
-                if out.len() >= filter.limit {
+            let start = after.map_or("", |c| c.part(0));
+            for entry in self
+                .open(GRANTS)?
+                .range::<&str>((excluded_if(after, start), Bound::Unbounded))?
+            {
+                let (key, _) = entry?;
+                let id = key.value();
+                if !visit(Cursor::at(&[id]), id)? {
                     break;
                 }
             }
         }
-        Ok(out)
+
+        Ok(page.finish())
     }
 
     /// Whether `user` has a pending request for `tool` other than `except`.
@@ -189,22 +205,27 @@ pub trait LifecycleQueries: Tables + Sized {
     }
 
     /// Open jobs of `kind` (or of every kind, fulfilment first), at most `limit`.
-    fn open_jobs(&self, kind: Option<JobKind>, limit: usize) -> Result<Vec<Job>, StoreError> {
+    fn open_jobs(
+        &self,
+        kind: Option<JobKind>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Job>, StoreError> {
         let jobs = self.open(JOBS)?;
         let index = self.open(OPEN_JOBS)?;
         let from = kind.map_or("", JobKind::as_str);
-        let mut out = Vec::new();
-        for entry in index.range((from, "")..)?.take(limit) {
+        let start = after.map_or((from, ""), |c| (c.part(0), c.part(1)));
+        let mut page = Collector::new(limit);
+        for entry in index.range::<(&str, &str)>((excluded_if(after, start), Bound::Unbounded))? {
             let (key, _) = entry?;
             let (k, id) = key.value();
-            if kind.is_some() && k != from {
+            if (kind.is_some() && k != from)
+                || !page.offer(get(&jobs, "jobs", id)?, Cursor::at(&[k, id]))
+            {
                 break;
             }
-            if let Some(job) = get(&jobs, "jobs", id)? {
-                out.push(job);
-            }
         }
-        Ok(out)
+        Ok(page.finish())
     }
 
     /// Active grants expiring at or before `until`, soonest first, after the cursor `after`.
@@ -272,15 +293,22 @@ pub trait LifecycleQueries: Tables + Sized {
     }
 
     /// Open recertifications, at most `limit`.
-    fn open_recerts(&self, limit: usize) -> Result<Vec<Recertification>, StoreError> {
-        let mut out = Vec::new();
-        for entry in self.open(OPEN_RECERTS)?.iter()?.take(limit) {
+    fn open_recerts(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Recertification>, StoreError> {
+        let start = after.map_or("", |c| c.part(0));
+        let mut page = Collector::new(limit);
+        let index = self.open(OPEN_RECERTS)?;
+        for entry in index.range::<&str>((excluded_if(after, start), Bound::Unbounded))? {
             let (key, _) = entry?;
-            if let Some(recert) = self.recert(key.value())? {
-                out.push(recert);
+            let id = key.value();
+            if !page.offer(self.recert(id)?, Cursor::at(&[id])) {
+                break;
             }
         }
-        Ok(out)
+        Ok(page.finish())
     }
 
     /// Whether breach `breach` of `request` was escalated already.

@@ -4,6 +4,7 @@ use super::codec::{Tables, decode, get};
 use super::lifecycle::LifecycleQueries;
 use super::tables::*;
 use super::{ReadView, StoreError};
+use crate::domain::page::{Cursor, Page};
 use crate::domain::{
     ContendedFacts, Email, Grant, GrantId, GrantState, Group, GroupId, IssueKey, PolicyActivation,
     PolicyVersionId, PolicyVersionRecord, RequestId, RequestRecord, RequestStatus, TokenRecord,
@@ -24,6 +25,8 @@ const OVERDUE_LOOKED_AT: usize = 128;
 /// Which requests to list; the most selective index that fits is used.
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
+    /// Where the page starts (the previous page's `next`).
+    pub after: Option<Cursor>,
     /// Only this status.
     pub status: Option<RequestStatus>,
     /// Only this requester.
@@ -59,20 +62,43 @@ fn has_prefix2(
 }
 
 /// The ids under `prefix` in a `(prefix, id)` index.
-fn ids_under(
-    table: &impl ReadableTable<(&'static str, &'static str), ()>,
-    prefix: &str,
-) -> Result<Vec<String>, StoreError> {
-    let mut ids = Vec::new();
-    for entry in table.range((prefix, "")..)? {
-        let (key, _) = entry?;
-        let (p, id) = key.value();
-        if p != prefix {
-            break;
-        }
-        ids.push(id.to_owned());
+/// The lower bound of a walk from `start`: past it when it is a cursor's key, at it
+/// otherwise.
+pub(super) fn excluded_if<K>(after: Option<&Cursor>, start: K) -> Bound<K> {
+    match after {
+        Some(_) => Bound::Excluded(start),
+        None => Bound::Included(start),
     }
-    Ok(ids)
+}
+
+/// Gathers a page while a walk offers items, and says when it is full.
+pub(super) struct Collector<T> {
+    items: Vec<T>,
+    limit: usize,
+    last: Option<Cursor>,
+}
+
+impl<T> Collector<T> {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            items: Vec::new(),
+            limit,
+            last: None,
+        }
+    }
+
+    /// Takes `item` (if any) found at `cursor`; false once the page is full.
+    pub fn offer(&mut self, item: Option<T>, cursor: Cursor) -> bool {
+        if let Some(item) = item {
+            self.items.push(item);
+            self.last = Some(cursor);
+        }
+        self.items.len() < self.limit
+    }
+
+    pub fn finish(self) -> Page<T> {
+        Page::of(self.items, self.limit, self.last)
+    }
 }
 
 /// Calls `visit` with each id under `prefix` in a `(prefix, id)` index that lies past `lower`
@@ -173,55 +199,68 @@ pub trait Queries: Tables + Sized {
         }
     }
 
-    /// Requests matching `filter`, at most `filter.limit`.
-    fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRecord>, StoreError> {
-        let ids = self.request_ids(filter)?;
+    /// A page of the requests matching `filter`, in the order of the index it walks (the
+    /// most selective that fits), from just after `filter.after`.
+    fn requests(&self, filter: &RequestFilter) -> Result<Page<RequestRecord>, StoreError> {
+        let mut page = Collector::new(filter.limit);
         let requests = self.open(REQUESTS)?;
-        let mut found = Vec::new();
-        for id in ids {
-            let Some(record) = get::<RequestRecord>(&requests, "requests", &id)? else {
-                continue;
-            };
-            let keep = filter.status.is_none_or(|s| s == record.status)
-                && filter
-                    .requester
-                    .as_ref()
-                    .is_none_or(|r| *r == record.requester)
-                && filter.tool.as_ref().is_none_or(|t| *t == record.tool);
-            if keep {
-                found.push(record);
-                if found.len() >= filter.limit {
-                    break;
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    /// Candidate request ids for `filter` from its most selective index.
-    fn request_ids(&self, filter: &RequestFilter) -> Result<Vec<String>, StoreError> {
-        let mut ids = Vec::new();
+        let mut visit = |cursor: Cursor, id: &str| -> Result<bool, StoreError> {
+            let record = get::<RequestRecord>(&requests, "requests", id)?;
+            let keep = record.filter(|r| {
+                filter.status.is_none_or(|s| s == r.status)
+                    && filter.tool.as_ref().is_none_or(|t| *t == r.tool)
+            });
+            Ok(page.offer(keep, cursor))
+        };
+        let after = filter.after.as_ref();
         if let Some(user) = &filter.requester {
             let tool = filter.tool.as_ref().map_or("", |t| t.as_str());
+            let start = after.map_or((user.as_str(), tool, ""), |c| {
+                (user.as_str(), c.part(0), c.part(1))
+            });
             let table = self.open(REQUESTS_BY_USER_TOOL)?;
-            for entry in table.range((user.as_str(), tool, "")..)? {
+            for entry in
+                table.range::<(&str, &str, &str)>((excluded_if(after, start), Bound::Unbounded))?
+            {
                 let (key, _) = entry?;
                 let (u, t, id) = key.value();
-                if u != user.as_str() || (!tool.is_empty() && t != tool) {
+                if u != user.as_str()
+                    || (!tool.is_empty() && t != tool)
+                    || !visit(Cursor::at(&[t, id]), id)?
+                {
                     break;
                 }
-                ids.push(id.to_owned());
             }
-        } else if let Some(tool) = &filter.tool {
-            ids = ids_under(&self.open(REQUESTS_BY_TOOL)?, tool.as_str())?;
-        } else if let Some(status) = filter.status {
-            ids = ids_under(&self.open(REQUESTS_BY_STATUS)?, status.as_str())?;
+        } else if let Some((table, prefix)) = match (&filter.tool, filter.status) {
+            (Some(tool), _) => Some((self.open(REQUESTS_BY_TOOL)?, tool.as_str())),
+            (None, Some(status)) => Some((self.open(REQUESTS_BY_STATUS)?, status.as_str())),
+            (None, None) => None,
+        } {
+            let start = (prefix, after.map_or("", |c| c.part(0)));
+            for entry in
+                table.range::<(&str, &str)>((excluded_if(after, start), Bound::Unbounded))?
+            {
+                let (key, _) = entry?;
+                let (p, id) = key.value();
+                if p != prefix || !visit(Cursor::at(&[id]), id)? {
+                    break;
+                }
+            }
         } else {
-            for entry in self.open(REQUESTS)?.iter()?.take(filter.limit) {
-                ids.push(entry?.0.value().to_owned());
+            let start = after.map_or("", |c| c.part(0));
+            for entry in self
+                .open(REQUESTS)?
+                .range::<&str>((excluded_if(after, start), Bound::Unbounded))?
+            {
+                let (key, _) = entry?;
+                let id = key.value();
+                if !visit(Cursor::at(&[id]), id)? {
+                    break;
+                }
             }
         }
-        Ok(ids)
+
+        Ok(page.finish())
     }
 
     /// The facts about `user` and `tool` at `now` that concurrent requests can change.

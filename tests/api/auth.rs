@@ -163,6 +163,7 @@ async fn an_expired_token_is_refused() {
 async fn the_token_list_shows_use_and_expiry_but_never_a_secret() {
     let app = spawn_app().await.with_defaults().await;
     let a = new_token(&app, json!({"role": "automation"})).await;
+    app.clock.advance(chrono::Duration::seconds(1));
     let b = new_token(
         &app,
         json!({"role": "approver", "subject": "bob@example.com", "expires_in_days": 7}),

@@ -18,6 +18,7 @@ mod helpers;
 mod idempotency;
 mod lifecycle;
 mod operations;
+mod paging;
 mod policies;
 mod restart;
 mod review;
