@@ -127,7 +127,7 @@ pub struct ToolUpsert {
     #[schema(value_type = Option<crate::domain::formats::LongText>)]
     pub guidance: Option<String>,
     /// How grants are fulfilled; manual when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::shape::optional_object")]
     pub connector: Option<Connector>,
 }
 

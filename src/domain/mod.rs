@@ -13,6 +13,7 @@ pub mod page;
 pub mod policy_version;
 pub mod request;
 pub mod review;
+pub mod shape;
 pub mod token;
 
 pub use catalog::{Connector, ConnectorKind, Risk, Tool, ToolStatus, ToolUpsert};

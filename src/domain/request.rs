@@ -36,7 +36,7 @@ pub struct SubmitRequest {
     #[schema(value_type = Option<crate::domain::formats::SlugText>)]
     pub tool: Option<String>,
     /// A tool not in the catalog.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::shape::optional_object")]
     pub new_tool: Option<NewTool>,
     /// Why the requester needs it.
     #[schema(value_type = crate::domain::formats::ProseText)]

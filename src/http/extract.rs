@@ -34,6 +34,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         // Syntax first, then shape: `[1,2` is invalid JSON even though its first element
         // would already fail to fit the expected type.
         let value = super::strict_json::parse(&bytes).map_err(ApiError::InvalidJson)?;
+        // Every body is an object (see `domain::shape`); `null` stands for no body where one
+        // may be left out.
+        if !value.is_object() && !value.is_null() {
+            return Err(ApiError::ValidationFailed(
+                "the body must be a JSON object".to_owned(),
+            ));
+        }
         T::deserialize(value)
             .map(ApiJson)
             .map_err(|e| ApiError::ValidationFailed(e.to_string()))

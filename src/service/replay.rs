@@ -69,9 +69,10 @@ pub struct Replayed {
 #[serde(deny_unknown_fields)]
 pub struct WhatIfBody {
     /// The candidate's `*.cedar` files.
+    #[serde(deserialize_with = "crate::domain::shape::objects")]
     pub files: Vec<PolicyFile>,
     /// The candidate's schema (default: the active version's).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::shape::optional_object")]
     pub schema: Option<PolicyFile>,
     /// Requests decided at or after (default: 30 days before `to`).
     #[serde(default)]

@@ -254,3 +254,36 @@ async fn a_limit_outside_its_bounds_is_refused_not_clamped() {
     refused(&app, 400, "validation_failed", cases).await;
     assert_eq!(app.get("/v1/requests?limit=500").await.status(), 200);
 }
+
+#[tokio::test]
+async fn an_array_does_not_pass_for_an_object() {
+    let app = spawn_app().await.with_defaults().await;
+    let mut new_tool = request_body("AIR-1", "alice@example.com", "grammarly", 30);
+    new_tool.as_object_mut().unwrap().remove("tool");
+    new_tool["new_tool"] = json!(["Some AI"]);
+    let cases = vec![
+        (
+            "array body",
+            Method::PUT,
+            "/v1/groups/team".to_owned(),
+            "application/json",
+            "[]".to_owned(),
+        ),
+        (
+            "array body",
+            Method::PUT,
+            "/v1/users/carol@example.com".to_owned(),
+            "application/json",
+            "[[]]".to_owned(),
+        ),
+        (
+            "scalar body",
+            Method::POST,
+            "/v1/tokens".to_owned(),
+            "application/json",
+            "\"admin\"".to_owned(),
+        ),
+        submit("nested array", &new_tool),
+    ];
+    refused(&app, 400, "validation_failed", cases).await;
+}
