@@ -97,10 +97,10 @@ fn a_change_the_journal_cannot_express_is_committed_durably_before_it_is_answere
     assert!(visible(&Store::open(image.path()).unwrap(), 5), "durable");
 }
 
-#[test]
-fn a_change_that_cannot_be_applied_stops_reads_and_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+/// A store over `dir` holding user 1, and answered user 2 in a change that will fail to
+/// apply.
+fn a_change_that_cannot_be_applied(dir: &std::path::Path) -> (Store, super::Applying) {
+    let store = Store::open(dir).unwrap();
     store.write(|w| w.put_user(&user(1))).unwrap();
     let ((), applying) = store
         .write_deferred(|w| {
@@ -109,6 +109,13 @@ fn a_change_that_cannot_be_applied_stops_reads_and_changes() {
             Ok::<_, StoreError>(())
         })
         .unwrap();
+    (store, applying)
+}
+
+#[test]
+fn a_change_that_cannot_be_applied_stops_reads_and_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, applying) = a_change_that_cannot_be_applied(dir.path());
 
     assert!(applying.finish().is_err());
     assert!(matches!(store.read(), Err(StoreError::Unapplied)));
@@ -122,15 +129,7 @@ fn a_change_that_cannot_be_applied_stops_reads_and_changes() {
 #[test]
 fn a_change_waiting_behind_one_that_cannot_be_applied_is_refused_and_nothing_syncs_past_it() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    store.write(|w| w.put_user(&user(1))).unwrap();
-    let ((), applying) = store
-        .write_deferred(|w| {
-            w.put_user(&user(2))?;
-            w.record_unknown_write();
-            Ok::<_, StoreError>(())
-        })
-        .unwrap();
+    let (store, applying) = a_change_that_cannot_be_applied(dir.path());
     // The next writer queues for redb's write lock, which the unapplied change holds.
     let started = std::sync::Arc::new(std::sync::Barrier::new(2));
     let waiting = {

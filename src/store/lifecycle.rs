@@ -2,7 +2,7 @@
 //! recertifications and escalations, with their time indexes.
 
 use super::codec::{Tables, encode, get};
-use super::queries::{Collector, excluded_if, visit_ids_under};
+use super::queries::{Collector, excluded_if, visit_ids_under, walk_ids};
 use super::tables::*;
 use super::writes::open_until;
 use super::{StoreError, WriteView};
@@ -119,17 +119,9 @@ pub trait LifecycleQueries: Tables + Sized {
                 }
             }
         } else {
-            let start = after.map_or("", |c| c.part(0));
-            for entry in self
-                .open(GRANTS)?
-                .range::<&str>((excluded_if(after, start), Bound::Unbounded))?
-            {
-                let (key, _) = entry?;
-                let id = key.value();
-                if !visit(Cursor::at(&[id]), id)? {
-                    break;
-                }
-            }
+            walk_ids(&self.open(GRANTS)?, after, |id| {
+                visit(Cursor::at(&[id]), id)
+            })?;
         }
 
         Ok(page.finish())
@@ -298,16 +290,10 @@ pub trait LifecycleQueries: Tables + Sized {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<Recertification>, StoreError> {
-        let start = after.map_or("", |c| c.part(0));
         let mut page = Collector::new(limit);
-        let index = self.open(OPEN_RECERTS)?;
-        for entry in index.range::<&str>((excluded_if(after, start), Bound::Unbounded))? {
-            let (key, _) = entry?;
-            let id = key.value();
-            if !page.offer(self.recert(id)?, Cursor::at(&[id])) {
-                break;
-            }
-        }
+        walk_ids(&self.open(OPEN_RECERTS)?, after, |id| {
+            Ok(page.offer(self.recert(id)?, Cursor::at(&[id])))
+        })?;
         Ok(page.finish())
     }
 

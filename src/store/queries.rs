@@ -71,6 +71,22 @@ pub(super) fn excluded_if<K>(after: Option<&Cursor>, start: K) -> Bound<K> {
     }
 }
 
+/// Walks the ids of an id-keyed table in order from just after `after`'s id, while `visit`
+/// returns true.
+pub(super) fn walk_ids<V: redb::Value + 'static>(
+    table: &impl ReadableTable<&'static str, V>,
+    after: Option<&Cursor>,
+    mut visit: impl FnMut(&str) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let start = after.map_or("", |c| c.part(0));
+    for entry in table.range::<&str>((excluded_if(after, start), Bound::Unbounded))? {
+        if !visit(entry?.0.value())? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Gathers a page while a walk offers items, and says when it is full.
 pub(super) struct Collector<T> {
     items: Vec<T>,
@@ -247,17 +263,9 @@ pub trait Queries: Tables + Sized {
                 }
             }
         } else {
-            let start = after.map_or("", |c| c.part(0));
-            for entry in self
-                .open(REQUESTS)?
-                .range::<&str>((excluded_if(after, start), Bound::Unbounded))?
-            {
-                let (key, _) = entry?;
-                let id = key.value();
-                if !visit(Cursor::at(&[id]), id)? {
-                    break;
-                }
-            }
+            walk_ids(&self.open(REQUESTS)?, after, |id| {
+                visit(Cursor::at(&[id]), id)
+            })?;
         }
 
         Ok(page.finish())
