@@ -141,19 +141,30 @@ async fn every_route_answers_every_role_as_the_readme_says() {
     }
 }
 
-/// The table names every operation the OpenAPI document has that needs a token.
+/// The table names every operation the OpenAPI document has that needs a token, and the
+/// document names 403 for exactly those some role may not call (and the approval queue,
+/// where a token bound to a person may not read another's).
 async fn assert_every_route_is_listed(app: &TestApp, table: &[(Method, String, [bool; 4])]) {
     let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
-            let listed = table
+            let row = table
                 .iter()
-                .any(|(m, p, _)| m.as_str().eq_ignore_ascii_case(method) && p == path);
+                .find(|(m, p, _)| m.as_str().eq_ignore_ascii_case(method) && p == path);
+            let listed = row.is_some();
             assert_eq!(
                 secured, listed,
                 "{method} {path}: in the table iff it needs a token"
             );
+            if let Some((_, _, may)) = row {
+                let refusable = may.contains(&false) || path == "/v1/approvals";
+                let documented = op["responses"].get("403").is_some();
+                assert_eq!(
+                    documented, refusable,
+                    "{method} {path}: 403 documented iff it can happen"
+                );
+            }
         }
     }
 }

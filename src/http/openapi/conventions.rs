@@ -8,6 +8,30 @@ use serde_json::{Map, Value, json};
 
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
+/// Operations every role may call, and that act for nobody: the only ones that never answer
+/// 403 (README's roles table; `tests/api/roles.rs` holds the two together).
+pub const OPEN_TO_EVERY_ROLE: &[&str] = &[
+    "get_requests",
+    "get_requests_id",
+    "post_requests_id_replay",
+    "get_decisions",
+    "get_grants",
+    "get_grants_id",
+    "get_users_email_access",
+    "get_jobs",
+    "get_recertifications",
+    "get_escalations",
+    "get_insights",
+    "get_tools",
+    "get_tools_id",
+    "get_users_email",
+    "get_policies_active",
+    "get_policies_versions",
+    "get_policies_versions_version",
+    "get_policies_history",
+    "get_policies_diff",
+];
+
 /// Adds the shared answers, operation ids and format schemas to `doc`.
 pub fn apply(doc: &mut Value) {
     let error = json!({"$ref": "#/components/schemas/ErrorBody"});
@@ -28,8 +52,10 @@ pub fn apply(doc: &mut Value) {
     for (path, item) in paths.iter_mut() {
         for method in METHODS {
             if let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) {
-                op.insert("operationId".into(), operation_id(method, path).into());
-                add_shared_answers(op, &error);
+                let id = operation_id(method, path);
+                let role_checked = !OPEN_TO_EVERY_ROLE.contains(&id.as_str());
+                op.insert("operationId".into(), id.into());
+                add_shared_answers(op, &error, role_checked);
             }
         }
     }
@@ -46,7 +72,7 @@ pub fn operation_id(method: &str, path: &str) -> String {
     format!("{method}_{}", words.join("_")).replace(['-', '.'], "_")
 }
 
-fn add_shared_answers(op: &mut Map<String, Value>, error: &Value) {
+fn add_shared_answers(op: &mut Map<String, Value>, error: &Value, role_checked: bool) {
     let secured = op
         .get("security")
         .and_then(Value::as_array)
@@ -83,7 +109,12 @@ fn add_shared_answers(op: &mut Map<String, Value>, error: &Value) {
             "401",
             "`unauthenticated`: no, an unknown, a revoked or an expired token",
         );
-        add("403", "`forbidden`: the token's role may not do this");
+        if role_checked {
+            add(
+                "403",
+                "`forbidden`: the token's role may not do this, or acts for another person",
+            );
+        }
     }
     if params.iter().any(|p| p == "path") {
         add("404", "`not_found`");
