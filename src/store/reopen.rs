@@ -80,6 +80,8 @@ pub(super) struct Reopening {
     options: StoreOptions,
     file: Mutex<Arc<DatabaseFile>>,
     tried: Mutex<Option<Instant>>,
+    /// Whether the last attempt failed: said once per outage, not every second.
+    failing: std::sync::atomic::AtomicBool,
 }
 
 impl Reopening {
@@ -89,6 +91,7 @@ impl Reopening {
             options,
             file: Mutex::new(file),
             tried: Mutex::new(None),
+            failing: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -113,15 +116,19 @@ impl Store {
         if !self.reopening.due() {
             return false;
         }
+        let failing = &self.reopening.failing;
         match self.reopen() {
             Ok(()) => {
+                failing.store(false, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(
                     "the store reopened its database after a storage failure and takes changes again"
                 );
                 true
             }
             Err(error) => {
-                tracing::warn!(%error, "the store could not reopen its database yet; it will try again");
+                if !failing.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!(%error, "the store could not reopen its database yet; it tries again every second");
+                }
                 false
             }
         }
