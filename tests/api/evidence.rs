@@ -272,13 +272,7 @@ async fn retention_prunes_old_entries_behind_a_signed_anchor_and_the_rest_still_
     // What is kept: the new decision and the pruning's own entry, after the anchor.
     assert_eq!(verified["entries"], 2, "{verified}");
     assert_eq!(verified["head"]["seq"], old_entries + 2);
-    let page: Value = app
-        .get("/v1/audit/events?limit=1000")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let entries = page["events"].as_array().unwrap();
+    let entries = app.audit_events().await;
     assert_eq!(
         entries[0]["seq"],
         old_entries + 1,

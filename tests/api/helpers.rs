@@ -199,6 +199,17 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Every audit entry (up to 1,000), oldest first.
+    pub async fn audit_events(&self) -> Vec<Value> {
+        let page: Value = self
+            .get("/v1/audit/events?limit=1000")
+            .await
+            .json()
+            .await
+            .expect("json");
+        page["events"].as_array().expect("events").clone()
+    }
+
     /// `POST /v1/requests`.
     pub async fn submit(&self, body: &Value) -> Response {
         self.post("/v1/requests", body).await

@@ -268,7 +268,7 @@ async fn a_token_without_a_person_names_a_known_reviewer_who_is_recorded_beside_
         .await;
     let id = answer["request_id"].as_str().unwrap();
     let approve = format!("/v1/requests/{id}/approve");
-    let before = entries(&app).await.len();
+    let before = app.audit_events().await.len();
 
     let unknown = json!({"approver": "stranger@example.com"});
     let refused = app
@@ -278,7 +278,7 @@ async fn a_token_without_a_person_names_a_known_reviewer_who_is_recorded_beside_
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
     assert_eq!(body["error"]["field"], "approver");
-    assert_eq!(entries(&app).await.len(), before, "nothing recorded");
+    assert_eq!(app.audit_events().await.len(), before, "nothing recorded");
 
     // The issue key works as well as the request id.
     let named = json!({"approver": "bob@example.com"});
@@ -291,7 +291,7 @@ async fn a_token_without_a_person_names_a_known_reviewer_who_is_recorded_beside_
         )
         .await;
     assert_eq!(approved.status(), StatusCode::OK);
-    let events = entries(&app).await;
+    let events = app.audit_events().await;
     let entry = events
         .iter()
         .rev()
@@ -302,15 +302,4 @@ async fn a_token_without_a_person_names_a_known_reviewer_who_is_recorded_beside_
         "{entry}"
     );
     assert_eq!(entry["data"]["approver"], "bob@example.com", "{entry}");
-}
-
-/// Every audit entry, oldest first.
-async fn entries(app: &crate::helpers::TestApp) -> Vec<Value> {
-    let page: Value = app
-        .get("/v1/audit/events?limit=1000")
-        .await
-        .json()
-        .await
-        .unwrap();
-    page["events"].as_array().unwrap().clone()
 }
