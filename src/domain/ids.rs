@@ -86,7 +86,11 @@ impl ToolId {
                 slug.push('-');
             }
         }
-        let slug: String = slug.trim_end_matches('-').chars().take(MAX_SLUG).collect();
+        let slug: String = slug
+            .trim_end_matches('-')
+            .chars()
+            .take(formats::SLUG.max_length)
+            .collect();
         let slug = slug.trim_end_matches('-');
         if formats::SLUG.matches(slug) {
             Ok(Self(format!("{}{slug}", Self::UNKNOWN_PREFIX)))
@@ -133,8 +137,6 @@ impl GroupId {
         Ok(Self(group.to_owned()))
     }
 }
-
-const MAX_SLUG: usize = 64;
 
 /// The millisecond of the last id made, and the counter within it.
 static ID_SEQUENCE: std::sync::Mutex<(u64, u64)> = std::sync::Mutex::new((u64::MAX, 0));
@@ -243,16 +245,14 @@ pub enum RequestRef {
 }
 
 impl RequestRef {
-    /// Parses a request id or an issue key (see [`formats::REQUEST_REF`]).
+    /// Parses a request id or an issue key: [`formats::REQUEST_REF`], the union of the two.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        formats::REQUEST_REF.check(
-            field,
-            raw,
-            "must be a request id or a Jira issue key like AIR-123",
-        )?;
+        let message = "must be a request id or a Jira issue key like AIR-123";
         match RequestId::parse(field, raw) {
             Ok(id) => Ok(Self::Id(id)),
-            Err(_) => IssueKey::parse(field, raw).map(Self::Key),
+            Err(_) => IssueKey::parse(field, raw)
+                .map(Self::Key)
+                .map_err(|_| DomainError::new(field, message)),
         }
     }
 }

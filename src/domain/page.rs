@@ -66,6 +66,14 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with each item made into another.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
+    }
+
     /// A page of `items` from a walk asked for `limit`, with `next` at `last` when it is full.
     pub fn of(items: Vec<T>, limit: usize, last: Option<Cursor>) -> Self {
         let next = last.filter(|_| items.len() >= limit);

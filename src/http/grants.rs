@@ -3,7 +3,9 @@
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, OptionalJson};
-use super::page::{PageParams, paged};
+use super::page::MAX_PAGE;
+use super::page::{PageParams, page_response};
+use crate::domain::page::PageRequest;
 use crate::domain::{DomainError, Email, Grant, GrantState, Job, JobKind, Recertification, ToolId};
 use crate::service::{
     AccessEntry, Actor, CompleteJob, ExtendBody, KeepBody, RevokeBody, ServiceError,
@@ -36,6 +38,7 @@ pub struct GrantParams {
 
 impl GrantParams {
     fn into_filter(self) -> Result<GrantFilter, DomainError> {
+        let page = PageRequest::parse(self.limit, self.after.as_deref(), 100, MAX_PAGE)?;
         Ok(GrantFilter {
             user: self.user.map(|u| Email::parse("user", &u)).transpose()?,
             tool: self
@@ -43,11 +46,8 @@ impl GrantParams {
                 .map(|t| ToolId::parse_any("tool", &t))
                 .transpose()?,
             state: self.state,
-            limit: crate::domain::page::page_limit(self.limit, 100, 500)?,
-            after: self
-                .after
-                .map(|a| crate::domain::page::Cursor::parse("after", &a))
-                .transpose()?,
+            limit: page.limit,
+            after: page.after,
         })
     }
 }
@@ -66,13 +66,7 @@ pub async fn list(
 ) -> Result<axum::response::Response, ApiError> {
     let filter = params.into_filter().map_err(ServiceError::from)?;
     let page = app.run(move |s| s.grants(&actor, filter)).await?;
-    let next = page.next.as_ref().map(|c| c.as_str().to_owned());
-    Ok(super::page::paged(
-        &uri,
-        page.items,
-        "after",
-        next.as_deref(),
-    ))
+    Ok(page_response(&uri, page))
 }
 
 /// One grant.
@@ -180,8 +174,7 @@ pub async fn jobs(
     let page = app
         .run(move |s| s.open_jobs(&actor, params.kind, page))
         .await?;
-    let next = page.next.as_ref().map(|c| c.as_str().to_owned());
-    Ok(paged(&uri, page.items, "after", next.as_deref()))
+    Ok(page_response(&uri, page))
 }
 
 /// Mark a job done: `fulfilled`, `deprovisioned`, or `verified` for a completed one.
@@ -214,8 +207,7 @@ pub async fn recerts(
 ) -> Result<axum::response::Response, ApiError> {
     let page = params.parse()?;
     let page = app.run(move |s| s.open_recerts(&actor, page)).await?;
-    let next = page.next.as_ref().map(|c| c.as_str().to_owned());
-    Ok(paged(&uri, page.items, "after", next.as_deref()))
+    Ok(page_response(&uri, page))
 }
 
 /// Keep the grant: extend it through the `extend` policies.

@@ -3,7 +3,7 @@
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiQuery;
-use super::page::{PageParams, paged};
+use super::page::{PageParams, page_response};
 use crate::domain::Escalation;
 use crate::service::{Actor, Insights, SweepReport};
 use axum::Json;
@@ -33,8 +33,7 @@ pub async fn escalations(
 ) -> Result<axum::response::Response, ApiError> {
     let page = params.parse()?;
     let page = app.run(move |s| s.open_escalations(&actor, page)).await?;
-    let next = page.next.as_ref().map(|c| c.as_str().to_owned());
-    Ok(paged(&uri, page.items, "after", next.as_deref()))
+    Ok(page_response(&uri, page))
 }
 
 /// Requests by outcome and month, active grants by tool and risk, median time to decision,

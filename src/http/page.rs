@@ -2,13 +2,14 @@
 //! when there may be one — the same for every listing, so a client follows `next` until
 //! there is none.
 
+use crate::domain::page::{Cursor, Page};
 use axum::Json;
 use axum::http::header::LINK;
 use axum::http::{HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-/// The most items a page of jobs, recertifications or escalations holds.
+/// The most items a page of requests, grants, jobs, recertifications or escalations holds.
 pub const MAX_PAGE: usize = 500;
 
 /// The page asked for: `limit` (default and most 500) and `after` (the cursor of the
@@ -46,6 +47,16 @@ pub fn paged(uri: &Uri, body: impl Serialize, param: &str, next: Option<&str>) -
         response.headers_mut().insert(LINK, link);
     }
     response
+}
+
+/// A page of a listing as JSON, with the link to the next one through its cursor, `after`.
+pub fn page_response<T: Serialize>(uri: &Uri, page: Page<T>) -> Response {
+    paged(
+        uri,
+        &page.items,
+        "after",
+        page.next.as_ref().map(Cursor::as_str),
+    )
 }
 
 /// `</path?query&param=value>; rel="next"` for this call's `uri`.

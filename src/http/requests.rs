@@ -3,6 +3,8 @@
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
+use super::page::MAX_PAGE;
+use crate::domain::page::PageRequest;
 use crate::domain::{
     Approval, Closure, DomainError, Email, Outcome, Reason, RequestRecord, RequestStatus,
     SubmitRequest, ToolId,
@@ -183,6 +185,7 @@ pub struct ListParams {
 
 impl ListParams {
     fn into_filter(self) -> Result<RequestFilter, DomainError> {
+        let page = PageRequest::parse(self.limit, self.after.as_deref(), 100, MAX_PAGE)?;
         Ok(RequestFilter {
             status: self.status,
             requester: self
@@ -193,11 +196,8 @@ impl ListParams {
                 .tool
                 .map(|t| ToolId::parse_any("tool", &t))
                 .transpose()?,
-            limit: crate::domain::page::page_limit(self.limit, 100, 500)?,
-            after: self
-                .after
-                .map(|a| crate::domain::page::Cursor::parse("after", &a))
-                .transpose()?,
+            limit: page.limit,
+            after: page.after,
         })
     }
 }
@@ -218,7 +218,6 @@ pub async fn list(
         .into_filter()
         .map_err(crate::service::ServiceError::from)?;
     let page = app.run(move |s| s.requests(&actor, filter)).await?;
-    let items: Vec<RequestView> = page.items.iter().map(RequestView::from).collect();
-    let next = page.next.as_ref().map(|c| c.as_str());
-    Ok(super::page::paged(&uri, items, "after", next))
+    let page = page.map(|record| RequestView::from(&record));
+    Ok(super::page::page_response(&uri, page))
 }

@@ -14,7 +14,6 @@ use serde::Deserialize;
 
 /// How often an approval is re-made when a concurrent one changed the request meanwhile.
 const MAX_ATTEMPTS: usize = 16;
-/// Longest comment or reason kept.
 /// The roles that review requests.
 pub(super) const REVIEWERS: &[Role] = &[Role::Approver, Role::Automation];
 

@@ -78,8 +78,10 @@ impl Service {
             "comment",
             body.comment.clone(),
         )?;
-        let approver = Some(self.acting_person(actor, "approver", body.approver.as_deref())?);
-        let approver = approver.map(|a| a.to_string());
+        let approver = Some(
+            self.acting_person(actor, "approver", body.approver.as_deref())?
+                .to_string(),
+        );
         self.bulk_limit
             .check(&actor.token_id, self.clock.now())
             .map_err(ServiceError::RateLimited)?;

@@ -173,8 +173,9 @@ impl Service {
     }
 }
 
-fn json_line(line: &ExportLine) -> Result<String, ServiceError> {
-    let mut text = serde_json::to_string(line)
+/// `value` as one line of JSON.
+pub(super) fn json_line(value: &impl serde::Serialize) -> Result<String, ServiceError> {
+    let mut text = serde_json::to_string(value)
         .map_err(|e| ServiceError::Store(crate::store::StoreError::Encode(e)))?;
     text.push('\n');
     Ok(text)

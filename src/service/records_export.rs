@@ -2,11 +2,11 @@
 //! written page by page so that any window streams in constant memory. The same window
 //! rules as the audit export (default 90 days up to now, at most 365).
 
-use super::export::{EXPORT_LIMITS, ExportFormat, csv_line};
+use super::export::{EXPORT_LIMITS, ExportFormat, csv_line, json_line};
 use super::window::Window;
 use super::{Actor, Service, ServiceError};
 use crate::domain::{Grant, RequestId, RequestRecord, Role};
-use crate::store::{DecisionQueries, DecisionWindow, GrantWindowQueries, StoreError};
+use crate::store::{DecisionQueries, DecisionWindow, GrantWindowQueries};
 use chrono::{DateTime, Utc};
 
 /// Records per page read from the store.
@@ -121,24 +121,17 @@ fn time(at: Option<DateTime<Utc>>) -> String {
     at.map(crate::evidence::rfc3339_millis).unwrap_or_default()
 }
 
-fn json(value: &impl serde::Serialize) -> Result<String, ServiceError> {
-    let mut line =
-        serde_json::to_string(value).map_err(|e| ServiceError::Store(StoreError::Encode(e)))?;
-    line.push('\n');
-    Ok(line)
-}
-
 fn request_line(r: &RequestRecord, format: ExportFormat) -> Result<String, ServiceError> {
     match format {
-        ExportFormat::Jsonl => json(r),
+        ExportFormat::Jsonl => json_line(r),
         ExportFormat::Csv => Ok(csv_line(&[
             r.id.to_string(),
             r.issue_key.to_string(),
             r.requester.to_string(),
             r.tool.to_string(),
-            serde_plain(&r.status),
+            r.status.as_str().to_owned(),
             time(Some(r.submitted_at)),
-            serde_plain(&r.decision.decision.outcome),
+            r.decision.decision.outcome.as_str().to_owned(),
             r.decision.policy_version.to_string(),
             r.duration_days.to_string(),
             r.grant_id
@@ -151,26 +144,18 @@ fn request_line(r: &RequestRecord, format: ExportFormat) -> Result<String, Servi
 
 fn grant_line(g: &Grant, format: ExportFormat) -> Result<String, ServiceError> {
     match format {
-        ExportFormat::Jsonl => json(g),
+        ExportFormat::Jsonl => json_line(g),
         ExportFormat::Csv => Ok(csv_line(&[
             g.grant_id.to_string(),
             g.request_id.to_string(),
             g.user.to_string(),
             g.tool.to_string(),
-            serde_plain(&g.state),
+            g.state.as_str().to_owned(),
             time(Some(g.created_at)),
             time(g.starts_at),
             time(g.expires_at),
             time(g.ended_at),
             g.duration_days.to_string(),
         ])),
-    }
-}
-
-/// A unit enum as the string it serialises to.
-fn serde_plain(value: &impl serde::Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
     }
 }

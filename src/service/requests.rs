@@ -182,7 +182,6 @@ impl Service {
     }
 }
 
-/// A retry: the same body gets the stored request; a different body is a conflict.
 /// The request `reference` names.
 pub(super) fn find_request(
     read: &impl Queries,
@@ -195,6 +194,7 @@ pub(super) fn find_request(
     found.ok_or(ServiceError::NotFound("request"))
 }
 
+/// A retry: the same body gets the stored request; a different body is a conflict.
 fn replay(existing: RequestRecord, fingerprint: &str) -> Result<Submitted, ServiceError> {
     if existing.fingerprint == fingerprint {
         Ok(Submitted {

@@ -43,29 +43,27 @@ pub struct CreatedToken {
 pub struct TokenUses(Mutex<HashMap<String, DateTime<Utc>>>);
 
 impl TokenUses {
+    // Only whole entries are written under the lock: a poisoned one holds nothing half-made.
+    fn uses(&self) -> std::sync::MutexGuard<'_, HashMap<String, DateTime<Utc>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Notes that token `id` was accepted at `at`.
     pub fn record(&self, id: &str, at: DateTime<Utc>) {
-        let mut uses = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut uses = self.uses();
         let last = uses.entry(id.to_owned()).or_insert(at);
         *last = (*last).max(at);
     }
 
     fn last(&self, id: &str) -> Option<DateTime<Utc>> {
-        let uses = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let uses = self.uses();
         uses.get(id).copied()
     }
 
     fn forget(&self, id: &str) {
-        let mut uses = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut uses = self.uses();
         uses.remove(id);
     }
 }

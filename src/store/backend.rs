@@ -68,10 +68,11 @@ impl DatabaseFile {
 
     /// Ends this opening: its locks are released and every later call fails, whoever still
     /// holds the database over it.
-    pub fn fence(&self) {
-        if !self.fenced.swap(true, Ordering::SeqCst) {
+    pub fn fence(&self) -> io::Result<()> {
+        match self.fenced.swap(true, Ordering::SeqCst) {
+            true => Ok(()),
             // The locks go now, so that the file can be opened again in this process.
-            let _ = self.inner.close();
+            false => self.inner.close(),
         }
     }
 
@@ -121,10 +122,7 @@ impl StorageBackend for Backend {
     }
 
     fn close(&self) -> io::Result<()> {
-        match self.0.fenced.swap(true, Ordering::SeqCst) {
-            true => Ok(()),
-            false => self.0.inner.close(),
-        }
+        self.0.fence()
     }
 
     fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {

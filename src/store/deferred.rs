@@ -118,7 +118,7 @@ impl Applying {
                 tracing::error!(
                     %error,
                     "a change made durable in the journal could not be applied to the database: \
-                     the store takes no more changes and reads fail until the server restarts, \
+                     the store takes no more changes and reads fail until the store reopens, \
                      which applies it"
                 );
                 store.snapshots.applied(false);

@@ -60,13 +60,13 @@ pub enum StoreError {
         supported: u64,
     },
     /// The journal failed to write or sync earlier; see `store/log.rs`.
-    #[error("the journal failed earlier: no changes are taken until the server restarts")]
+    #[error("the storage failed earlier: no changes are taken until the store reopens")]
     JournalFailed,
     /// A change answered from the journal could not be applied to the database; see
     /// `store/deferred.rs`.
     #[error(
         "a change made durable in the journal could not be applied to the database: nothing is \
-         read or changed until the server restarts (opening the data folder applies it)"
+         read or changed until the store reopens (which applies it)"
     )]
     Unapplied,
     /// A thread panicked while holding the journal.

@@ -139,8 +139,8 @@ impl Log {
         tracing::error!(
             %error,
             "the journal could not be written or made durable: the store takes no more changes \
-             until the server restarts; the change being committed was refused, and may still be \
-             applied when the data folder is next opened"
+             until it reopens the journal (`reopen.rs`); the change being committed was refused, \
+             and may still be applied when the journal is next opened"
         );
         error
     }
@@ -152,8 +152,8 @@ impl Log {
             tracing::error!(
                 %error,
                 "the database file could not be written or made durable: the store takes no more \
-                 changes until the server restarts, which applies the journal; nothing answered \
-                 is lost"
+                 changes until it reopens the database (`reopen.rs`), which applies the journal; \
+                 nothing answered is lost"
             );
         }
         self.failed = true;

@@ -144,7 +144,8 @@ impl Store {
             .file
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        file.fence();
+        // A failure to release is no reason to stay down: opening again says if it matters.
+        let _ = file.fence();
         let opened = open_database(&reopening.data_dir, &reopening.options, &self.sealing)?;
         let generation = log.generation + 1;
         *log = Log::new(
