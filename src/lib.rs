@@ -5,11 +5,13 @@
 
 pub mod cli;
 pub mod clock;
+pub mod connect;
 pub mod domain;
 pub mod evidence;
 pub mod http;
 pub mod metrics;
 pub mod policy;
+pub mod secrets;
 pub mod service;
 pub mod startup;
 pub mod store;

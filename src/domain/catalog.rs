@@ -1,5 +1,6 @@
 //! The tool catalog: which AI tools exist, how risky they are and how they are fulfilled.
 
+use super::connector::{ConnectorId, ExternalId};
 use super::{DomainError, ToolId, formats};
 use serde::{Deserialize, Serialize};
 
@@ -75,9 +76,78 @@ pub struct Connector {
     /// The connector kind.
     #[serde(rename = "type")]
     pub kind: ConnectorKind,
-    /// The IdP group, for group connectors.
+    /// The connector (`PUT /v1/connectors/{id}`) that manages the group; without one, a
+    /// person adds and removes members and confirms it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub connector_id: Option<ConnectorId>,
+    /// The IdP group's id, for group connectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 128)]
     pub group: Option<String>,
+    /// The name of a dedicated group to create once, instead of `group`; the id of the
+    /// group created is then recorded in `group`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::domain::formats::NameText>)]
+    pub group_name: Option<String>,
+}
+
+impl Connector {
+    /// The connector that runs this tool's jobs, if clearance runs them itself.
+    pub fn managed_by(&self) -> Option<&ConnectorId> {
+        match self.kind {
+            ConnectorKind::Manual => None,
+            _ => self.connector_id.as_ref(),
+        }
+    }
+
+    /// Checks a binding as given in a tool's body.
+    fn checked(self) -> Result<Self, DomainError> {
+        let field = |f: &str| format!("connector.{f}");
+        if self.kind == ConnectorKind::Manual {
+            if self.connector_id.is_some() || self.group.is_some() || self.group_name.is_some() {
+                return Err(DomainError::new(
+                    "connector.type",
+                    "a manual tool names no connector or group",
+                ));
+            }
+            return Ok(self);
+        }
+        let group = match (&self.group, &self.group_name) {
+            (Some(_), Some(_)) => {
+                return Err(DomainError::new(
+                    field("group_name"),
+                    "give either group or group_name",
+                ));
+            }
+            (None, None) => {
+                return Err(DomainError::new(
+                    field("group"),
+                    "is required for group connectors (or group_name to create one)",
+                ));
+            }
+            (Some(g), None) if self.connector_id.is_some() => {
+                Some(ExternalId::parse(&field("group"), g)?.as_str().to_owned())
+            }
+            (Some(g), None) => Some(formats::text(&formats::NAME, &field("group"), g)?),
+            (None, Some(_)) if self.connector_id.is_none() => {
+                return Err(DomainError::new(
+                    field("group_name"),
+                    "needs a connector_id: clearance creates the group through it",
+                ));
+            }
+            (None, Some(_)) => None,
+        };
+        let group_name = match &self.group_name {
+            Some(n) => Some(formats::text(&formats::NAME, &field("group_name"), n)?),
+            None => None,
+        };
+        Ok(Self {
+            group,
+            group_name,
+            ..self
+        })
+    }
 }
 
 /// A catalog entry.
@@ -155,13 +225,7 @@ impl ToolUpsert {
             Some(g) => Some(formats::text(&formats::LONG_TEXT, "guidance", &g)?),
             None => None,
         };
-        let connector = self.connector.unwrap_or_default();
-        if connector.kind != ConnectorKind::Manual && connector.group.is_none() {
-            return Err(DomainError::new(
-                "connector.group",
-                "is required for group connectors",
-            ));
-        }
+        let connector = self.connector.unwrap_or_default().checked()?;
         Ok(Tool {
             id,
             name,

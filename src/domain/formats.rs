@@ -169,6 +169,14 @@ formats! {
     /// A listing's cursor: the parts of an index key, joined by `|`.
     CURSOR = ("Cursor", "Where a page starts: the `after` of the previous page's `next` link.", 200,
         r"^[a-z0-9_:|-]+$");
+    /// A connector id.
+    CONNECTOR_ID = ("ConnectorId", "A connector id: lower-case letters, digits and inner dashes.", 64,
+        concat!("^", slug!(), "$"));
+    /// An object id at an identity provider: a user or group id (Okta `00u…`, Entra GUIDs).
+    IDP_ID = ("IdpObjectId", "An identity provider's object id: letters, digits, '.', '_' or '-'.", 128,
+        r"^[A-Za-z0-9][A-Za-z0-9_.-]*$");
+    /// A drift run id.
+    DRIFT_RUN_ID = ("DriftRunId", "A drift run id.", 36, r"^drf_[0-9a-f]{32}$");
     /// Short free text: names, providers, departments.
     NAME = ("Name", "Text of at most 200 characters, at least one of them visible.", 200,
         concat!("^", text!(), "$"));

@@ -1,6 +1,8 @@
 //! Domain types: the vocabulary of the service, parsed at the edge and trusted inside.
 
 pub mod catalog;
+pub mod connector;
+pub mod connector_upsert;
 pub mod decision;
 pub mod directory;
 pub mod error;
@@ -17,6 +19,11 @@ pub mod shape;
 pub mod token;
 
 pub use catalog::{Connector, ConnectorKind, Risk, Tool, ToolStatus, ToolUpsert};
+pub use connector::{
+    ConnectorId, ConnectorRecord, ConnectorType, ConnectorView, ExternalId, Identity,
+    IdentitySource,
+};
+pub use connector_upsert::{ConnectorSettings, ConnectorUpsert, Credentials, CredentialsInput};
 pub use decision::{
     ContendedFacts, Decision, DecisionFacts, DecisionRecord, Outcome, Reason, RequestContextFacts,
     ToolFacts, UserFacts,
@@ -34,6 +41,7 @@ pub use policy_version::{
 };
 pub use request::{NewRequest, NewTool, RequestRecord, RequestStatus, SubmitRequest};
 pub use review::{
-    Approval, Closure, Escalation, Job, JobKind, JobOutcome, RecertState, Recertification,
+    Approval, Closure, Escalation, Job, JobKind, JobMode, JobOutcome, JobState, ProviderCall,
+    RecertState, Recertification,
 };
 pub use token::{Role, TokenRecord};

@@ -71,8 +71,44 @@ pub enum JobOutcome {
     Cancelled,
 }
 
+/// Who carries a job out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobMode {
+    /// A person does it and completes the job.
+    #[default]
+    Manual,
+    /// clearance's worker does it through the tool's connector.
+    Connector,
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting to be done.
+    Open,
+    /// A connector attempt failed in a way that may pass; it runs again at `next_attempt_at`.
+    Retrying,
+    /// Completed (see `outcome`).
+    Done,
+    /// Out of attempts, or refused for good; waits for a person (retry or complete by hand).
+    Failed,
+}
+
+/// The IdP's answer to the last call a job made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProviderCall {
+    /// The HTTP status.
+    pub status: u16,
+    /// The provider's request id (Okta `X-Okta-Request-Id`, Graph `request-id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
 /// A fulfilment or deprovisioning task for one grant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(from = "StoredJob")]
 pub struct Job {
     /// Job id.
     pub job_id: String,
@@ -89,6 +125,18 @@ pub struct Job {
     pub tool: ToolId,
     /// How the tool is fulfilled.
     pub connector: Connector,
+    /// Who carries it out.
+    pub mode: JobMode,
+    /// Where it stands.
+    pub state: JobState,
+    /// Connector attempts made so far.
+    pub attempts: u32,
+    /// When the worker tries next (connector jobs that are open or retrying).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Why the last attempt failed, sanitised.
+    pub last_error: Option<String>,
+    /// The IdP's answer to the last call.
+    pub provider: Option<ProviderCall>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was completed; open while `None`.
@@ -98,21 +146,83 @@ pub struct Job {
     /// How it ended.
     pub outcome: Option<JobOutcome>,
     /// When someone verified the completed job.
-    #[serde(default)]
     pub verified_at: Option<DateTime<Utc>>,
     /// Who verified it.
-    #[serde(default)]
     pub verified_by: Option<String>,
 }
 
+/// A job as stored; records written before connected mode have no mode, state or attempts.
+#[derive(Deserialize)]
+struct StoredJob {
+    job_id: String,
+    kind: JobKind,
+    grant_id: GrantId,
+    user: Email,
+    tool: ToolId,
+    connector: Connector,
+    #[serde(default)]
+    mode: JobMode,
+    #[serde(default)]
+    state: Option<JobState>,
+    #[serde(default)]
+    attempts: u32,
+    #[serde(default)]
+    next_attempt_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    last_error: Option<String>,
+    #[serde(default)]
+    provider: Option<ProviderCall>,
+    created_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    completed_by: Option<String>,
+    outcome: Option<JobOutcome>,
+    #[serde(default)]
+    verified_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    verified_by: Option<String>,
+}
+
+impl From<StoredJob> for Job {
+    fn from(s: StoredJob) -> Self {
+        let state = s.state.unwrap_or(match s.completed_at {
+            Some(_) => JobState::Done,
+            None => JobState::Open,
+        });
+        Self {
+            job_id: s.job_id,
+            kind: s.kind,
+            grant_id: s.grant_id,
+            user: s.user,
+            tool: s.tool,
+            connector: s.connector,
+            mode: s.mode,
+            state,
+            attempts: s.attempts,
+            next_attempt_at: s.next_attempt_at,
+            last_error: s.last_error,
+            provider: s.provider,
+            created_at: s.created_at,
+            completed_at: s.completed_at,
+            completed_by: s.completed_by,
+            outcome: s.outcome,
+            verified_at: s.verified_at,
+            verified_by: s.verified_by,
+        }
+    }
+}
+
 impl Job {
-    /// A new open job.
+    /// A new open job; a connected tool's job is due at once.
     pub fn open(
         kind: JobKind,
         grant: &super::Grant,
         connector: Connector,
         at: DateTime<Utc>,
     ) -> Self {
+        let mode = match connector.managed_by() {
+            Some(_) => JobMode::Connector,
+            None => JobMode::Manual,
+        };
         Self {
             job_id: super::time_ordered_id("job", at),
             kind,
@@ -120,6 +230,12 @@ impl Job {
             user: grant.user.clone(),
             tool: grant.tool.clone(),
             connector,
+            mode,
+            state: JobState::Open,
+            attempts: 0,
+            next_attempt_at: (mode == JobMode::Connector).then_some(at),
+            last_error: None,
+            provider: None,
             created_at: at,
             completed_at: None,
             completed_by: None,
@@ -129,14 +245,24 @@ impl Job {
         }
     }
 
-    /// Whether it still waits to be done.
+    /// Whether it still waits to be done (by the worker or by a person).
     pub fn is_open(&self) -> bool {
         self.completed_at.is_none()
+    }
+
+    /// When the worker should run it: connector jobs that are open or retrying.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        match (self.mode, self.state) {
+            (JobMode::Connector, JobState::Open | JobState::Retrying) => self.next_attempt_at,
+            _ => None,
+        }
     }
 
     /// The job, completed by `by` at `at` with `outcome`.
     pub fn completed(&self, outcome: JobOutcome, by: &str, at: DateTime<Utc>) -> Self {
         Self {
+            state: JobState::Done,
+            next_attempt_at: None,
             completed_at: Some(at),
             completed_by: Some(by.to_owned()),
             outcome: Some(outcome),

@@ -26,7 +26,7 @@ pub enum KeyError {
 }
 
 /// Reads the 32 bytes at `path`, or creates the file (mode 0600) with fresh random bytes.
-pub(super) fn load_or_create_secret(path: &Path) -> Result<[u8; 32], KeyError> {
+pub(crate) fn load_or_create_secret(path: &Path) -> Result<[u8; 32], KeyError> {
     let io = |source| KeyError::Io {
         path: path.display().to_string(),
         source,

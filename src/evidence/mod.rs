@@ -7,7 +7,7 @@
 mod checkpoint;
 mod entry;
 mod export;
-mod key;
+pub(crate) mod key;
 mod report;
 mod verify;
 
