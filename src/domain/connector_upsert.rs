@@ -300,7 +300,7 @@ mod tests {
             client_secret: "s3".into(),
         };
         let back = Credentials::from_plaintext(&c.to_plaintext()).unwrap();
-        assert!(matches!(back, Credentials::Entra { client_id, .. } if client_id == "app"));
+        assert!(matches!(back, Credentials::Entra { ref client_id, .. } if client_id == "app"));
         assert!(!format!("{back:?}").contains("s3"));
     }
 }

@@ -5,6 +5,7 @@ pub mod connector;
 pub mod connector_upsert;
 pub mod decision;
 pub mod directory;
+pub mod drift;
 pub mod error;
 pub mod facts;
 pub mod formats;
@@ -29,6 +30,7 @@ pub use decision::{
     ToolFacts, UserFacts,
 };
 pub use directory::{Group, GroupUpsert, User, UserUpsert};
+pub use drift::{DriftRun, Finding, FindingKind, ToolDrift};
 pub use error::DomainError;
 pub use facts::{ApprovalFacts, ExtendFacts, StageVerdict, Verdict};
 pub use grant::{Grant, GrantState};
@@ -41,7 +43,7 @@ pub use policy_version::{
 };
 pub use request::{NewRequest, NewTool, RequestRecord, RequestStatus, SubmitRequest};
 pub use review::{
-    Approval, Closure, Escalation, Job, JobKind, JobMode, JobOutcome, JobState, ProviderCall,
-    RecertState, Recertification,
+    Approval, Closure, Escalation, Job, JobEscalation, JobKind, JobMode, JobOutcome, JobState,
+    ProviderCall, RecertState, Recertification,
 };
 pub use token::{Role, TokenRecord};

@@ -328,3 +328,31 @@ pub struct Escalation {
     /// When the escalation was recorded.
     pub created_at: DateTime<Utc>,
 }
+
+/// A connector job that failed for good, flagged to someone who can retry it or do it by
+/// hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct JobEscalation {
+    /// The job.
+    pub job_id: String,
+    /// What it was to do.
+    pub kind: JobKind,
+    /// The grant.
+    #[schema(value_type = String)]
+    pub grant_id: GrantId,
+    /// The user.
+    #[schema(value_type = String)]
+    pub user: Email,
+    /// The tool.
+    #[schema(value_type = String)]
+    pub tool: ToolId,
+    /// Why it failed, sanitised.
+    pub reason: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+    /// When it was settled (retried or completed); open while `None`.
+    #[serde(default)]
+    pub resolved_at: Option<DateTime<Utc>>,
+}

@@ -85,7 +85,9 @@ impl ApiError {
                 S::InvalidPolicy(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 S::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
                 S::Unavailable | S::Busy => StatusCode::SERVICE_UNAVAILABLE,
-                S::Store(_) | S::Policy(_) | S::CommitFailed => StatusCode::INTERNAL_SERVER_ERROR,
+                S::Store(_) | S::Policy(_) | S::CommitFailed | S::Secrets(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
             },
             Self::ValidationFailed(_) => StatusCode::BAD_REQUEST,
             Self::InvalidJson(_) => StatusCode::BAD_REQUEST,

@@ -79,6 +79,9 @@ pub enum ServiceError {
     /// Policies could not be loaded or evaluated.
     #[error(transparent)]
     Policy(PolicyError),
+    /// A sealed credential could not be sealed or opened (another key file?).
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
 }
 
 impl From<StoreError> for ServiceError {
@@ -126,7 +129,7 @@ impl ServiceError {
             Self::RateLimited(_) => "rate_limited",
             Self::InvalidPolicy(_) => "invalid_policy",
             Self::Unavailable | Self::Busy => "unavailable",
-            Self::Store(_) | Self::Policy(_) | Self::CommitFailed => "internal",
+            Self::Store(_) | Self::Policy(_) | Self::CommitFailed | Self::Secrets(_) => "internal",
         }
     }
 }

@@ -23,6 +23,9 @@ pub enum StoreError {
     /// The audit key file could not be read or created.
     #[error(transparent)]
     Key(#[from] crate::evidence::KeyError),
+    /// The secrets key file could not be read or created.
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
     /// A table was opened twice at once in one write transaction (a bug in the store).
     #[error("table {0} is already in use in this transaction")]
     TableInUse(String),

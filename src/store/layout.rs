@@ -21,7 +21,7 @@ use redb::{Database, ReadableDatabase, TableError, WriteTransaction};
 use std::path::Path;
 
 /// The layout this build reads and writes.
-pub(super) const LAYOUT: u64 = 2;
+pub(super) const LAYOUT: u64 = 3;
 
 /// The key of the layout number in [`META`].
 const KEY: &str = "layout";
@@ -30,12 +30,19 @@ const KEY: &str = "layout";
 type Step = fn(&WriteTransaction) -> Result<(), StoreError>;
 
 /// `STEPS[n - 1]` turns layout `n` into layout `n + 1`.
-const STEPS: [Step; (LAYOUT - 1) as usize] = [drop_pending_by_age];
+const STEPS: [Step; (LAYOUT - 1) as usize] = [drop_pending_by_age, connected_mode];
 
 /// Layout 1 → 2: [`PENDING_BY_AGE`] goes.
 fn drop_pending_by_age(txn: &WriteTransaction) -> Result<(), StoreError> {
     // Deleting goes by name alone; the key and value types here are never checked.
     txn.delete_table(redb::TableDefinition::<&str, ()>::new(PENDING_BY_AGE))?;
+    Ok(())
+}
+
+/// Layout 2 → 3: connected mode. Its tables start empty (opening creates them) and every
+/// job then is manual, so nothing is rewritten; the number stops an earlier build, which
+/// would leave the due-job index stale, from opening the database.
+fn connected_mode(_: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 

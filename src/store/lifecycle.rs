@@ -355,8 +355,10 @@ impl WriteView<'_> {
         self.index_grant(new, 1)
     }
 
-    /// Inserts or replaces a job, keeping the open-job index in step.
+    /// Inserts or replaces a job, keeping the open-job and due-job indexes in step.
     pub fn put_job(&mut self, job: &Job) -> Result<(), StoreError> {
+        let old = self.job(&job.job_id)?;
+        self.index_due(old.as_ref(), job)?;
         self.table(JOBS)?
             .insert(job.job_id.as_str(), encode(job)?.as_slice())?;
         self.table(JOBS_BY_GRANT)?

@@ -7,6 +7,7 @@
 mod audit;
 mod backend;
 mod codec;
+mod connected;
 mod decisions;
 mod deferred;
 mod error;
@@ -29,6 +30,7 @@ mod writes;
 
 pub use audit::{AuditQueries, CheckpointPolicy, NewAuditEntry};
 pub use backend::StorageFaults;
+pub use connected::ConnectedQueries;
 pub use decisions::{DecisionQueries, DecisionWindow, GrantWindowQueries};
 pub use deferred::Applying;
 pub use error::StoreError;
@@ -110,6 +112,8 @@ pub struct Store {
     snapshots: Arc<Snapshots>,
     /// How the database is opened anew after a storage failure (`reopen.rs`).
     reopening: Arc<reopen::Reopening>,
+    /// Seals credentials before they are stored; kept in a file next to the database.
+    secrets: Arc<crate::secrets::SecretsKey>,
 }
 
 /// A consistent snapshot for reading.
@@ -151,6 +155,7 @@ impl Store {
             signer,
             policy: options.checkpoints,
         });
+        let secrets = Arc::new(crate::secrets::SecretsKey::load_or_create(data_dir)?);
         let opened = reopen::open_database(data_dir, &options, &sealing)?;
         let db = Arc::new(opened.db);
         let log = Log::new(opened.journal, opened.next_seq, options.sync_every);
@@ -160,6 +165,7 @@ impl Store {
             sealing,
             log: Arc::new(Mutex::new(log)),
             reopening: Arc::new(reopen::Reopening::new(data_dir, options, opened.file)),
+            secrets,
         })
     }
 
@@ -226,6 +232,11 @@ impl Store {
         if let Ok(mut log) = self.log.lock() {
             log.on_sync(journal::SyncHook(Box::new(hook)));
         }
+    }
+
+    /// The key that seals credentials at rest.
+    pub fn secrets(&self) -> &crate::secrets::SecretsKey {
+        &self.secrets
     }
 
     /// The key that seals audit entries, for verifying them.

@@ -165,6 +165,18 @@ tables! {
     REVIEW_MINUTES review_minutes: u64 => u64 = "review_minutes";
     /// Recertification ids still open.
     OPEN_RECERTS open_recerts: &'static str => () = "open_recertifications";
+    /// Connectors by id; credentials sealed (see `crate::secrets`).
+    CONNECTORS connectors: &'static str => &'static [u8] = "connectors";
+    /// `(user, connector id)` → the user's identity at that connector's IdP.
+    IDENTITIES identities: (&'static str, &'static str) => &'static [u8] = "identities";
+    /// `(connector id, IdP user id)` → the user it is.
+    IDENTITIES_BY_EXTERNAL identities_by_external: (&'static str, &'static str) => &'static str = "identities_by_external";
+    /// `(due ms, job id)` for connector jobs that are open or retrying: what the worker runs when.
+    DUE_JOBS due_jobs: (i64, &'static str) => () = "due_jobs";
+    /// Escalations of failed connector jobs, by job id.
+    JOB_ESCALATIONS job_escalations: &'static str => &'static [u8] = "job_escalations";
+    /// Drift runs by id (time-ordered).
+    DRIFT_RUNS drift_runs: &'static str => &'static [u8] = "drift_runs";
     /// Under `layout`: the layout of tables and records the database holds (see `layout.rs`).
     META meta: &'static str => u64 = "meta";
     /// Under [`JOURNAL_SEQ`]: the number of the last journal record the database holds.
