@@ -3,7 +3,9 @@
 use crate::clock::{SharedClock, SystemClock};
 use crate::http::{AppState, Timeouts, router, serve};
 use crate::metrics::Metrics;
-use crate::service::{LifecycleConfig, Service, ServiceConfig, ServiceError, SweepReport};
+use crate::service::{
+    ConnectedConfig, LifecycleConfig, Service, ServiceConfig, ServiceError, SweepReport,
+};
 use crate::store::{Store, StoreError, StoreOptions};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,6 +37,11 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// How long the thread applying lone changes looks for the next before it sleeps.
     pub apply_spin: std::time::Duration,
+    /// How often the worker looks for due connector jobs; `None` leaves them to the sweeps,
+    /// `clearance sweep` and `POST /v1/jobs/run`.
+    pub job_poll: Option<std::time::Duration>,
+    /// Connector calls.
+    pub connected: ConnectedConfig,
 }
 
 /// Why the server could not start.
@@ -56,10 +63,17 @@ pub enum StartupError {
     },
 }
 
-/// Opens the store and runs the lifecycle sweeps once at the wall clock's now.
+/// Opens the store, runs the lifecycle sweeps once at the wall clock's now, then the
+/// connector jobs that are due.
 pub fn sweep_once(config: Config) -> Result<SweepReport, StartupError> {
-    let service = start_service(&config, Arc::new(SystemClock))?;
-    Ok(service.run_sweeps()?)
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|_| ServiceError::Unavailable)?;
+    runtime.block_on(async {
+        let service = Arc::new(start_service(&config, Arc::new(SystemClock))?);
+        Ok(service.sweep_and_run_jobs().await?)
+    })
 }
 
 fn start_service(config: &Config, clock: SharedClock) -> Result<Service, StartupError> {
@@ -70,6 +84,7 @@ fn start_service(config: &Config, clock: SharedClock) -> Result<Service, Startup
         admin_token: config.admin_token.clone(),
         lifecycle: config.lifecycle.clone(),
         apply_spin: config.apply_spin,
+        connected: config.connected.clone(),
     };
     Ok(Service::start(
         store,
@@ -85,6 +100,7 @@ pub struct Application {
     listener: TcpListener,
     service: Arc<Service>,
     sweep_every: Option<std::time::Duration>,
+    job_poll: Option<std::time::Duration>,
     timeouts: Timeouts,
 }
 
@@ -106,6 +122,7 @@ impl Application {
             listener,
             service: Arc::new(service),
             sweep_every: config.sweep_every,
+            job_poll: config.job_poll,
             timeouts: config.timeouts,
         })
     }
@@ -123,10 +140,13 @@ impl Application {
         let sweeps = self
             .sweep_every
             .map(|every| tokio::spawn(sweep_loop(self.service.clone(), every)));
+        let jobs = self
+            .job_poll
+            .map(|every| tokio::spawn(job_loop(self.service.clone(), every)));
         let app = router(AppState::new(self.service), self.timeouts.request);
         serve(self.listener, app, self.timeouts, shutdown).await;
-        if let Some(sweeps) = sweeps {
-            sweeps.abort();
+        for task in [sweeps, jobs].into_iter().flatten() {
+            task.abort();
         }
         Ok(())
     }
@@ -169,4 +189,18 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// The connector worker: runs the due connector jobs every `every`; failures are logged and
+/// the next tick tries again. A job cut off by shutdown was not recorded and runs again
+/// after the restart.
+async fn job_loop(service: Arc<Service>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = service.run_due_jobs().await {
+            tracing::error!(error = %e, "connector jobs could not run");
+        }
+    }
 }

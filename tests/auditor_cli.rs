@@ -55,7 +55,7 @@ const HIGH_7: &str = "resource.risk == \"high\" && context.duration_days > 7";
 /// for 5 and 20 days, grammarly (low) for 7 and 60.
 async fn server_with_requests(data: &Path, policies: &Path) -> (std::process::Child, String) {
     let (child, base) = serve(data, policies);
-    let client = reqwest::Client::new();
+    let client = clearance::connect::http_client();
     let put = reqwest::Method::PUT;
     let post = reqwest::Method::POST;
     let seed = call(
@@ -187,7 +187,7 @@ async fn an_evidence_pack_holds_the_export_every_version_in_force_and_verifies_o
     copy_policies(live.path());
     let (mut child, base) = server_with_requests(data.path(), live.path()).await;
     edit(live.path(), "duration.cedar", HIGH_30, HIGH_7);
-    let client = reqwest::Client::new();
+    let client = clearance::connect::http_client();
     let reload = call(
         &client,
         reqwest::Method::POST,
@@ -300,7 +300,7 @@ async fn tokens_are_created_listed_and_revoked_from_the_command_line() {
         created["id"].as_str().unwrap(),
         created["token"].as_str().unwrap(),
     );
-    let client = reqwest::Client::new();
+    let client = clearance::connect::http_client();
     let with_it = client.get(format!("{base}/v1/tools")).bearer_auth(secret);
     assert_eq!(with_it.send().await.unwrap().status(), 200);
 

@@ -34,7 +34,7 @@ fn body(key: &str, user: usize) -> Value {
 async fn acknowledged_decisions_survive_kill_9_and_the_log_verifies() {
     let data = tempfile::tempdir().unwrap();
     let (mut child, base, _) = serve_with(data.path(), &repo().join("policies"), &SERVER_ARGS);
-    let client = reqwest::Client::new();
+    let client = clearance::connect::http_client();
     let post = reqwest::Method::POST;
     let seeded = call(
         &client,

@@ -21,6 +21,7 @@ pub fn start(store: Store, now: DateTime<Utc>) -> Service {
         admin_token: None,
         lifecycle: Default::default(),
         apply_spin: DEFAULT_APPLY_SPIN,
+        connected: Default::default(),
     };
     let clock = Arc::new(ManualClock::new(now));
     Service::start(store, config, clock, Arc::new(Metrics::default())).unwrap()

@@ -28,7 +28,7 @@ pub(super) struct Client {
 impl Client {
     pub fn new(args: &ServerArgs) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: crate::connect::http_client(),
             base: args.server.trim_end_matches('/').to_owned(),
             token: args.token.clone(),
         }

@@ -9,6 +9,7 @@ mod what_if;
 use crate::clock::SystemClock;
 use crate::http::Timeouts;
 use crate::policy::{Bundle, PolicyEngine, PolicyError, testing};
+use crate::service::ConnectedConfig;
 use crate::service::LifecycleConfig;
 use crate::startup::{Application, Config, shutdown_signal, sweep_once};
 use crate::store::{CheckpointPolicy, StoreOptions};
@@ -93,6 +94,10 @@ struct ServeArgs {
         value_parser = at_least_one::<u64>
     )]
     request_timeout_secs: u64,
+    /// Look for due connector jobs every this many milliseconds (0: never; they run with
+    /// the sweeps, `clearance sweep` or `POST /v1/jobs/run`).
+    #[arg(long, env = "CLEARANCE_JOB_POLL_MS", default_value_t = 1000)]
+    job_poll_ms: u64,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -102,6 +107,15 @@ struct StoreArgs {
     /// Folder for the database.
     #[arg(long, env = "CLEARANCE_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// Seconds one call to an identity provider may take before it counts as a timeout
+    /// (and is retried).
+    #[arg(
+        long,
+        env = "CLEARANCE_CONNECTOR_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = at_least_one::<u64>
+    )]
+    connector_timeout_secs: u64,
     #[command(flatten)]
     bundle: BundleArgs,
     #[command(flatten)]
@@ -251,6 +265,10 @@ impl StoreArgs {
             sweep_every,
             timeouts: Timeouts::default(),
             apply_spin: std::time::Duration::from_micros(self.apply_spin_us),
+            job_poll: None,
+            connected: ConnectedConfig {
+                call_timeout: std::time::Duration::from_secs(self.connector_timeout_secs),
+            },
         }
     }
 }
@@ -334,6 +352,8 @@ fn serve(args: ServeArgs) -> ExitCode {
     let every = (args.sweep_interval_secs > 0)
         .then(|| std::time::Duration::from_secs(args.sweep_interval_secs));
     let mut config = args.store.config(args.listen, every);
+    config.job_poll =
+        (args.job_poll_ms > 0).then(|| std::time::Duration::from_millis(args.job_poll_ms));
     config.timeouts.header_read = std::time::Duration::from_secs(args.header_timeout_secs);
     config.timeouts.request = std::time::Duration::from_secs(args.request_timeout_secs);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -458,12 +478,16 @@ fn sweep(args: StoreArgs) -> ExitCode {
     match sweep_once(args.config(String::new(), None)) {
         Ok(report) => {
             println!(
-                "{} requests expired, {} escalations, {} grants expired, {} recertifications opened, {} audit entries pruned",
+                "{} requests expired, {} escalations, {} grants expired, {} recertifications opened, {} audit entries pruned; connector jobs: {} done, {} retrying, {} failed, {} held",
                 report.requests_expired,
                 report.escalations,
                 report.grants_expired,
                 report.recertifications,
-                report.audit_entries_pruned
+                report.audit_entries_pruned,
+                report.jobs.done,
+                report.jobs.retrying,
+                report.jobs.failed,
+                report.jobs.held
             );
             ExitCode::SUCCESS
         }

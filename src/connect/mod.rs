@@ -130,6 +130,18 @@ fn sanitised(text: &str) -> String {
         .collect()
 }
 
+/// Makes ring the process's TLS provider, which every HTTP client (reqwest with rustls)
+/// needs before it is built. The first call installs it; later ones find it there.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// An HTTP client with the crate's TLS provider installed.
+pub fn http_client() -> reqwest::Client {
+    install_tls();
+    reqwest::Client::new()
+}
+
 /// The HTTP client and every connector's link (concurrency, pace, cached token).
 #[derive(Debug)]
 pub struct Connectors {
@@ -154,8 +166,7 @@ impl Connectors {
     /// A client whose calls time out after `timeout`; no redirects are followed, so
     /// credentials never travel to another host.
     pub fn new(timeout: Duration) -> Result<Self, CallError> {
-        // The first caller installs ring as the process's TLS provider; later ones find it.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))

@@ -101,6 +101,13 @@ impl Connector {
         }
     }
 
+    /// The IdP group's id, once known (given, or created from `group_name`).
+    pub fn group_id(&self) -> Option<ExternalId> {
+        let group = self.group.as_deref()?;
+        self.managed_by()?;
+        ExternalId::parse("group", group).ok()
+    }
+
     /// Checks a binding as given in a tool's body.
     fn checked(self) -> Result<Self, DomainError> {
         let field = |f: &str| format!("connector.{f}");
@@ -114,28 +121,23 @@ impl Connector {
             return Ok(self);
         }
         let group = match (&self.group, &self.group_name) {
-            (Some(_), Some(_)) => {
-                return Err(DomainError::new(
-                    field("group_name"),
-                    "give either group or group_name",
-                ));
-            }
             (None, None) => {
                 return Err(DomainError::new(
                     field("group"),
                     "is required for group connectors (or group_name to create one)",
                 ));
             }
-            (Some(g), None) if self.connector_id.is_some() => {
-                Some(ExternalId::parse(&field("group"), g)?.as_str().to_owned())
-            }
-            (Some(g), None) => Some(formats::text(&formats::NAME, &field("group"), g)?),
-            (None, Some(_)) if self.connector_id.is_none() => {
+            (_, Some(_)) if self.connector_id.is_none() => {
                 return Err(DomainError::new(
                     field("group_name"),
                     "needs a connector_id: clearance creates the group through it",
                 ));
             }
+            // With both, the group is the one created under that name; the id rules.
+            (Some(g), _) if self.connector_id.is_some() => {
+                Some(ExternalId::parse(&field("group"), g)?.as_str().to_owned())
+            }
+            (Some(g), _) => Some(formats::text(&formats::NAME, &field("group"), g)?),
             (None, Some(_)) => None,
         };
         let group_name = match &self.group_name {

@@ -308,3 +308,6 @@ schema_type!(
 #[cfg(test)]
 #[path = "formats_tests.rs"]
 mod tests;
+schema_type!(
+    /// The document's name for [`CONNECTOR_ID`].
+    ConnectorIdText => CONNECTOR_ID);

@@ -17,7 +17,7 @@ pub async fn run_sweeps(
     State(app): State<AppState>,
     actor: Actor,
 ) -> Result<Json<SweepReport>, ApiError> {
-    Ok(Json(app.run(move |s| s.sweep_now(&actor)).await?))
+    Ok(Json(app.service().sweep_now(&actor).await?))
 }
 
 /// Escalations of requests still pending; a page at a time (see the `Link` header).

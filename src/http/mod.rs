@@ -2,6 +2,7 @@
 
 mod audit;
 mod catalog;
+mod connectors;
 mod decisions;
 mod directory;
 mod error;
@@ -53,6 +54,11 @@ impl AppState {
         let service = self.service.clone();
         Ok(tokio::task::spawn_blocking(move || f(&service)).await??)
     }
+
+    /// The service, for use cases that wait on other systems rather than block.
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -91,7 +97,22 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/v1/grants/{id}/extend", post(grants::extend))
         .route("/v1/users/{email}/access", get(grants::access))
         .route("/v1/jobs", get(grants::jobs))
+        .route("/v1/jobs/{id}", get(connectors::job))
         .route("/v1/jobs/{id}/complete", post(grants::complete_job))
+        .route("/v1/jobs/{id}/retry", post(connectors::retry))
+        .route("/v1/jobs/escalations", get(connectors::escalations))
+        .route("/v1/jobs/run", post(connectors::run))
+        .route("/v1/connectors", get(connectors::list))
+        .route(
+            "/v1/connectors/{id}",
+            put(connectors::put).get(connectors::get_one),
+        )
+        .route("/v1/connectors/{id}/test", post(connectors::test))
+        .route("/v1/users/{email}/identities", get(connectors::identities))
+        .route(
+            "/v1/users/{email}/identities/{connector_id}",
+            put(connectors::put_identity),
+        )
         .route("/v1/recertifications", get(grants::recerts))
         .route("/v1/recertifications/{id}/keep", post(grants::keep))
         .route(

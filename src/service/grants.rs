@@ -152,7 +152,7 @@ impl Service {
                         grant.state.as_str()
                     ))
                 })?;
-            complete_job(w, actor, &job, JobOutcome::Fulfilled, now)?;
+            complete_job(w, &actor.audit_name(), &job, JobOutcome::Fulfilled, now)?;
             Ok(w.grant(&id)?.unwrap_or(grant))
         })
     }

@@ -3,8 +3,8 @@
 use super::auth::ANY_ROLE;
 use super::grants::OPERATORS;
 use super::{Actor, Service, ServiceError, transitions};
-use crate::domain::{Job, JobKind, JobOutcome};
-use crate::store::{LifecycleQueries, NewAuditEntry, Queries, WriteView};
+use crate::domain::{Job, JobEscalation, JobKind, JobOutcome, JobState};
+use crate::store::{ConnectedQueries, LifecycleQueries, NewAuditEntry, Queries, WriteView};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -21,12 +21,15 @@ pub struct CompleteJob {
 /// job that was already completed.
 pub(super) fn complete_job(
     w: &mut WriteView,
-    actor: &Actor,
+    by: &str,
     job: &Job,
     outcome: JobOutcome,
     at: DateTime<Utc>,
 ) -> Result<Job, ServiceError> {
-    let by = actor.audit_name();
+    let by = by.to_owned();
+    if job.state == JobState::Failed {
+        resolve_escalation(w, &job.job_id, at)?;
+    }
     let refused = || {
         ServiceError::InvalidTransition(format!(
             "a {} job that is {} cannot be marked {}",
@@ -87,6 +90,21 @@ impl Service {
             .open_jobs(kind, page.after.as_ref(), page.limit)?)
     }
 
+    /// One job.
+    pub fn job(&self, actor: &Actor, id: &str) -> Result<Job, ServiceError> {
+        actor.require(ANY_ROLE, "read jobs")?;
+        self.store
+            .read()?
+            .job(id)?
+            .ok_or(ServiceError::NotFound("job"))
+    }
+
+    /// Connector jobs that failed for good and wait for a person.
+    pub fn job_escalations(&self, actor: &Actor) -> Result<Vec<JobEscalation>, ServiceError> {
+        actor.require(ANY_ROLE, "read jobs")?;
+        Ok(self.store.read()?.open_job_escalations()?)
+    }
+
     /// Marks a job done.
     pub fn complete_job(
         &self,
@@ -98,7 +116,24 @@ impl Service {
         let now = self.clock.now();
         self.store.write(|w| {
             let job = w.job(id)?.ok_or(ServiceError::NotFound("job"))?;
-            complete_job(w, actor, &job, body.outcome, now)
+            complete_job(w, &actor.audit_name(), &job, body.outcome, now)
         })
     }
+}
+
+/// Settles the escalation of a failed job that a person retried or completed.
+pub(super) fn resolve_escalation(
+    w: &mut WriteView,
+    job_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    if let Some(escalation) = w.job_escalation(job_id)?
+        && escalation.resolved_at.is_none()
+    {
+        w.put_job_escalation(&JobEscalation {
+            resolved_at: Some(at),
+            ..escalation
+        })?;
+    }
+    Ok(())
 }

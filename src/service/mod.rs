@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod bulk;
 mod catalog;
+mod connected;
 mod decisions;
 mod directory;
 mod error;
@@ -38,6 +39,9 @@ pub use approvals::{ApproveBody, DenyBody, Reviewed};
 pub use audit::{AuditPage, MAX_EVENTS};
 pub use auth::Actor;
 pub use bulk::{BulkAction, BulkBody, BulkError, BulkResult, MAX_BULK_IDS};
+pub use connected::{
+    ConnectedConfig, ConnectorCheck, ConnectorTest, HOLD as HELD_JOB_RECHECK, IdentityBody, JobsRun,
+};
 pub use decisions::{DecisionFilter, DecisionPage, MAX_DECISIONS, PolicyDiff, PolicyPeriod};
 pub use error::ServiceError;
 pub use export::{ExportFormat, ExportPlan};
@@ -73,6 +77,8 @@ pub struct ServiceConfig {
     /// How long the thread applying lone changes keeps looking for the next one before it
     /// sleeps (see `service/writer.rs`); zero: it sleeps at once.
     pub apply_spin: std::time::Duration,
+    /// Connector calls.
+    pub connected: ConnectedConfig,
 }
 
 /// The service: store, active policies, clock and metrics.
@@ -88,6 +94,7 @@ pub struct Service {
     versions: replay::VersionEngines,
     writer: writer::Writer,
     token_uses: TokenUses,
+    connected: connected::Connected,
 }
 
 impl Service {
@@ -102,6 +109,7 @@ impl Service {
         let policies = PolicyState::start(&store, &config, clock.as_ref())?;
         metrics.policy_seq(policies.current().seq());
         let writer = writer::Writer::start(store.clone(), config.apply_spin)?;
+        let connected = connected::Connected::start(&config.connected)?;
         Ok(Self {
             store,
             policies,
@@ -113,12 +121,22 @@ impl Service {
             versions: replay::VersionEngines::default(),
             writer,
             token_uses: TokenUses::default(),
+            connected,
         })
     }
 
     /// The metrics this service updates.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// Every metric in Prometheus text format, connector calls included.
+    pub fn metrics_text(&self) -> String {
+        let mut text = self.metrics.render();
+        text.push_str(&crate::metrics::render_connector_calls(
+            &self.connected.call_stats(),
+        ));
+        text
     }
 
     /// Whether the store answers and takes changes; for readiness probes. A store that

@@ -59,16 +59,34 @@ pub struct SweepReport {
     pub recertifications: usize,
     /// Audit entries pruned past the retention period.
     pub audit_entries_pruned: u64,
+    /// Connector jobs that were due, run after the sweeps (which may have made some due).
+    pub jobs: super::JobsRun,
 }
 
 /// One due item: changed in the write transaction, or left as it is.
 type Step = fn(&Service, &mut WriteView, &str, DateTime<Utc>) -> Result<bool, ServiceError>;
 
 impl Service {
-    /// Runs every sweep once, on an admin's request.
-    pub fn sweep_now(&self, actor: &super::Actor) -> Result<SweepReport, ServiceError> {
+    /// Runs every sweep once, then the connector jobs due; on an admin's request, or for
+    /// `clearance sweep`.
+    pub async fn sweep_now(
+        self: &std::sync::Arc<Self>,
+        actor: &super::Actor,
+    ) -> Result<SweepReport, ServiceError> {
         actor.require(&[], "run sweeps")?;
-        self.run_sweeps()
+        self.sweep_and_run_jobs().await
+    }
+
+    /// Runs every sweep once, then the connector jobs due.
+    pub async fn sweep_and_run_jobs(
+        self: &std::sync::Arc<Self>,
+    ) -> Result<SweepReport, ServiceError> {
+        let service = std::sync::Arc::clone(self);
+        let mut report = tokio::task::spawn_blocking(move || service.run_sweeps())
+            .await
+            .map_err(|_| ServiceError::Unavailable)??;
+        report.jobs = self.run_due_jobs().await?;
+        Ok(report)
     }
 
     /// Runs every sweep once at the clock's now.
@@ -87,6 +105,7 @@ impl Service {
             grants_expired: self.sweep(Index::Expiry, now, now, expire_grant)?,
             recertifications: self.sweep(Index::Expiry, now + c.recert_window, now, open_recert)?,
             audit_entries_pruned: self.prune_audit(now)?,
+            jobs: super::JobsRun::default(),
         };
         if report
             != (SweepReport {

@@ -109,14 +109,11 @@ pub(super) fn activate(
     };
     w.update_grant(grant, &active)?;
     w.put_job(&job.completed(JobOutcome::Fulfilled, by, at))?;
-    audit(
-        w,
-        "grant.fulfilled",
-        by,
-        &active,
-        at,
-        json!({"job_id": job.job_id}),
-    )?;
+    let data = match &job.provider {
+        Some(call) => json!({"job_id": job.job_id, "mode": job.mode, "provider": call}),
+        None => json!({"job_id": job.job_id, "mode": job.mode}),
+    };
+    audit(w, "grant.fulfilled", by, &active, at, data)?;
     Ok(active)
 }
 

@@ -32,6 +32,7 @@ fn service(dir: &std::path::Path) -> Service {
         admin_token: None,
         lifecycle: Default::default(),
         apply_spin: DEFAULT_APPLY_SPIN,
+        connected: Default::default(),
     };
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),

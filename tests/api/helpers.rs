@@ -26,6 +26,8 @@ pub struct TestApp {
     timeouts: Timeouts,
     /// Faults injected into the database file, for [`spawn_app_with_faults`].
     pub faults: Option<Arc<clearance::store::StorageFaults>>,
+    /// How often the connector worker looks for due jobs (`None`: only when asked).
+    pub job_poll: Option<std::time::Duration>,
 }
 
 fn repo() -> PathBuf {
@@ -39,6 +41,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with other deadlines.
 pub async fn spawn_app_with(timeouts: Timeouts) -> TestApp {
+    spawn(timeouts, Some(std::time::Duration::from_millis(50))).await
+}
+
+/// [`spawn_app`] without the connector worker: connector jobs run only when a test asks
+/// (`POST /v1/jobs/run`), so each attempt happens at a known clock reading.
+pub async fn spawn_app_without_worker() -> TestApp {
+    spawn(Timeouts::default(), None).await
+}
+
+async fn spawn(timeouts: Timeouts, job_poll: Option<std::time::Duration>) -> TestApp {
     let policies_dir = tempfile::tempdir().expect("temp dir");
     for entry in std::fs::read_dir(repo().join("policies")).expect("policies") {
         let path = entry.expect("entry").path();
@@ -53,7 +65,7 @@ pub async fn spawn_app_with(timeouts: Timeouts) -> TestApp {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap());
     let mut app = TestApp {
         address: String::new(),
-        client: reqwest::Client::new(),
+        client: clearance::connect::http_client(),
         clock,
         data_dir: tempfile::tempdir().expect("temp dir"),
         policies_dir,
@@ -61,6 +73,7 @@ pub async fn spawn_app_with(timeouts: Timeouts) -> TestApp {
         server: None,
         timeouts,
         faults: None,
+        job_poll,
     };
     app.start().await;
     app
@@ -98,6 +111,10 @@ impl TestApp {
             sweep_every: None,
             timeouts: self.timeouts,
             apply_spin: clearance::service::DEFAULT_APPLY_SPIN,
+            job_poll: self.job_poll,
+            connected: clearance::service::ConnectedConfig {
+                call_timeout: std::time::Duration::from_secs(5),
+            },
         };
         let app = Application::build(config, Arc::new(self.clock.clone()))
             .await
@@ -118,7 +135,7 @@ impl TestApp {
     /// on the same folders.
     pub async fn restart(&mut self) {
         // Idle keep-alive connections would hold the graceful shutdown open.
-        self.client = reqwest::Client::new();
+        self.client = clearance::connect::http_client();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -50,6 +50,8 @@ fn concrete(path: &str, grant: &str, version: &str) -> String {
         "grammarly"
     } else if path.starts_with("/v1/groups") {
         "team"
+    } else if path.starts_with("/v1/connectors") {
+        "okta-main"
     } else if path.starts_with("/v1/tokens") {
         "tok_000000000000"
     } else {
@@ -58,7 +60,8 @@ fn concrete(path: &str, grant: &str, version: &str) -> String {
     let path = path
         .replace("{id}", id)
         .replace("{email}", "alice@example.com")
-        .replace("{version}", version);
+        .replace("{version}", version)
+        .replace("{connector_id}", "okta-id");
     match path.as_str() {
         "/v1/approvals" => "/v1/approvals?approver=bob@example.com".to_owned(),
         "/v1/policies/diff" => "/v1/policies/diff?from=1&to=1".to_owned(),
@@ -86,6 +89,9 @@ fn body(method: &Method, path: &str, n: usize) -> Option<Value> {
             "status": "approved", "risk": "low", "default_duration_days": 30}),
         ("PUT", "alice@example.com") => json!({"groups": ["employees"], "manager": bob}),
         ("PUT", "team") => json!({"parents": []}),
+        ("PUT", "okta-main") => json!({"type": "okta", "base_url": "https://acme.okta.com",
+            "credentials": {"api_token": "role-test-token"}}),
+        ("PUT", "okta-id") => json!({"external_id": "00u1"}),
         _ => return None,
     })
 }

@@ -6,8 +6,8 @@ mod links;
 mod rules;
 
 use super::{
-    audit, catalog, decisions, directory, exports, grants, lifecycle, ops, policies, requests,
-    review, tokens,
+    audit, catalog, connectors, decisions, directory, exports, grants, lifecycle, ops, policies,
+    requests, review, tokens,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -31,6 +31,9 @@ use utoipa::{Modify, OpenApi};
         decisions::list, decisions::history, decisions::diff, decisions::replay,
         decisions::what_if,
         exports::requests, exports::grants,
+        connectors::put, connectors::get_one, connectors::list, connectors::test,
+        connectors::put_identity, connectors::identities, connectors::job, connectors::retry,
+        connectors::escalations, connectors::run,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::service::ExportFormat)),

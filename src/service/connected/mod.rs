@@ -1,0 +1,61 @@
+//! Connected mode: connectors and their write-only credentials, users' identities at the IdPs,
+//! and the worker that carries out the jobs of connected tools.
+
+mod attempt;
+mod backoff;
+mod connectors;
+mod identities;
+mod outcome;
+mod worker;
+
+pub use connectors::{ConnectorCheck, ConnectorTest};
+pub use identities::IdentityBody;
+pub use outcome::HOLD;
+pub use worker::JobsRun;
+
+use crate::connect::Connectors;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings of connected mode.
+#[derive(Debug, Clone)]
+pub struct ConnectedConfig {
+    /// How long one IdP call may take before it counts as a timeout (and is retried).
+    pub call_timeout: Duration,
+}
+
+impl Default for ConnectedConfig {
+    fn default() -> Self {
+        Self {
+            call_timeout: crate::connect::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// The connectors' HTTP client and links, and the grants whose job is in flight.
+#[derive(Debug)]
+pub(super) struct Connected {
+    connectors: Connectors,
+    in_flight: Arc<worker::InFlight>,
+}
+
+impl Connected {
+    /// The client for `config`.
+    pub(super) fn start(config: &ConnectedConfig) -> Result<Self, super::ServiceError> {
+        let connectors =
+            Connectors::new(config.call_timeout).map_err(|_| super::ServiceError::Unavailable)?;
+        Ok(Self {
+            connectors,
+            in_flight: Arc::default(),
+        })
+    }
+
+    /// Every connector's call counters, for the metrics.
+    pub(super) fn call_stats(&self) -> Vec<(String, crate::connect::CallStats)> {
+        self.connectors
+            .stats()
+            .into_iter()
+            .map(|(id, s)| (id.to_string(), s))
+            .collect()
+    }
+}

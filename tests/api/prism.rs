@@ -1,0 +1,140 @@
+//! Prism's validating proxy in front of a fake vendor: every request clearance sends and every
+//! answer the fake gives is checked against `../shared/vendor-specs/`. Installed once by
+//! `tests/vendors/install-prism`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The vendor specs shipped with the workspace.
+pub fn spec(name: &str) -> PathBuf {
+    repo().join("../shared/vendor-specs").join(name)
+}
+
+fn prism_binary() -> PathBuf {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            let status = Command::new(repo().join("tests/vendors/install-prism"))
+                .status()
+                .expect("run tests/vendors/install-prism");
+            assert!(status.success(), "Prism could not be installed");
+            repo().join("target/prism/node_modules/.bin/prism")
+        })
+        .clone()
+}
+
+/// A running proxy; killed when dropped.
+pub struct Prism {
+    pub url: String,
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Prism {
+    /// Starts `prism proxy --errors SPEC UPSTREAM` on a free port and waits until it listens.
+    pub async fn start(spec_file: &str, upstream: &str) -> Self {
+        let binary = prism_binary();
+        let spec = spec(spec_file);
+        let upstream = upstream.to_owned();
+        tokio::task::spawn_blocking(move || Self::spawn(&binary, &spec, &upstream))
+            .await
+            .unwrap()
+    }
+
+    fn spawn(binary: &std::path::Path, spec: &std::path::Path, upstream: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(binary)
+            .args([
+                "proxy",
+                "--errors",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .arg(spec)
+            .arg(upstream)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start prism");
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        let started = Instant::now();
+        while !log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("Prism is listening"))
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "prism did not start: {:?}",
+                log.lock().unwrap()
+            );
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("prism exited ({status}): {:?}", log.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            log,
+        }
+    }
+
+    /// What Prism found wrong: requests the spec does not allow, answers that do not match it
+    /// (a status the spec does not list, such as an injected 503, is not counted).
+    pub fn violations(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| {
+                l.contains('✖')
+                    || (l.contains("Violation")
+                        && !l.contains("Unable to match the returned status code"))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Every line Prism logged.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn assert_clean(&self) {
+        let violations = self.violations();
+        assert!(violations.is_empty(), "Prism found: {violations:#?}");
+    }
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
