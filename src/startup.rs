@@ -40,6 +40,9 @@ pub struct Config {
     /// How often the worker looks for due connector jobs; `None` leaves them to the sweeps,
     /// `clearance sweep` and `POST /v1/jobs/run`.
     pub job_poll: Option<std::time::Duration>,
+    /// How often drift runs compare connected groups with their grants; `None`: only on
+    /// `POST /v1/drift/run`.
+    pub drift_every: Option<std::time::Duration>,
     /// Connector calls.
     pub connected: ConnectedConfig,
 }
@@ -101,6 +104,7 @@ pub struct Application {
     service: Arc<Service>,
     sweep_every: Option<std::time::Duration>,
     job_poll: Option<std::time::Duration>,
+    drift_every: Option<std::time::Duration>,
     timeouts: Timeouts,
 }
 
@@ -123,6 +127,7 @@ impl Application {
             service: Arc::new(service),
             sweep_every: config.sweep_every,
             job_poll: config.job_poll,
+            drift_every: config.drift_every,
             timeouts: config.timeouts,
         })
     }
@@ -143,9 +148,12 @@ impl Application {
         let jobs = self
             .job_poll
             .map(|every| tokio::spawn(job_loop(self.service.clone(), every)));
+        let drift = self
+            .drift_every
+            .map(|every| tokio::spawn(drift_loop(self.service.clone(), every)));
         let app = router(AppState::new(self.service), self.timeouts.request);
         serve(self.listener, app, self.timeouts, shutdown).await;
-        for task in [sweeps, jobs].into_iter().flatten() {
+        for task in [sweeps, jobs, drift].into_iter().flatten() {
             task.abort();
         }
         Ok(())
@@ -201,6 +209,18 @@ async fn job_loop(service: Arc<Service>, every: std::time::Duration) {
         ticks.tick().await;
         if let Err(e) = service.run_due_jobs().await {
             tracing::error!(error = %e, "connector jobs could not run");
+        }
+    }
+}
+
+/// Drift runs every `every`, the first one `every` after start.
+async fn drift_loop(service: Arc<Service>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = service.run_drift().await {
+            tracing::error!(error = %e, "drift run failed");
         }
     }
 }

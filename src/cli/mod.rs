@@ -9,8 +9,8 @@ mod what_if;
 use crate::clock::SystemClock;
 use crate::http::Timeouts;
 use crate::policy::{Bundle, PolicyEngine, PolicyError, testing};
-use crate::service::ConnectedConfig;
 use crate::service::LifecycleConfig;
+use crate::service::{ConnectedConfig, DriftConfig};
 use crate::startup::{Application, Config, shutdown_signal, sweep_once};
 use crate::store::{CheckpointPolicy, StoreOptions};
 use clap::{Args, Parser, Subcommand};
@@ -98,6 +98,10 @@ struct ServeArgs {
     /// the sweeps, `clearance sweep` or `POST /v1/jobs/run`).
     #[arg(long, env = "CLEARANCE_JOB_POLL_MS", default_value_t = 1000)]
     job_poll_ms: u64,
+    /// Compare every connected group with its grants every this many seconds (0: never;
+    /// `POST /v1/drift/run` runs it on demand).
+    #[arg(long, env = "CLEARANCE_DRIFT_INTERVAL_SECS", default_value_t = 3600)]
+    drift_interval_secs: u64,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -116,6 +120,19 @@ struct StoreArgs {
         value_parser = at_least_one::<u64>
     )]
     connector_timeout_secs: u64,
+    /// Let drift runs repair what they find: remove members without an active grant and add
+    /// back missing ones, through ordinary jobs (default: report only).
+    #[arg(long, env = "CLEARANCE_DRIFT_REMEDIATE")]
+    drift_remediate: bool,
+    /// The largest share of a group's members, in percent, one drift run may remove; a run
+    /// that would remove more changes nothing and says so.
+    #[arg(
+        long,
+        env = "CLEARANCE_DRIFT_MAX_REMOVAL_PERCENT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u8).range(0..=100)
+    )]
+    drift_max_removal_percent: u8,
     #[command(flatten)]
     bundle: BundleArgs,
     #[command(flatten)]
@@ -268,7 +285,12 @@ impl StoreArgs {
             job_poll: None,
             connected: ConnectedConfig {
                 call_timeout: std::time::Duration::from_secs(self.connector_timeout_secs),
+                drift: DriftConfig {
+                    remediate: self.drift_remediate,
+                    max_removal_share: f64::from(self.drift_max_removal_percent) / 100.0,
+                },
             },
+            drift_every: None,
         }
     }
 }
@@ -354,6 +376,8 @@ fn serve(args: ServeArgs) -> ExitCode {
     let mut config = args.store.config(args.listen, every);
     config.job_poll =
         (args.job_poll_ms > 0).then(|| std::time::Duration::from_millis(args.job_poll_ms));
+    config.drift_every = (args.drift_interval_secs > 0)
+        .then(|| std::time::Duration::from_secs(args.drift_interval_secs));
     config.timeouts.header_read = std::time::Duration::from_secs(args.header_timeout_secs);
     config.timeouts.request = std::time::Duration::from_secs(args.request_timeout_secs);
     let runtime = match tokio::runtime::Runtime::new() {

@@ -269,6 +269,18 @@ impl GrantId {
         id_bound("grt", at)
     }
 
+    /// The id a drift removal of a group member who never had a grant for `tool` files its
+    /// job under: no grant has it, and the same member always gets the same one, so a second
+    /// run finds the first run's job still open.
+    pub fn unmanaged(tool: &str, member: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("unmanaged/{tool}/{member}").as_bytes());
+        Self(format!(
+            "grt_{}",
+            hex::encode(digest.get(..16).unwrap_or_default())
+        ))
+    }
+
     /// Rebuilds a grant id from a path segment.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
         let id =

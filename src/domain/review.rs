@@ -219,6 +219,25 @@ impl Job {
         connector: Connector,
         at: DateTime<Utc>,
     ) -> Self {
+        Self::open_for(
+            kind,
+            &grant.grant_id,
+            &grant.user,
+            &grant.tool,
+            connector,
+            at,
+        )
+    }
+
+    /// A new open job for `user`'s access to `tool`, filed under `grant_id`.
+    pub fn open_for(
+        kind: JobKind,
+        grant_id: &GrantId,
+        user: &Email,
+        tool: &ToolId,
+        connector: Connector,
+        at: DateTime<Utc>,
+    ) -> Self {
         let mode = match connector.managed_by() {
             Some(_) => JobMode::Connector,
             None => JobMode::Manual,
@@ -226,9 +245,9 @@ impl Job {
         Self {
             job_id: super::time_ordered_id("job", at),
             kind,
-            grant_id: grant.grant_id.clone(),
-            user: grant.user.clone(),
-            tool: grant.tool.clone(),
+            grant_id: grant_id.clone(),
+            user: user.clone(),
+            tool: tool.clone(),
             connector,
             mode,
             state: JobState::Open,

@@ -5,6 +5,7 @@ mod catalog;
 mod connectors;
 mod decisions;
 mod directory;
+mod drift;
 mod error;
 mod exports;
 mod extract;
@@ -103,6 +104,8 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/v1/jobs/escalations", get(connectors::escalations))
         .route("/v1/jobs/run", post(connectors::run))
         .route("/v1/connectors", get(connectors::list))
+        .route("/v1/drift", get(drift::list))
+        .route("/v1/drift/run", post(drift::run))
         .route(
             "/v1/connectors/{id}",
             put(connectors::put).get(connectors::get_one),

@@ -135,10 +135,10 @@ pub trait ConnectedQueries: Tables + Sized {
         Ok(out)
     }
 
-    /// The active grants of `tool`.
-    fn active_grants_of(&self, tool: &ToolId) -> Result<Vec<Grant>, StoreError> {
+    /// The grants of `tool` in `state`.
+    fn grants_in_state(&self, tool: &ToolId, state: GrantState) -> Result<Vec<Grant>, StoreError> {
         let grants = self.open(GRANTS)?;
-        let state = GrantState::Active.as_str();
+        let state = state.as_str();
         let mut out = Vec::new();
         for entry in self
             .open(GRANTS_BY_STATE)?
@@ -154,6 +154,26 @@ pub trait ConnectedQueries: Tables + Sized {
             }
         }
         Ok(out)
+    }
+
+    /// `user`'s most recent grant of `tool`, in any state.
+    fn latest_grant(&self, user: &Email, tool: &ToolId) -> Result<Option<Grant>, StoreError> {
+        let grants = self.open(GRANTS)?;
+        let index = self.open(GRANTS_BY_USER_TOOL)?;
+        let start = (user.as_str(), tool.as_str(), "");
+        let mut latest = None;
+        for entry in index.range(start..)? {
+            let (key, _) = entry?;
+            let (u, t, id) = key.value();
+            if u != user.as_str() || t != tool.as_str() {
+                break;
+            }
+            latest = Some(id.to_owned());
+        }
+        match latest {
+            Some(id) => get(&grants, "grants", &id),
+            None => Ok(None),
+        }
     }
 
     /// Drift runs, newest first, at most `limit`.

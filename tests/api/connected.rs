@@ -11,7 +11,7 @@ use std::time::Duration;
 
 const ALICE: &str = "alice@example.com";
 const BOB: &str = "bob@example.com";
-const GROUP: &str = "00gchat0001";
+pub const GROUP: &str = "00gchat0001";
 
 /// A server, a fake IdP and the Prism proxies in front of it.
 pub struct World {
@@ -487,5 +487,35 @@ async fn refused_credentials_stop_the_connector_until_replaced_and_stay_secret()
     );
     assert!(everything.contains("connector.configured"));
     assert!(!everything.contains(OKTA_TOKEN), "a credential leaked");
+    w.assert_specs_held();
+}
+
+#[tokio::test]
+async fn calls_are_paced_under_the_announced_rate_limit_and_counted_in_the_metrics() {
+    let w = World::start(Vendor::Okta, false).await;
+    w.idp.limit_rate(600);
+    for n in 0..4 {
+        let user = format!("p{n}@example.com");
+        w.idp.add_user(&format!("u-p{n}"), &user, &user);
+        w.app.put_user(&user, &["employees"], Some(BOB)).await;
+        w.grant(&format!("PACE-{}", n + 1), &user).await;
+    }
+    assert_eq!(w.run_jobs().await["done"], 4);
+    assert_eq!(w.idp.lock().rate_limited, 0, "no call went over the limit");
+    let metrics = w.app.get("/metrics").await.text().await.unwrap();
+    let paced = metrics
+        .lines()
+        .find(|l| l.starts_with("clearance_connector_paced_seconds_total{connector=\"idp\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap();
+    assert!(paced > 0.0, "calls waited for their turn: {metrics}");
+    assert!(
+        metrics.contains("clearance_connector_calls_total{connector=\"idp\",status=\"2xx\"} 8"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(
+        "clearance_connector_jobs_total{connector=\"idp\",kind=\"fulfil\",outcome=\"done\"} 4"
+    ));
     w.assert_specs_held();
 }

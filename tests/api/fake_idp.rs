@@ -524,9 +524,7 @@ async fn okta_members(
 }
 
 fn membership(s: &mut Directory, group: &str, user: &str, add: bool) -> Option<bool> {
-    if s.user_by(user).is_none() {
-        return None;
-    }
+    s.user_by(user)?;
     let g = s.groups.get_mut(group)?;
     let present = g.members.iter().any(|m| m == user);
     match (add, present) {

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub faults: Option<Arc<clearance::store::StorageFaults>>,
     /// How often the connector worker looks for due jobs (`None`: only when asked).
     pub job_poll: Option<std::time::Duration>,
+    /// How drift runs act (report only unless a test turns remediation on and restarts).
+    pub drift: clearance::service::DriftConfig,
 }
 
 fn repo() -> PathBuf {
@@ -74,6 +76,7 @@ async fn spawn(timeouts: Timeouts, job_poll: Option<std::time::Duration>) -> Tes
         timeouts,
         faults: None,
         job_poll,
+        drift: Default::default(),
     };
     app.start().await;
     app
@@ -112,8 +115,10 @@ impl TestApp {
             timeouts: self.timeouts,
             apply_spin: clearance::service::DEFAULT_APPLY_SPIN,
             job_poll: self.job_poll,
+            drift_every: None,
             connected: clearance::service::ConnectedConfig {
                 call_timeout: std::time::Duration::from_secs(5),
+                drift: self.drift,
             },
         };
         let app = Application::build(config, Arc::new(self.clock.clone()))

@@ -13,6 +13,7 @@ mod auth;
 mod bad_input;
 mod connected;
 mod decisions;
+mod drift;
 mod evidence;
 mod exports;
 mod fake_idp;

@@ -121,11 +121,6 @@ impl Prism {
             .collect()
     }
 
-    /// Every line Prism logged.
-    pub fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-
     pub fn assert_clean(&self) {
         let violations = self.violations();
         assert!(violations.is_empty(), "Prism found: {violations:#?}");

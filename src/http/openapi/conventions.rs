@@ -30,6 +30,12 @@ pub const OPEN_TO_EVERY_ROLE: &[&str] = &[
     "get_policies_versions_version",
     "get_policies_history",
     "get_policies_diff",
+    "get_connectors",
+    "get_connectors_id",
+    "get_users_email_identities",
+    "get_jobs_id",
+    "get_jobs_escalations",
+    "get_drift",
 ];
 
 /// Adds the shared answers, operation ids and format schemas to `doc`.

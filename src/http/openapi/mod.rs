@@ -6,8 +6,8 @@ mod links;
 mod rules;
 
 use super::{
-    audit, catalog, connectors, decisions, directory, exports, grants, lifecycle, ops, policies,
-    requests, review, tokens,
+    audit, catalog, connectors, decisions, directory, drift, exports, grants, lifecycle, ops,
+    policies, requests, review, tokens,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -33,7 +33,7 @@ use utoipa::{Modify, OpenApi};
         exports::requests, exports::grants,
         connectors::put, connectors::get_one, connectors::list, connectors::test,
         connectors::put_identity, connectors::identities, connectors::job, connectors::retry,
-        connectors::escalations, connectors::run,
+        connectors::escalations, connectors::run, drift::run, drift::list,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::service::ExportFormat)),

@@ -22,7 +22,8 @@ pub fn delay(job_id: &str, attempts: u32, retry_after: Option<std::time::Duratio
     let doubling = attempts.saturating_sub(1).min(20);
     let full_ms = (BASE_SECS << doubling).min(CAP_SECS) * 1_000;
     let digest = Sha256::digest(format!("{job_id}/{attempts}").as_bytes());
-    let spread = u16::from_be_bytes([digest[0], digest[1]]);
+    let [a, b, ..] = digest.0;
+    let spread = u16::from_be_bytes([a, b]);
     let half = full_ms / 2;
     Duration::milliseconds(half + half * i64::from(spread) / i64::from(u16::MAX))
 }

@@ -4,11 +4,13 @@
 mod attempt;
 mod backoff;
 mod connectors;
+mod drift;
 mod identities;
 mod outcome;
 mod worker;
 
 pub use connectors::{ConnectorCheck, ConnectorTest};
+pub use drift::{DRIFT_RUNS_SHOWN, DriftConfig, DriftRuns};
 pub use identities::IdentityBody;
 pub use outcome::HOLD;
 pub use worker::JobsRun;
@@ -22,12 +24,15 @@ use std::time::Duration;
 pub struct ConnectedConfig {
     /// How long one IdP call may take before it counts as a timeout (and is retried).
     pub call_timeout: Duration,
+    /// How drift runs act on what they find.
+    pub drift: DriftConfig,
 }
 
 impl Default for ConnectedConfig {
     fn default() -> Self {
         Self {
             call_timeout: crate::connect::DEFAULT_TIMEOUT,
+            drift: DriftConfig::default(),
         }
     }
 }
