@@ -5,6 +5,7 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 pub const TOKEN: &str = "binary-test-admin-token-0123456789";
 
@@ -32,6 +33,19 @@ pub fn serve_with(data: &Path, policies: &Path, args: &[&str]) -> (Child, String
 /// before it listened. The rest of its log is drained on a thread, so that a long run never
 /// blocks the server on a full pipe.
 pub fn spawn_server(data: &Path, policies: &Path, args: &[&str]) -> (Child, String, Vec<String>) {
+    let (child, base, logged, _) =
+        spawn_server_logging(data, policies, args, "info,tower_http=warn");
+    (child, base, logged)
+}
+
+/// Like [`spawn_server`] with `RUST_LOG=filter`, also keeping every line logged after it
+/// listened (for tests that read the whole log).
+pub fn spawn_server_logging(
+    data: &Path,
+    policies: &Path,
+    args: &[&str],
+    filter: &str,
+) -> (Child, String, Vec<String>, Arc<Mutex<Vec<String>>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_clearance"))
         .args([
             "serve",
@@ -49,8 +63,8 @@ pub fn spawn_server(data: &Path, policies: &Path, args: &[&str]) -> (Child, Stri
         .args(args)
         .env("CLEARANCE_ADMIN_TOKEN", TOKEN)
         // Fixed, so that the startup lines tests look for are logged whatever the caller's
-        // environment says; the per-request trace stays quiet.
-        .env("RUST_LOG", "info,tower_http=warn")
+        // environment says.
+        .env("RUST_LOG", filter)
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -65,8 +79,14 @@ pub fn spawn_server(data: &Path, policies: &Path, args: &[&str]) -> (Child, Stri
                 .chars()
                 .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
                 .collect();
-            std::thread::spawn(move || lines.for_each(drop));
-            return (child, format!("http://{addr}"), logged);
+            let rest: Arc<Mutex<Vec<String>>> = Arc::default();
+            let keep = rest.clone();
+            std::thread::spawn(move || {
+                for line in lines.map_while(Result::ok) {
+                    keep.lock().unwrap().push(line);
+                }
+            });
+            return (child, format!("http://{addr}"), logged, rest);
         }
         logged.push(line);
     }
