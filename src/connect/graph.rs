@@ -251,6 +251,38 @@ pub async fn remove_member(
     }
 }
 
+#[derive(Deserialize)]
+struct Ids {
+    #[serde(default)]
+    value: Vec<String>,
+}
+
+/// Whether `user` is a member of `group` (`checkMemberGroups`; transitively, as Graph
+/// answers it).
+pub async fn is_member(
+    http: &Client,
+    link: &Link,
+    t: &Target,
+    group: &ExternalId,
+    user: &ExternalId,
+) -> Result<Answer<bool>, CallError> {
+    let url = endpoint(
+        &t.base_url,
+        &["users", user.as_str(), "checkMemberGroups"],
+        &[],
+    );
+    let body = serde_json::json!({"groupIds": [group.as_str()]});
+    let reply = call(http, link, t, Method::POST, url, Some(&body)).await?;
+    if reply.status != StatusCode::OK {
+        return Err(unexpected(&reply));
+    }
+    let ids: Ids = reply.json(VENDOR)?;
+    Ok(Answer::new(
+        ids.value.iter().any(|g| g == group.as_str()),
+        &reply,
+    ))
+}
+
 /// Every direct member of `group`, following each `@odata.nextLink` whole.
 pub async fn list_members(
     http: &Client,

@@ -241,6 +241,16 @@ impl Connectors {
         dispatch!(self, t, remove_member, group, user)
     }
 
+    /// Whether `user` is a member of `group` now.
+    pub async fn is_member(
+        &self,
+        t: &Target,
+        group: &ExternalId,
+        user: &ExternalId,
+    ) -> Result<Answer<bool>, CallError> {
+        dispatch!(self, t, is_member, group, user)
+    }
+
     /// Every direct member of `group`.
     pub async fn list_members(
         &self,

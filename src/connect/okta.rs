@@ -201,6 +201,23 @@ pub async fn list_members(
     Ok(Answer::new(members, &reply))
 }
 
+/// Whether `user` is a direct member of `group` (Okta has no single-membership read: the
+/// group's members are listed).
+pub async fn is_member(
+    http: &Client,
+    link: &Link,
+    t: &Target,
+    group: &ExternalId,
+    user: &ExternalId,
+) -> Result<Answer<bool>, CallError> {
+    let members = list_members(http, link, t, group).await?;
+    let found = members.value.iter().any(|m| m.id == *user);
+    Ok(Answer {
+        value: found,
+        call: members.call,
+    })
+}
+
 /// The `OKTA_GROUP` named `name`, created if there is none.
 pub async fn find_or_create_group(
     http: &Client,

@@ -3,9 +3,9 @@
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
-use crate::domain::formats::{ConnectorIdText, EmailText, JobIdText};
+use crate::domain::formats::{ConnectorIdText, EmailText, GrantIdText, JobIdText};
 use crate::domain::{ConnectorUpsert, ConnectorView, Identity, Job, JobEscalation};
-use crate::service::{Actor, ConnectorTest, IdentityBody, JobsRun};
+use crate::service::{Actor, ConnectorTest, GrantCheck, IdentityBody, JobsRun};
 use axum::Json;
 use axum::extract::{Path, State};
 
@@ -140,4 +140,18 @@ pub async fn escalations(
     security(("bearer" = [])))]
 pub async fn run(State(app): State<AppState>, actor: Actor) -> Result<Json<JobsRun>, ApiError> {
     Ok(Json(app.service().run_jobs_now(&actor).await?))
+}
+
+/// Ask the IdP now whether the grant's user is in the tool's group, as the grant says.
+#[utoipa::path(post, path = "/v1/grants/{id}/check", tag = "connected",
+    params(("id" = GrantIdText, Path, description = "Grant id")),
+    responses((status = 200, body = GrantCheck), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn check(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<GrantCheck>, ApiError> {
+    Ok(Json(app.service().check_grant(&actor, &id).await?))
 }

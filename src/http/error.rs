@@ -84,7 +84,7 @@ impl ApiError {
                 | S::InvalidTransition(_) => StatusCode::CONFLICT,
                 S::InvalidPolicy(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 S::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-                S::Unavailable | S::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                S::Unavailable | S::Busy | S::IdpUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 S::Store(_) | S::Policy(_) | S::CommitFailed | S::Secrets(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
@@ -125,9 +125,10 @@ impl IntoResponse for ApiError {
         };
         let retry_after = match &self {
             Self::Service(ServiceError::RateLimited(secs)) => Some(*secs),
-            Self::Service(ServiceError::Unavailable | ServiceError::Busy) | Self::Timeout => {
-                Some(1)
-            }
+            Self::Service(
+                ServiceError::Unavailable | ServiceError::Busy | ServiceError::IdpUnavailable(_),
+            )
+            | Self::Timeout => Some(1),
             _ => None,
         };
         let (field, details, reasons) = match self {

@@ -96,6 +96,7 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/v1/grants/{id}/fulfill", post(grants::fulfill))
         .route("/v1/grants/{id}/revoke", post(grants::revoke))
         .route("/v1/grants/{id}/extend", post(grants::extend))
+        .route("/v1/grants/{id}/check", post(connectors::check))
         .route("/v1/users/{email}/access", get(grants::access))
         .route("/v1/jobs", get(grants::jobs))
         .route("/v1/jobs/{id}", get(connectors::job))

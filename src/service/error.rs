@@ -70,6 +70,10 @@ pub enum ServiceError {
     /// The writer's queue is full; the caller may retry shortly (nothing was recorded).
     #[error("too many changes are waiting to be written; retry shortly")]
     Busy,
+    /// An identity provider did not answer as needed; the reason is sanitised (a status and
+    /// the vendor's error code, never a credential).
+    #[error("the identity provider did not answer: {0}")]
+    IdpUnavailable(String),
     /// A batch of changes could not be committed (the cause is logged).
     #[error("the change could not be committed")]
     CommitFailed,
@@ -128,7 +132,7 @@ impl ServiceError {
             Self::WindowTooLarge(_) => "export_window_too_large",
             Self::RateLimited(_) => "rate_limited",
             Self::InvalidPolicy(_) => "invalid_policy",
-            Self::Unavailable | Self::Busy => "unavailable",
+            Self::Unavailable | Self::Busy | Self::IdpUnavailable(_) => "unavailable",
             Self::Store(_) | Self::Policy(_) | Self::CommitFailed | Self::Secrets(_) => "internal",
         }
     }

@@ -41,7 +41,7 @@ pub use auth::Actor;
 pub use bulk::{BulkAction, BulkBody, BulkError, BulkResult, MAX_BULK_IDS};
 pub use connected::{
     ConnectedConfig, ConnectorCheck, ConnectorTest, DRIFT_RUNS_SHOWN, DriftConfig, DriftRuns,
-    HOLD as HELD_JOB_RECHECK, IdentityBody, JobsRun,
+    GrantCheck, HOLD as HELD_JOB_RECHECK, IdentityBody, JobsRun,
 };
 pub use decisions::{DecisionFilter, DecisionPage, MAX_DECISIONS, PolicyDiff, PolicyPeriod};
 pub use error::ServiceError;

@@ -159,6 +159,10 @@ impl FakeIdp {
             .route("/{tenant}/oauth2/v2.0/token", post(entra_token))
             .route("/users", get(graph_search_users))
             .route("/users/{id}", get(graph_user))
+            .route(
+                "/users/{id}/checkMemberGroups",
+                post(graph_check_member_groups),
+            )
             .route("/groups", get(graph_groups).post(graph_create_group))
             .route("/groups/{group}/members", get(graph_members))
             .route("/groups/{group}/members/$ref", post(graph_add))
@@ -239,6 +243,9 @@ impl FakeIdp {
 }
 
 fn op_of(method: &Method, path: &str) -> Op {
+    if path.ends_with("/checkMemberGroups") {
+        return Op::List;
+    }
     let okta = path.starts_with("/api/v1/");
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method.as_str(), okta, parts.as_slice()) {
@@ -717,4 +724,29 @@ async fn graph_remove(
         Some(true) => (StatusCode::NO_CONTENT, [("request-id", "req-remove")]).into_response(),
         _ => graph_not_found(),
     }
+}
+
+async fn graph_check_member_groups(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let s = s.lock().unwrap();
+    let Some(user) = s.user_by(&id) else {
+        return graph_not_found();
+    };
+    let found: Vec<Value> = body["groupIds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|g| {
+            s.groups
+                .get(*g)
+                .is_some_and(|g| g.members.contains(&user.id))
+        })
+        .map(|g| json!(g))
+        .collect();
+    ok_json(StatusCode::OK, json!({"value": found}), "req-check")
 }

@@ -17,6 +17,7 @@ mod drift;
 mod evidence;
 mod exports;
 mod fake_idp;
+mod groups;
 mod helpers;
 mod idempotency;
 mod lifecycle;

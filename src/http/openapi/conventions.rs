@@ -36,6 +36,7 @@ pub const OPEN_TO_EVERY_ROLE: &[&str] = &[
     "get_jobs_id",
     "get_jobs_escalations",
     "get_drift",
+    "post_grants_id_check",
 ];
 
 /// Adds the shared answers, operation ids and format schemas to `doc`.

@@ -33,7 +33,7 @@ use utoipa::{Modify, OpenApi};
         exports::requests, exports::grants,
         connectors::put, connectors::get_one, connectors::list, connectors::test,
         connectors::put_identity, connectors::identities, connectors::job, connectors::retry,
-        connectors::escalations, connectors::run, drift::run, drift::list,
+        connectors::escalations, connectors::run, connectors::check, drift::run, drift::list,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::service::ExportFormat)),

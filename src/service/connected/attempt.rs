@@ -6,8 +6,8 @@ use super::super::{Service, ServiceError};
 use super::identities::record_identity;
 use crate::connect::{CallError, Change, Target};
 use crate::domain::{
-    ConnectorKind, ConnectorRecord, ConnectorType, ExternalId, Identity, IdentitySource, Job,
-    JobKind, ProviderCall,
+    Connector, ConnectorKind, ConnectorRecord, ConnectorType, Email, ExternalId, Identity,
+    IdentitySource, Job, JobKind, ProviderCall, ToolId,
 };
 use crate::store::{ConnectedQueries, NewAuditEntry, Queries};
 use std::time::Duration;
@@ -73,6 +73,16 @@ impl From<CallError> for Attempt {
     }
 }
 
+/// Whether a binding's connector may be called now.
+pub(super) enum Usable {
+    /// It may: its record and what to call.
+    Ready(ConnectorRecord, Target),
+    /// Not now: disabled, or its credentials were refused.
+    Held(String),
+    /// Not as configured.
+    Unusable(String),
+}
+
 /// Who the audit log names for a connector's work.
 pub(super) fn system_name(connector: &crate::domain::ConnectorId) -> String {
     format!("system:connector:{connector}")
@@ -90,37 +100,10 @@ impl Service {
     /// Carries out `job` at its connector's IdP. Errors are the store's; everything the IdP
     /// says is an [`Attempt`].
     pub(super) async fn attempt(&self, job: &Job) -> Result<Attempt, ServiceError> {
-        let Some(connector_id) = job.connector.managed_by() else {
-            return Ok(Attempt::failed("the job's tool names no connector"));
-        };
-        let Some(record) = self.store.read()?.connector(connector_id)? else {
-            return Ok(Attempt::failed(format!(
-                "connector {connector_id} is not configured (PUT /v1/connectors/{connector_id})"
-            )));
-        };
-        if !record.enabled {
-            return Ok(Attempt::Held {
-                reason: format!("connector {connector_id} is disabled"),
-            });
-        }
-        if let Some(reason) = &record.refused_reason {
-            return Ok(Attempt::Held {
-                reason: format!(
-                    "connector {connector_id} is stopped until its credentials are replaced: {reason}"
-                ),
-            });
-        }
-        if !kind_matches(job.connector.kind, record.kind) {
-            return Ok(Attempt::failed(format!(
-                "the tool is bound as {:?} but connector {connector_id} is {}",
-                job.connector.kind,
-                record.kind.as_str()
-            )));
-        }
-        let Ok(target) = self.target(&record) else {
-            return Ok(Attempt::failed(format!(
-                "connector {connector_id}'s credentials do not open with this data folder's key file; set them again"
-            )));
+        let (record, target) = match self.usable(&job.connector)? {
+            Usable::Ready(record, target) => (record, target),
+            Usable::Held(reason) => return Ok(Attempt::Held { reason }),
+            Usable::Unusable(reason) => return Ok(Attempt::failed(reason)),
         };
         match self.carry_out(job, &record, &target).await {
             Ok(attempt) => Ok(attempt),
@@ -129,15 +112,53 @@ impl Service {
         }
     }
 
+    /// The connector a tool's binding names, with its credentials opened, if it may be
+    /// called now.
+    pub(super) fn usable(&self, binding: &Connector) -> Result<Usable, ServiceError> {
+        let Some(connector_id) = binding.managed_by() else {
+            return Ok(Usable::Unusable(
+                "the tool is fulfilled by hand; it names no connector".into(),
+            ));
+        };
+        let Some(record) = self.store.read()?.connector(connector_id)? else {
+            return Ok(Usable::Unusable(format!(
+                "connector {connector_id} is not configured (PUT /v1/connectors/{connector_id})"
+            )));
+        };
+        if !record.enabled {
+            return Ok(Usable::Held(format!(
+                "connector {connector_id} is disabled"
+            )));
+        }
+        if let Some(reason) = &record.refused_reason {
+            return Ok(Usable::Held(format!(
+                "connector {connector_id} is stopped until its credentials are replaced: {reason}"
+            )));
+        }
+        if !kind_matches(binding.kind, record.kind) {
+            return Ok(Usable::Unusable(format!(
+                "the tool is bound as {:?} but connector {connector_id} is {}",
+                binding.kind,
+                record.kind.as_str()
+            )));
+        }
+        Ok(match self.target(&record) {
+            Ok(target) => Usable::Ready(record, target),
+            Err(_) => Usable::Unusable(format!(
+                "connector {connector_id}'s credentials do not open with this data folder's key file; set them again"
+            )),
+        })
+    }
+
     async fn carry_out(
         &self,
         job: &Job,
         record: &ConnectorRecord,
         target: &Target,
     ) -> Result<Attempt, Step> {
-        let group = self.group(job, target).await?;
+        let group = self.group(&job.tool, &job.connector, target).await?;
         let connectors = &self.connected.connectors;
-        let Some(user) = self.external_user(job, record, target).await? else {
+        let Some(user) = self.external_user(&job.user, record, target).await? else {
             return Ok(match job.kind {
                 JobKind::Deprovision => Attempt::Done {
                     call: ProviderCall {
@@ -169,15 +190,24 @@ impl Service {
 
     /// The group the job's membership is in: the binding's id, the tool's (created since the
     /// job was opened), or the group named `group_name`, created now and recorded on the tool.
-    async fn group(&self, job: &Job, target: &Target) -> Result<ExternalId, Step> {
-        if let Some(group) = job.connector.group_id() {
+    async fn group(
+        &self,
+        tool: &ToolId,
+        binding: &Connector,
+        target: &Target,
+    ) -> Result<ExternalId, Step> {
+        if let Some(group) = binding.group_id() {
             return Ok(group);
         }
-        let tool = self.store.read()?.tool(&job.tool)?;
+        let tool_id = tool.clone();
+        // One creation at a time, and a look at the tool once it is our turn: jobs of the same
+        // tool running together must not each create a group.
+        let _creating = self.connected.creating_group.lock().await;
+        let tool = self.store.read()?.tool(&tool_id)?;
         if let Some(group) = tool.as_ref().and_then(|t| t.connector.group_id()) {
             return Ok(group);
         }
-        let Some(name) = job.connector.group_name.clone() else {
+        let Some(name) = binding.group_name.clone() else {
             return Err(Step::Call(CallError::Rejected {
                 reason: "the tool's binding names no group".into(),
                 call: None,
@@ -189,7 +219,7 @@ impl Service {
             .find_or_create_group(target, &name)
             .await?;
         let group = created.value.clone();
-        let (tool_id, by, at) = (job.tool.clone(), system_name(&target.id), self.clock.now());
+        let (by, at) = (system_name(&target.id), self.clock.now());
         let recorded = group.clone();
         self.writer
             .write_async(move |w| {
@@ -221,25 +251,21 @@ impl Service {
 
     /// The user's id at the IdP: mapped, remembered, or looked up by email now (and then
     /// remembered). `None`: the IdP knows no such user.
-    async fn external_user(
+    pub(super) async fn external_user(
         &self,
-        job: &Job,
+        user: &Email,
         record: &ConnectorRecord,
         target: &Target,
     ) -> Result<Option<ExternalId>, Step> {
-        if let Some(known) = self.store.read()?.identity(&job.user, &record.id)? {
+        if let Some(known) = self.store.read()?.identity(user, &record.id)? {
             return Ok(Some(known.external_id));
         }
-        let found = self
-            .connected
-            .connectors
-            .find_user(target, &job.user)
-            .await?;
+        let found = self.connected.connectors.find_user(target, user).await?;
         let Some(external_id) = found.value else {
             return Ok(None);
         };
         let identity = Identity {
-            user: job.user.clone(),
+            user: user.clone(),
             connector_id: record.id.clone(),
             external_id: external_id.clone(),
             source: IdentitySource::Lookup,
@@ -261,7 +287,7 @@ impl Service {
 }
 
 /// Why an attempt stopped before its end.
-enum Step {
+pub(super) enum Step {
     Call(CallError),
     Store(ServiceError),
 }

@@ -3,12 +3,14 @@
 
 mod attempt;
 mod backoff;
+mod check;
 mod connectors;
 mod drift;
 mod identities;
 mod outcome;
 mod worker;
 
+pub use check::GrantCheck;
 pub use connectors::{ConnectorCheck, ConnectorTest};
 pub use drift::{DRIFT_RUNS_SHOWN, DriftConfig, DriftRuns};
 pub use identities::IdentityBody;
@@ -42,6 +44,8 @@ impl Default for ConnectedConfig {
 pub(super) struct Connected {
     connectors: Connectors,
     in_flight: Arc<worker::InFlight>,
+    /// Held while a group named in a binding is looked up or created.
+    creating_group: tokio::sync::Mutex<()>,
 }
 
 impl Connected {
@@ -52,6 +56,7 @@ impl Connected {
         Ok(Self {
             connectors,
             in_flight: Arc::default(),
+            creating_group: tokio::sync::Mutex::default(),
         })
     }
 
