@@ -76,7 +76,7 @@ impl From<CallError> for Attempt {
 /// Whether a binding's connector may be called now.
 pub(super) enum Usable {
     /// It may: its record and what to call.
-    Ready(ConnectorRecord, Target),
+    Ready(Box<(ConnectorRecord, Target)>),
     /// Not now: disabled, or its credentials were refused.
     Held(String),
     /// Not as configured.
@@ -101,7 +101,7 @@ impl Service {
     /// says is an [`Attempt`].
     pub(super) async fn attempt(&self, job: &Job) -> Result<Attempt, ServiceError> {
         let (record, target) = match self.usable(&job.connector)? {
-            Usable::Ready(record, target) => (record, target),
+            Usable::Ready(ready) => *ready,
             Usable::Held(reason) => return Ok(Attempt::Held { reason }),
             Usable::Unusable(reason) => return Ok(Attempt::failed(reason)),
         };
@@ -143,7 +143,7 @@ impl Service {
             )));
         }
         Ok(match self.target(&record) {
-            Ok(target) => Usable::Ready(record, target),
+            Ok(target) => Usable::Ready(Box::new((record, target))),
             Err(_) => Usable::Unusable(format!(
                 "connector {connector_id}'s credentials do not open with this data folder's key file; set them again"
             )),

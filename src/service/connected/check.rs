@@ -44,7 +44,7 @@ impl Service {
             .ok_or(ServiceError::NotFound("tool"))?;
         drop(read);
         let (record, target) = match self.usable(&tool.connector)? {
-            Usable::Ready(record, target) => (record, target),
+            Usable::Ready(ready) => *ready,
             Usable::Held(reason) | Usable::Unusable(reason) => {
                 return Err(ServiceError::InvalidTransition(reason));
             }
