@@ -13,7 +13,7 @@
 
 mod common;
 #[allow(dead_code)]
-#[path = "api/fake_idp.rs"]
+#[path = "api/fake_idp/mod.rs"]
 mod fake_idp;
 #[allow(dead_code)]
 #[path = "api/prism.rs"]

@@ -1,7 +1,7 @@
 //! Drift runs against the fake Okta: findings over paged member lists, remediation through
 //! ordinary jobs, and the caps that keep a wrong listing from emptying a group.
 
-use crate::connected::{GROUP, Vendor, World};
+use super::{GROUP, Vendor, World};
 use clearance::service::DriftConfig;
 use serde_json::{Value, json};
 

@@ -1,16 +1,19 @@
 //! A stateful fake of Okta's and Microsoft Graph's group APIs and Entra's token endpoint:
 //! users, groups and members, with injectable faults (429 with `Retry-After` or
 //! `X-Rate-Limit-Reset`, 5xx, slow answers, 401) and an optional announced rate limit. Tests
-//! start it on 127.0.0.1:0 and put Prism in front of it (see `prism.rs`).
+//! start it on 127.0.0.1:0 and put Prism in front of it (see `prism.rs`). Okta's wire shapes
+//! are in `okta.rs`, Graph's and the token endpoint's in `graph.rs`.
+
+mod graph;
+mod okta;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -114,7 +117,7 @@ impl Directory {
         format!("{prefix}{:08}", self.next_id)
     }
 
-    fn user_by(&self, key: &str) -> Option<&User> {
+    pub(super) fn user_by(&self, key: &str) -> Option<&User> {
         self.users
             .iter()
             .find(|u| u.id == key || u.login.eq_ignore_ascii_case(key))
@@ -142,33 +145,33 @@ impl Drop for FakeIdp {
     }
 }
 
-type Shared = Arc<Mutex<Directory>>;
+pub(super) type Shared = Arc<Mutex<Directory>>;
 
 impl FakeIdp {
     pub async fn start() -> Self {
         let state: Shared = Arc::default();
         let app = Router::new()
-            .route("/api/v1/users", get(okta_search_users))
-            .route("/api/v1/users/{id}", get(okta_user))
-            .route("/api/v1/groups", get(okta_groups).post(okta_create_group))
-            .route("/api/v1/groups/{group}/users", get(okta_members))
+            .route("/api/v1/users", get(okta::search_users))
+            .route("/api/v1/users/{id}", get(okta::user))
+            .route("/api/v1/groups", get(okta::groups).post(okta::create_group))
+            .route("/api/v1/groups/{group}/users", get(okta::members))
             .route(
                 "/api/v1/groups/{group}/users/{user}",
-                put(okta_add).delete(okta_remove),
+                put(okta::add).delete(okta::remove),
             )
-            .route("/{tenant}/oauth2/v2.0/token", post(entra_token))
-            .route("/users", get(graph_search_users))
-            .route("/users/{id}", get(graph_user))
+            .route("/{tenant}/oauth2/v2.0/token", post(graph::token))
+            .route("/users", get(graph::search_users))
+            .route("/users/{id}", get(graph::user))
             .route(
                 "/users/{id}/checkMemberGroups",
-                post(graph_check_member_groups),
+                post(graph::check_member_groups),
             )
-            .route("/groups", get(graph_groups).post(graph_create_group))
-            .route("/groups/{group}/members", get(graph_members))
-            .route("/groups/{group}/members/$ref", post(graph_add))
+            .route("/groups", get(graph::groups).post(graph::create_group))
+            .route("/groups/{group}/members", get(graph::members))
+            .route("/groups/{group}/members/$ref", post(graph::add))
             .route(
                 "/groups/{group}/members/{user}/$ref",
-                axum::routing::delete(graph_remove),
+                axum::routing::delete(graph::remove),
             )
             .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
             .with_state(state.clone());
@@ -376,12 +379,7 @@ fn error_body(
     )
 }
 
-fn okta_user_json(u: &User) -> Value {
-    json!({"id": u.id, "status": "ACTIVE",
-        "profile": {"login": u.login, "email": u.email, "firstName": "Test", "lastName": "User"}})
-}
-
-fn ok_json(status: StatusCode, value: Value, request_id: &str) -> Response {
+pub(super) fn ok_json(status: StatusCode, value: Value, request_id: &str) -> Response {
     (
         status,
         [
@@ -394,90 +392,9 @@ fn ok_json(status: StatusCode, value: Value, request_id: &str) -> Response {
         .into_response()
 }
 
-fn okta_not_found() -> Response {
-    ok_json(
-        StatusCode::NOT_FOUND,
-        json!({"errorCode": "E0000007", "errorSummary": "Not found: Resource not found"}),
-        "req-404",
-    )
-}
-
-fn quoted(search: &str) -> String {
-    search
-        .split_once('"')
-        .map(|(_, rest)| rest.trim_end_matches('"').to_owned())
-        .unwrap_or_default()
-}
-
-async fn okta_user(State(s): State<Shared>, Path(id): Path<String>) -> Response {
-    let s = s.lock().unwrap();
-    if id == "me" {
-        return ok_json(
-            StatusCode::OK,
-            json!({"id": "00uadmin", "status": "ACTIVE",
-            "profile": {"login": "admin@example.com"}}),
-            "req-me",
-        );
-    }
-    match s.user_by(&id) {
-        Some(u) => ok_json(StatusCode::OK, okta_user_json(u), "req-user"),
-        None => okta_not_found(),
-    }
-}
-
-async fn okta_search_users(
-    State(s): State<Shared>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let email = quoted(q.get("search").map(String::as_str).unwrap_or_default());
-    let s = s.lock().unwrap();
-    let found: Vec<Value> = s
-        .users
-        .iter()
-        .filter(|u| u.email.eq_ignore_ascii_case(&email))
-        .map(okta_user_json)
-        .collect();
-    ok_json(StatusCode::OK, Value::Array(found), "req-search")
-}
-
-fn okta_group_json(id: &str, g: &Group) -> Value {
-    json!({"id": id, "type": "OKTA_GROUP", "profile": {"name": g.name, "description": "fake"}})
-}
-
-async fn okta_groups(
-    State(s): State<Shared>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let name = quoted(q.get("search").map(String::as_str).unwrap_or_default());
-    let s = s.lock().unwrap();
-    let found: Vec<Value> = s
-        .groups
-        .iter()
-        .filter(|(_, g)| g.name == name)
-        .map(|(id, g)| okta_group_json(id, g))
-        .collect();
-    ok_json(StatusCode::OK, Value::Array(found), "req-groups")
-}
-
-async fn okta_create_group(State(s): State<Shared>, body: Bytes) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or_default();
-    let mut s = s.lock().unwrap();
-    let id = s.id("00g");
-    let group = Group {
-        name: body["profile"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        members: Vec::new(),
-    };
-    let json = okta_group_json(&id, &group);
-    s.groups.insert(id, group);
-    ok_json(StatusCode::OK, json, "req-create")
-}
-
 /// One page of `members` from the cursor `after` (an index, or `e<index>`: an empty page, then
 /// on from the index), and the next page's cursor.
-fn page(
+pub(super) fn page(
     s: &Directory,
     members: &[String],
     after: &str,
@@ -500,37 +417,7 @@ fn page(
     (items, next)
 }
 
-async fn okta_members(
-    State(s): State<Shared>,
-    Path(group): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let s = s.lock().unwrap();
-    let Some(g) = s.groups.get(&group) else {
-        return okta_not_found();
-    };
-    let after = q.get("after").cloned().unwrap_or_default();
-    let limit = q.get("limit").and_then(|a| a.parse().ok()).unwrap_or(200);
-    let (ids, next) = page(&s, &g.members, &after, limit);
-    let users: Vec<Value> = ids
-        .iter()
-        .map(|id| match s.user_by(id) {
-            Some(u) => okta_user_json(u),
-            None => json!({"id": id, "status": "ACTIVE", "profile": {}}),
-        })
-        .collect();
-    let mut response = ok_json(StatusCode::OK, Value::Array(users), "req-members");
-    if let Some(next) = next {
-        let link = format!(
-            "<{}/api/v1/groups/{group}/users?after={next}&limit={limit}>; rel=\"next\"",
-            s.public_okta
-        );
-        response.headers_mut().insert("link", link.parse().unwrap());
-    }
-    response
-}
-
-fn membership(s: &mut Directory, group: &str, user: &str, add: bool) -> Option<bool> {
+pub(super) fn membership(s: &mut Directory, group: &str, user: &str, add: bool) -> Option<bool> {
     s.user_by(user)?;
     let g = s.groups.get_mut(group)?;
     let present = g.members.iter().any(|m| m == user);
@@ -540,213 +427,4 @@ fn membership(s: &mut Directory, group: &str, user: &str, add: bool) -> Option<b
         _ => {}
     }
     Some(present)
-}
-
-async fn okta_add(
-    State(s): State<Shared>,
-    Path((group, user)): Path<(String, String)>,
-) -> Response {
-    match membership(&mut s.lock().unwrap(), &group, &user, true) {
-        Some(_) => (StatusCode::NO_CONTENT, [("x-okta-request-id", "req-add")]).into_response(),
-        None => okta_not_found(),
-    }
-}
-
-async fn okta_remove(
-    State(s): State<Shared>,
-    Path((group, user)): Path<(String, String)>,
-) -> Response {
-    match membership(&mut s.lock().unwrap(), &group, &user, false) {
-        Some(true) => (
-            StatusCode::NO_CONTENT,
-            [("x-okta-request-id", "req-remove")],
-        )
-            .into_response(),
-        _ => okta_not_found(),
-    }
-}
-
-async fn entra_token(State(s): State<Shared>, body: Bytes) -> Response {
-    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let ok = form.get("client_id").map(String::as_str) == Some(ENTRA_CLIENT)
-        && form.get("client_secret").map(String::as_str) == Some(ENTRA_SECRET)
-        && form.get("grant_type").map(String::as_str) == Some("client_credentials")
-        && form.get("scope").map(String::as_str) == Some("https://graph.microsoft.com/.default");
-    if !ok {
-        return ok_json(
-            StatusCode::UNAUTHORIZED,
-            json!({"error": "invalid_client", "error_description": "AADSTS7000215"}),
-            "req-token",
-        );
-    }
-    let mut s = s.lock().unwrap();
-    s.tokens_issued += 1;
-    let token = format!("graph-access-{}", s.tokens_issued);
-    s.valid_tokens.push(token.clone());
-    ok_json(
-        StatusCode::OK,
-        json!({"token_type": "Bearer", "expires_in": 3599, "access_token": token}),
-        "req-token",
-    )
-}
-
-fn graph_user_json(u: &User) -> Value {
-    json!({"id": u.id, "userPrincipalName": u.login, "mail": u.email})
-}
-
-fn graph_not_found() -> Response {
-    ok_json(
-        StatusCode::NOT_FOUND,
-        json!({"error": {"code": "Request_ResourceNotFound", "message": "Resource does not exist."}}),
-        "req-404",
-    )
-}
-
-fn odata_value(filter: &str) -> String {
-    filter
-        .split_once('\'')
-        .map(|(_, rest)| rest.trim_end_matches('\'').replace("''", "'"))
-        .unwrap_or_default()
-}
-
-async fn graph_user(State(s): State<Shared>, Path(id): Path<String>) -> Response {
-    let s = s.lock().unwrap();
-    match s.user_by(&id) {
-        Some(u) => ok_json(StatusCode::OK, graph_user_json(u), "req-user"),
-        None => graph_not_found(),
-    }
-}
-
-async fn graph_search_users(
-    State(s): State<Shared>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let mail = odata_value(q.get("$filter").map(String::as_str).unwrap_or_default());
-    let s = s.lock().unwrap();
-    let found: Vec<Value> = s
-        .users
-        .iter()
-        .filter(|u| u.email.eq_ignore_ascii_case(&mail))
-        .map(graph_user_json)
-        .collect();
-    ok_json(StatusCode::OK, json!({"value": found}), "req-search")
-}
-
-async fn graph_groups(
-    State(s): State<Shared>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let name = q.get("$filter").map(|f| odata_value(f));
-    let s = s.lock().unwrap();
-    let found: Vec<Value> = s
-        .groups
-        .iter()
-        .filter(|(_, g)| name.as_ref().is_none_or(|n| *n == g.name))
-        .map(|(id, g)| json!({"id": id, "displayName": g.name}))
-        .collect();
-    ok_json(StatusCode::OK, json!({"value": found}), "req-groups")
-}
-
-async fn graph_create_group(State(s): State<Shared>, body: Bytes) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or_default();
-    let mut s = s.lock().unwrap();
-    let id = s.id("grp-");
-    let name = body["displayName"].as_str().unwrap_or_default().to_owned();
-    s.groups.insert(
-        id.clone(),
-        Group {
-            name: name.clone(),
-            members: Vec::new(),
-        },
-    );
-    ok_json(
-        StatusCode::CREATED,
-        json!({"id": id, "displayName": name, "securityEnabled": true}),
-        "req-create",
-    )
-}
-
-async fn graph_members(
-    State(s): State<Shared>,
-    Path(group): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let s = s.lock().unwrap();
-    let Some(g) = s.groups.get(&group) else {
-        return graph_not_found();
-    };
-    let after = q.get("$skiptoken").cloned().unwrap_or_default();
-    let top = q.get("$top").and_then(|a| a.parse().ok()).unwrap_or(100);
-    let (ids, next) = page(&s, &g.members, &after, top);
-    let value: Vec<Value> = ids
-        .iter()
-        .map(|id| match s.user_by(id) {
-            Some(u) => graph_user_json(u),
-            None => json!({"id": id}),
-        })
-        .collect();
-    let mut body = json!({"value": value});
-    if let Some(next) = next {
-        body["@odata.nextLink"] = json!(format!(
-            "{}/groups/{group}/members?$top={top}&$skiptoken={next}",
-            s.public_graph
-        ));
-    }
-    ok_json(StatusCode::OK, body, "req-members")
-}
-
-async fn graph_add(State(s): State<Shared>, Path(group): Path<String>, body: Bytes) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or_default();
-    let user = body["@odata.id"]
-        .as_str()
-        .and_then(|r| r.rsplit('/').next())
-        .unwrap_or_default()
-        .to_owned();
-    match membership(&mut s.lock().unwrap(), &group, &user, true) {
-        Some(false) => (StatusCode::NO_CONTENT, [("request-id", "req-add")]).into_response(),
-        Some(true) => ok_json(
-            StatusCode::BAD_REQUEST,
-            json!({"error": {"code": "Request_BadRequest",
-                "message": "One or more added object references already exist for the following modified properties: 'members'."}}),
-            "req-add",
-        ),
-        None => graph_not_found(),
-    }
-}
-
-async fn graph_remove(
-    State(s): State<Shared>,
-    Path((group, user)): Path<(String, String)>,
-    _uri: Uri,
-    _headers: HeaderMap,
-) -> Response {
-    match membership(&mut s.lock().unwrap(), &group, &user, false) {
-        Some(true) => (StatusCode::NO_CONTENT, [("request-id", "req-remove")]).into_response(),
-        _ => graph_not_found(),
-    }
-}
-
-async fn graph_check_member_groups(
-    State(s): State<Shared>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or_default();
-    let s = s.lock().unwrap();
-    let Some(user) = s.user_by(&id) else {
-        return graph_not_found();
-    };
-    let found: Vec<Value> = body["groupIds"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter(|g| {
-            s.groups
-                .get(*g)
-                .is_some_and(|g| g.members.contains(&user.id))
-        })
-        .map(|g| json!(g))
-        .collect();
-    ok_json(StatusCode::OK, json!({"value": found}), "req-check")
 }

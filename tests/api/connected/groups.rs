@@ -1,7 +1,7 @@
 //! Binding a tool by group name (the dedicated group is created once) and checking one
 //! grant's membership on demand, against fake Okta and Graph behind Prism.
 
-use crate::connected::{GROUP, Vendor, World};
+use super::{GROUP, Vendor, World};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
