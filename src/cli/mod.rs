@@ -133,6 +133,10 @@ struct StoreArgs {
         value_parser = clap::value_parser!(u8).range(0..=100)
     )]
     drift_max_removal_percent: u8,
+    /// The only hosts connectors may call, comma-separated (default: any host; the
+    /// addresses must be https except to this machine).
+    #[arg(long, env = "CLEARANCE_CONNECTOR_HOSTS", value_delimiter = ',')]
+    connector_hosts: Option<Vec<String>>,
     #[command(flatten)]
     bundle: BundleArgs,
     #[command(flatten)]
@@ -289,6 +293,7 @@ impl StoreArgs {
                     remediate: self.drift_remediate,
                     max_removal_share: f64::from(self.drift_max_removal_percent) / 100.0,
                 },
+                allowed_hosts: self.connector_hosts,
             },
             drift_every: None,
         }

@@ -119,6 +119,7 @@ impl TestApp {
             connected: clearance::service::ConnectedConfig {
                 call_timeout: std::time::Duration::from_secs(5),
                 drift: self.drift,
+                allowed_hosts: Some(vec!["127.0.0.1".into()]),
             },
         };
         let app = Application::build(config, Arc::new(self.clock.clone()))

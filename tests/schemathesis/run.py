@@ -56,6 +56,9 @@ class Server:
         self.process = subprocess.Popen(
             [str(binary), "serve", "--listen", self.base.removeprefix("http://"),
              "--data-dir", str(data / "db"), "--sweep-interval-secs", "0",
+             # Connectors may call only this machine, quickly; nothing runs by itself.
+             "--connector-hosts", "127.0.0.1,localhost", "--connector-timeout-secs", "1",
+             "--job-poll-ms", "0", "--drift-interval-secs", "0",
              "--policies", str(ROOT / "policies"),
              "--schema", str(ROOT / "schemas" / "clearance.cedarschema")],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)

@@ -55,6 +55,10 @@ impl Service {
             let settings = body
                 .clone()
                 .into_settings(id.clone(), old.as_ref().map(|o| o.kind))?;
+            self.check_allowed("base_url", &settings.base_url)?;
+            if let Some(url) = &settings.token_url {
+                self.check_allowed("token_url", url)?;
+            }
             let (sealed, fields) = match (&settings.credentials, &old) {
                 (Some(c), _) => (
                     secrets.seal(&owner(&id), &c.to_plaintext())?,
@@ -108,6 +112,21 @@ impl Service {
             Ok::<_, ServiceError>(record)
         })?;
         Ok(ConnectorView::from(&record))
+    }
+
+    /// Refuses an address whose host is not on the configured allowlist.
+    fn check_allowed(&self, field: &str, url: &url::Url) -> Result<(), DomainError> {
+        let Some(allowed) = &self.config.connected.allowed_hosts else {
+            return Ok(());
+        };
+        let host = url.host_str().unwrap_or_default();
+        if allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) {
+            return Ok(());
+        }
+        Err(DomainError::new(
+            field,
+            format!("host {host} is not one connectors may call (--connector-hosts)"),
+        ))
     }
 
     /// One connector, credentials shown only as `"set"`.

@@ -28,6 +28,9 @@ pub struct ConnectedConfig {
     pub call_timeout: Duration,
     /// How drift runs act on what they find.
     pub drift: DriftConfig,
+    /// The only hosts connectors may call, when set (an egress allowlist: a connector
+    /// pointed elsewhere is refused when it is configured).
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 impl Default for ConnectedConfig {
@@ -35,6 +38,7 @@ impl Default for ConnectedConfig {
         Self {
             call_timeout: crate::connect::DEFAULT_TIMEOUT,
             drift: DriftConfig::default(),
+            allowed_hosts: None,
         }
     }
 }

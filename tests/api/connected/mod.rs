@@ -3,6 +3,7 @@
 //! escalated (`faults`), groups are created and checked (`groups`) and compared with the
 //! grants (`drift`), and nothing clearance sends breaks the vendors' specs.
 
+mod connectors;
 mod drift;
 mod faults;
 mod fulfilment;
