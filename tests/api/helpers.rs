@@ -28,6 +28,8 @@ pub struct TestApp {
     pub faults: Option<Arc<clearance::store::StorageFaults>>,
     /// How often the connector worker looks for due jobs (`None`: only when asked).
     pub job_poll: Option<std::time::Duration>,
+    /// How long one connector call may take.
+    pub call_timeout: std::time::Duration,
     /// How drift runs act (report only unless a test turns remediation on and restarts).
     pub drift: clearance::service::DriftConfig,
 }
@@ -76,6 +78,7 @@ async fn spawn(timeouts: Timeouts, job_poll: Option<std::time::Duration>) -> Tes
         timeouts,
         faults: None,
         job_poll,
+        call_timeout: std::time::Duration::from_secs(5),
         drift: Default::default(),
     };
     app.start().await;
@@ -117,7 +120,7 @@ impl TestApp {
             job_poll: self.job_poll,
             drift_every: None,
             connected: clearance::service::ConnectedConfig {
-                call_timeout: std::time::Duration::from_secs(5),
+                call_timeout: self.call_timeout,
                 drift: self.drift,
                 allowed_hosts: Some(vec!["127.0.0.1".into()]),
             },

@@ -1,7 +1,7 @@
 //! Faults: answers retried after the wait the vendor asks for, jobs that fail for good and
 //! are escalated and retried by hand, unknown users, refused credentials.
 
-use super::{ALICE, BOB, Vendor, World};
+use super::{ALICE, BOB, GROUP, Vendor, World};
 use crate::fake_idp::{Fault, OKTA_TOKEN, Op};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -193,5 +193,49 @@ async fn refused_credentials_stop_the_connector_until_replaced_and_stay_secret()
     );
     assert!(everything.contains("connector.configured"));
     assert!(!everything.contains(OKTA_TOKEN), "a credential leaked");
+    w.assert_specs_held();
+}
+
+#[tokio::test]
+async fn a_call_that_times_out_is_retried() {
+    let mut w = World::start(Vendor::Okta, false).await;
+    w.app.call_timeout = Duration::from_millis(300);
+    w.app.restart().await;
+    w.idp.fail_next(
+        Op::Add,
+        1,
+        Fault::status(204).delayed(Duration::from_millis(900)),
+    );
+    let grant = w.grant("CON-12", ALICE).await;
+    assert_eq!(w.run_jobs().await["retrying"], 1);
+    let job = w.jobs_of(&grant).await.remove(0);
+    assert!(
+        job["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer in time"),
+        "{job}"
+    );
+    w.app.clock.advance(chrono::Duration::seconds(3));
+    assert_eq!(w.run_jobs().await["done"], 1);
+    assert_eq!(w.get_grant(&grant).await["state"], "active");
+    w.assert_specs_held();
+}
+
+#[tokio::test]
+async fn at_most_four_calls_are_in_flight_per_connector() {
+    let w = World::start(Vendor::Okta, false).await;
+    for n in 1..=8 {
+        let user = format!("f{n}@example.com");
+        w.idp.add_user(&format!("u-f{n}"), &user, &user);
+        w.idp.add_group(GROUP, "ChatGPT users", &[]);
+        w.app.put_user(&user, &["employees"], Some(BOB)).await;
+        w.grant(&format!("FLIGHT-{n}"), &user).await;
+    }
+    w.idp
+        .fail_next(Op::FindUser, 8, Fault::slow(Duration::from_millis(150)));
+    assert_eq!(w.run_jobs().await["done"], 8);
+    let most = w.idp.lock().max_in_flight;
+    assert!((2..=4).contains(&most), "{most} calls at once");
     w.assert_specs_held();
 }

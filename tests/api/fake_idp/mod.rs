@@ -57,6 +57,12 @@ impl Fault {
         }
     }
 
+    /// This answer, `delay` late (the change is not made).
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -108,6 +114,9 @@ pub struct Directory {
     valid_tokens: Vec<String>,
     rate: Option<RateLimit>,
     pub rate_limited: u32,
+    /// Calls being answered now, and the most there ever were at once.
+    in_flight: u32,
+    pub max_in_flight: u32,
     next_id: u64,
 }
 
@@ -261,8 +270,24 @@ fn op_of(method: &Method, path: &str) -> Op {
     }
 }
 
-/// Records every call, checks credentials, applies faults and the rate limit.
+/// Counts the calls in flight around [`answer`].
 async fn gate(
+    State(state): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    {
+        let mut s = state.lock().unwrap();
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
+    }
+    let response = answer(State(state.clone()), request, next).await;
+    state.lock().unwrap().in_flight -= 1;
+    response
+}
+
+/// Records every call, checks credentials, applies faults and the rate limit.
+async fn answer(
     State(state): State<Shared>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
