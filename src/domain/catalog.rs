@@ -79,11 +79,12 @@ pub struct Connector {
     /// The connector (`PUT /v1/connectors/{id}`) that manages the group; without one, a
     /// person adds and removes members and confirms it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::domain::formats::ConnectorIdText>)]
     pub connector_id: Option<ConnectorId>,
-    /// The IdP group's id, for group connectors.
+    /// The IdP group's id, for group connectors (with a `connector_id`, an IdP object id;
+    /// without, the group's name where a person manages it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 128)]
+    #[schema(value_type = Option<crate::domain::formats::NameText>)]
     pub group: Option<String>,
     /// The name of a dedicated group to create once, instead of `group`; the id of the
     /// group created is then recorded in `group`.

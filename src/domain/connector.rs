@@ -238,6 +238,9 @@ pub fn service_url(field: &str, raw: &str) -> Result<Url, DomainError> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(err("must not have a query or fragment"));
     }
+    // What is left to refuse (odd hosts, ports or path characters) is refused as the
+    // document describes the field.
+    super::formats::SERVICE_URL.check(field, raw, "must be an https URL with a DNS host name (plain http only to 127.0.0.1, localhost or [::1]) and a plain path")?;
     Ok(url)
 }
 
@@ -263,6 +266,8 @@ mod tests {
             "https://acme.okta.com/?a=1",
             "acme.okta.com",
             "http://10.0.0.1",
+            "https://acme_okta.com",
+            "https://acme.okta.com:70000",
         ] {
             let e = service_url("base_url", bad).unwrap_err();
             assert_eq!(e.field, "base_url", "{bad}");

@@ -85,15 +85,15 @@ impl Credentials {
 pub struct CredentialsInput {
     /// Okta: the API token.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 4096)]
+    #[schema(value_type = Option<formats::SecretText>)]
     pub api_token: Option<SecretString>,
     /// Entra: the application (client) id.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 256)]
+    #[schema(value_type = Option<formats::IdpIdText>)]
     pub client_id: Option<String>,
     /// Entra: the client secret.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 4096)]
+    #[schema(value_type = Option<formats::SecretText>)]
     pub client_secret: Option<SecretString>,
 }
 
@@ -105,12 +105,12 @@ pub struct ConnectorUpsert {
     #[serde(rename = "type")]
     pub kind: ConnectorType,
     /// The API's base URL: `https://acme.okta.com` or `https://graph.microsoft.com/v1.0`.
-    #[schema(max_length = 2000)]
+    #[schema(value_type = formats::ServiceUrlText)]
     pub base_url: String,
     /// Entra: the token endpoint,
     /// `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`.
     #[serde(default)]
-    #[schema(max_length = 2000)]
+    #[schema(value_type = Option<formats::ServiceUrlText>)]
     pub token_url: Option<String>,
     /// Write-only. Required when the connector is new or changes type; absent keeps the
     /// stored ones.
@@ -146,14 +146,12 @@ pub struct ConnectorSettings {
 
 fn secret(field: &str, value: Option<SecretString>) -> Result<SecretString, DomainError> {
     let value = value.ok_or_else(|| DomainError::new(field, "is required"))?;
-    let text = value.expose_secret();
-    if text.trim().is_empty() || text.len() > 4096 || text.chars().any(char::is_control) {
-        // The message never repeats the value.
-        return Err(DomainError::new(
-            field,
-            "must be 1 to 4096 characters without control characters",
-        ));
-    }
+    // The message never repeats the value.
+    formats::SECRET.check(
+        field,
+        value.expose_secret(),
+        "must be 1 to 4096 characters with a visible one, without control characters",
+    )?;
     Ok(value)
 }
 

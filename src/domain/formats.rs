@@ -175,6 +175,13 @@ formats! {
     /// An object id at an identity provider: a user or group id (Okta `00u…`, Entra GUIDs).
     IDP_ID = ("IdpObjectId", "An identity provider's object id: letters, digits, '.', '_' or '-'.", 128,
         r"^[A-Za-z0-9][A-Za-z0-9_.-]*$");
+    /// An address a connector calls: https, or plain http to this machine; no credentials,
+    /// query or fragment.
+    SERVICE_URL = ("ServiceUrl", "An https URL (plain http only to 127.0.0.1, localhost or [::1]), without credentials, query or fragment.", 2000,
+        concat!(r"^(https://", dns_label!(), r"(\.", dns_label!(), r")*|http://(127\.0\.0\.1|localhost|\[::1\]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?$"));
+    /// A credential: write-only text.
+    SECRET = ("Secret", "A credential: text of at most 4,096 characters, at least one of them visible; never shown again.", 4096,
+        concat!("^", text!(), "$"));
     /// A drift run id.
     DRIFT_RUN_ID = ("DriftRunId", "A drift run id.", 36, r"^drf_[0-9a-f]{32}$");
     /// Short free text: names, providers, departments.
@@ -311,3 +318,12 @@ mod tests;
 schema_type!(
     /// The document's name for [`CONNECTOR_ID`].
     ConnectorIdText => CONNECTOR_ID);
+schema_type!(
+    /// The document's name for [`IDP_ID`].
+    IdpIdText => IDP_ID);
+schema_type!(
+    /// The document's name for [`SERVICE_URL`].
+    ServiceUrlText => SERVICE_URL);
+schema_type!(
+    /// The document's name for [`SECRET`].
+    SecretText => SECRET);

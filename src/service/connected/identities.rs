@@ -12,7 +12,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct IdentityBody {
     /// The user's id at the IdP (Okta user id, Entra object id).
-    #[schema(max_length = 128)]
+    #[schema(value_type = crate::domain::formats::IdpIdText)]
     pub external_id: String,
 }
 
