@@ -12,9 +12,34 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The vendor specs shipped with the workspace.
+/// A vendor spec: `../shared/vendor-specs/`, the workspace's source of truth, or where the
+/// checkout stands alone, the copy in `tests/vendors/specs/` (kept equal by
+/// [`the_spec_copies_match_the_shared_specs`]).
 pub fn spec(name: &str) -> PathBuf {
-    repo().join("../shared/vendor-specs").join(name)
+    let shared = repo().join("../shared/vendor-specs").join(name);
+    if shared.exists() {
+        shared
+    } else {
+        repo().join("tests/vendors/specs").join(name)
+    }
+}
+
+#[test]
+fn the_spec_copies_match_the_shared_specs() {
+    let shared = repo().join("../shared/vendor-specs");
+    let Ok(entries) = std::fs::read_dir(&shared) else {
+        return; // A checkout on its own has only the copies.
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let copy = repo().join("tests/vendors/specs").join(path.file_name().unwrap());
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(&copy).unwrap_or_default(),
+            "{} differs from its copy; copy it to tests/vendors/specs/",
+            path.display()
+        );
+    }
 }
 
 fn prism_binary() -> PathBuf {
