@@ -32,7 +32,9 @@ fn the_spec_copies_match_the_shared_specs() {
     };
     for entry in entries {
         let path = entry.unwrap().path();
-        let copy = repo().join("tests/vendors/specs").join(path.file_name().unwrap());
+        let copy = repo()
+            .join("tests/vendors/specs")
+            .join(path.file_name().unwrap());
         assert_eq!(
             std::fs::read(&path).unwrap(),
             std::fs::read(&copy).unwrap_or_default(),

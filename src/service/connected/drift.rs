@@ -5,6 +5,7 @@
 
 use super::super::auth::ANY_ROLE;
 use super::super::{Actor, Service, ServiceError};
+use super::attempt::Usable;
 use crate::connect::Member;
 use crate::domain::{
     ConnectorId, DriftRun, Email, Finding, FindingKind, Grant, GrantId, GrantState, Job, JobKind,
@@ -13,7 +14,7 @@ use crate::domain::{
 use crate::store::{ConnectedQueries, LifecycleQueries, NewAuditEntry, Queries, WriteView};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Who the audit log names for drift runs.
 const SYSTEM: &str = "system:drift";
@@ -122,16 +123,12 @@ impl Service {
             drift.error = Some("the group has not been created yet".into());
             return none(drift);
         };
-        let record = self.store.read()?.connector(&connector_id)?;
-        let Some(record) = record.filter(|r| r.enabled && r.refused_at.is_none()) else {
-            drift.error = Some(format!(
-                "connector {connector_id} is missing, disabled or stopped"
-            ));
-            return none(drift);
-        };
-        let Ok(target) = self.target(&record) else {
-            drift.error = Some("the connector's credentials do not open".into());
-            return none(drift);
+        let target = match self.usable(&tool.connector)? {
+            Usable::Ready(ready) => ready.1,
+            Usable::Held(reason) | Usable::Unusable(reason) => {
+                drift.error = Some(reason);
+                return none(drift);
+            }
         };
         match self
             .connected
@@ -166,28 +163,16 @@ fn findings<Q: ConnectedQueries + LifecycleQueries>(
     let active = read.grants_in_state(&tool.id, GrantState::Active)?;
     let pending = read.grants_in_state(&tool.id, GrantState::PendingProvision)?;
     let wanted: HashMap<&Email, &Grant> = active.iter().map(|g| (&g.user, g)).collect();
-    let mut seen: Vec<&Email> = Vec::new();
+    let mut seen: HashSet<&Email> = HashSet::new();
     let mut out = Vec::new();
     let mut jobs = Vec::new();
     for member in members {
-        let user = match read.user_by_external(connector, &member.id)? {
-            Some(user) => Some(user),
-            None => member
-                .email
-                .as_deref()
-                .and_then(|e| Email::parse("email", e).ok()),
-        };
-        let Some(user) = user else {
-            out.push(finding(
-                FindingKind::UnknownIdentity,
-                None,
-                Some(member),
-                None,
-            ));
+        let Some(user) = member_user(read, connector, member)? else {
+            out.push(member_finding(FindingKind::UnknownIdentity, None, member));
             continue;
         };
         if let Some((email, _)) = wanted.get_key_value(&user) {
-            seen.push(email);
+            seen.insert(email);
             continue;
         }
         if pending.iter().any(|g| g.user == user) {
@@ -198,15 +183,14 @@ fn findings<Q: ConnectedQueries + LifecycleQueries>(
             None => GrantId::unmanaged(tool.id.as_str(), member.id.as_str()),
         };
         jobs.push((JobKind::Deprovision, grant, user.clone()));
-        out.push(finding(
+        out.push(member_finding(
             FindingKind::UnmanagedMember,
             Some(user),
-            Some(member),
-            None,
+            member,
         ));
     }
     for grant in &active {
-        if seen.contains(&&grant.user) {
+        if seen.contains(&grant.user) {
             continue;
         }
         let external = read
@@ -223,17 +207,35 @@ fn findings<Q: ConnectedQueries + LifecycleQueries>(
     Ok((out, jobs))
 }
 
-fn finding(
-    kind: FindingKind,
-    user: Option<Email>,
-    member: Option<&Member>,
-    grant: Option<GrantId>,
-) -> Finding {
+/// The user a member is: by the identity recorded for its id, else by its email unless that
+/// user's recorded identity is another account (then nobody can say who it is).
+fn member_user<Q: ConnectedQueries>(
+    read: &Q,
+    connector: &ConnectorId,
+    member: &Member,
+) -> Result<Option<Email>, ServiceError> {
+    if let Some(user) = read.user_by_external(connector, &member.id)? {
+        return Ok(Some(user));
+    }
+    let Some(user) = member
+        .email
+        .as_deref()
+        .and_then(|e| Email::parse("email", e).ok())
+    else {
+        return Ok(None);
+    };
+    let other_account = read
+        .identity(&user, connector)?
+        .is_some_and(|i| i.external_id != member.id);
+    Ok((!other_account).then_some(user))
+}
+
+fn member_finding(kind: FindingKind, user: Option<Email>, member: &Member) -> Finding {
     Finding {
         kind,
         user,
-        external_id: member.map(|m| m.id.clone()),
-        grant_id: grant,
+        external_id: Some(member.id.clone()),
+        grant_id: None,
     }
 }
 
