@@ -199,9 +199,9 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// The connector worker: runs the due connector jobs every `every`; failures are logged and
-/// the next tick tries again. A job cut off by shutdown was not recorded and runs again
-/// after the restart.
+/// The worker: runs the due connector jobs, then the due Jira deliveries, every `every`;
+/// failures are logged and the next tick tries again. Work cut off by shutdown was not
+/// recorded and runs again after the restart.
 async fn job_loop(service: Arc<Service>, every: std::time::Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -209,6 +209,9 @@ async fn job_loop(service: Arc<Service>, every: std::time::Duration) {
         ticks.tick().await;
         if let Err(e) = service.run_due_jobs().await {
             tracing::error!(error = %e, "connector jobs could not run");
+        }
+        if let Err(e) = service.run_due_deliveries().await {
+            tracing::error!(error = %e, "Jira deliveries could not run");
         }
     }
 }

@@ -4,10 +4,12 @@
 
 mod call;
 mod graph;
+mod jira;
 mod okta;
 mod pace;
 
 pub use call::CallError;
+pub use jira::{Jira, JiraTarget, MARK_PROPERTY, Moved};
 pub use pace::{CallStats, MAX_IN_FLIGHT};
 
 use crate::domain::{ConnectorId, ConnectorType, Credentials, Email, ExternalId, ProviderCall};

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod connector;
 pub mod connector_upsert;
 pub mod decision;
+pub mod delivery;
 pub mod directory;
 pub mod drift;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod facts;
 pub mod formats;
 pub mod grant;
 pub mod ids;
+pub mod jira;
 pub mod number;
 pub mod page;
 pub mod policy_version;
@@ -29,6 +31,7 @@ pub use decision::{
     ContendedFacts, Decision, DecisionFacts, DecisionRecord, Outcome, Reason, RequestContextFacts,
     ToolFacts, UserFacts,
 };
+pub use delivery::{CommentKind, Delivery, DeliveryState, TransitionGoal};
 pub use directory::{Group, GroupUpsert, User, UserUpsert};
 pub use drift::{DriftRun, Finding, FindingKind, ToolDrift};
 pub use error::DomainError;
@@ -37,6 +40,10 @@ pub use grant::{Grant, GrantState};
 pub use ids::{
     Email, GrantId, GroupId, IssueKey, PolicyVersionId, RequestId, RequestRef, ToolId,
     time_ordered_id,
+};
+pub use jira::{
+    CommentVisibility, IntakeFields, IntakeRecord, JiraRecord, JiraSettings, JiraUpsert, JiraView,
+    RecertProject, TransitionNames,
 };
 pub use policy_version::{
     FileChange, FileDiff, PolicyActivation, PolicyFile, PolicySource, PolicyVersionRecord,

@@ -10,6 +10,7 @@ mod error;
 mod exports;
 mod extract;
 mod grants;
+mod jira;
 mod lifecycle;
 mod openapi;
 mod ops;
@@ -106,6 +107,11 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/v1/jobs/run", post(connectors::run))
         .route("/v1/connectors", get(connectors::list))
         .route("/v1/drift", get(drift::list))
+        .route("/v1/integrations/jira", put(jira::put).get(jira::get))
+        .route("/v1/integrations/jira/test", post(jira::test))
+        .route("/v1/deliveries", get(jira::deliveries))
+        .route("/v1/deliveries/run", post(jira::run))
+        .route("/v1/deliveries/{id}/retry", post(jira::retry))
         .route("/v1/drift/run", post(drift::run))
         .route(
             "/v1/connectors/{id}",

@@ -2,6 +2,7 @@
 
 use super::facts::{recorded_tool_facts, user_facts};
 use super::grants::record_new_grant;
+use super::jira::{Step, write_back};
 use super::{Actor, Service, ServiceError};
 use crate::domain::formats;
 use crate::domain::{
@@ -168,6 +169,7 @@ impl Service {
             }
             w.update_request(&request, &updated)?;
             w.audit(approved_entry(actor, &updated), now)?;
+            write_back(w, Step::Approved(&updated), now)?;
             if let Some(grant) = &grant {
                 record_new_grant(w, &actor.audit_name(), grant, engine.version(), now)?;
             }
@@ -208,6 +210,7 @@ impl Service {
             });
             w.update_request(&fresh, &updated)?;
             w.audit(denied_entry(actor, &updated, &policy.engine), now)?;
+            write_back(w, Step::Denied(&updated), now)?;
             Ok(Reviewed {
                 request: updated,
                 grant: None,

@@ -8,6 +8,7 @@ mod applier;
 mod approvals;
 mod audit;
 mod auth;
+mod backoff;
 mod bulk;
 mod catalog;
 mod connected;
@@ -18,7 +19,9 @@ mod export;
 mod facts;
 mod facts_cache;
 mod grants;
+mod in_flight;
 mod insights;
+mod jira;
 mod jobs;
 mod policies;
 mod ratelimit;
@@ -48,6 +51,7 @@ pub use error::ServiceError;
 pub use export::{ExportFormat, ExportPlan};
 pub use grants::{AccessEntry, ExtendBody, RevokeBody};
 pub use insights::{Insights, MonthOutcomes, ToolGrants};
+pub use jira::{DeliveriesRun, JiraTest};
 pub use jobs::CompleteJob;
 pub use policies::{ActivePolicy, Reloaded};
 pub use recerts::{KeepBody, QUEUE_PAGE, QueueItem, QueuePage};
@@ -96,6 +100,7 @@ pub struct Service {
     writer: writer::Writer,
     token_uses: TokenUses,
     connected: connected::Connected,
+    jira: jira::JiraState,
 }
 
 impl Service {
@@ -111,6 +116,7 @@ impl Service {
         metrics.policy_seq(policies.current().seq());
         let writer = writer::Writer::start(store.clone(), config.apply_spin)?;
         let connected = connected::Connected::start(&config.connected)?;
+        let jira = jira::JiraState::start(config.connected.call_timeout)?;
         Ok(Self {
             store,
             policies,
@@ -123,6 +129,7 @@ impl Service {
             writer,
             token_uses: TokenUses::default(),
             connected,
+            jira,
         })
     }
 

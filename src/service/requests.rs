@@ -3,6 +3,7 @@
 use super::auth::ANY_ROLE;
 use super::facts::request_facts;
 use super::grants::record_new_grant;
+use super::jira::{Step, write_back};
 use super::{Actor, Service, ServiceError};
 use crate::domain::{
     ContendedFacts, Decision, DecisionRecord, Grant, GrantId, Outcome, RequestId, RequestRecord,
@@ -111,6 +112,7 @@ impl Service {
                     }
                     w.insert_request(&stored)?;
                     w.audit(entry.clone(), now)?;
+                    write_back(w, Step::Decided(&stored), now)?;
                     if let Some(grant) = &grant {
                         let version = &stored.decision.policy_version;
                         record_new_grant(w, &by, grant, version, now)?;

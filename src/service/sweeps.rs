@@ -61,6 +61,8 @@ pub struct SweepReport {
     pub audit_entries_pruned: u64,
     /// Connector jobs that were due, run after the sweeps (which may have made some due).
     pub jobs: super::JobsRun,
+    /// Jira write-backs that were due, delivered after the jobs.
+    pub deliveries: super::DeliveriesRun,
 }
 
 /// One due item: changed in the write transaction, or left as it is.
@@ -86,6 +88,7 @@ impl Service {
             .await
             .map_err(|_| ServiceError::Unavailable)??;
         report.jobs = self.run_due_jobs().await?;
+        report.deliveries = self.run_due_deliveries().await?;
         Ok(report)
     }
 
@@ -106,6 +109,7 @@ impl Service {
             recertifications: self.sweep(Index::Expiry, now + c.recert_window, now, open_recert)?,
             audit_entries_pruned: self.prune_audit(now)?,
             jobs: super::JobsRun::default(),
+            deliveries: super::DeliveriesRun::default(),
         };
         if report
             != (SweepReport {
@@ -297,6 +301,7 @@ fn open_recert(
         decided_at: None,
     };
     w.put_recert(&recert)?;
+    super::jira::write_back(w, super::jira::Step::ExpiringSoon(&grant), now)?;
     w.audit(
         NewAuditEntry {
             kind: "recertification.opened",

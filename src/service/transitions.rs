@@ -2,6 +2,7 @@
 //! sweeps share them, so a grant moves the same way whoever moves it.
 
 use super::ServiceError;
+use super::jira::{Step, write_back};
 use crate::domain::{
     Connector, Grant, GrantState, Job, JobKind, JobOutcome, PolicyVersionId, RecertState,
 };
@@ -83,7 +84,8 @@ pub(super) fn record_new_grant(
     let job = open_job(w, grant, JobKind::Fulfil, at)?;
     let data =
         json!({"request_id": grant.request_id, "job_id": job.job_id, "policy_version": version});
-    audit(w, "grant.created", by, grant, at, data)
+    audit(w, "grant.created", by, grant, at, data)?;
+    write_back(w, Step::GrantCreated(grant), at)
 }
 
 /// Fulfilment done: the grant becomes active for its duration from `at`.
@@ -114,6 +116,7 @@ pub(super) fn activate(
         None => json!({"job_id": job.job_id, "mode": job.mode}),
     };
     audit(w, "grant.fulfilled", by, &active, at, data)?;
+    write_back(w, Step::Active(&active, job), at)?;
     Ok(active)
 }
 
@@ -157,6 +160,11 @@ pub(super) fn end(
     };
     let data = json!({"reason": ended.end_reason, "deprovision_job": job.job_id});
     audit(w, kind, by, &ended, at, data)?;
+    let step = match state {
+        GrantState::Expired => Step::Expired(&ended),
+        _ => Step::Revoked(&ended),
+    };
+    write_back(w, step, at)?;
     Ok(ended)
 }
 
@@ -183,7 +191,8 @@ pub(super) fn extend(
         "extended_days": extended.extended_days,
         "policy_version": version,
     });
-    audit(w, "grant.extended", by, extended, at, data)
+    audit(w, "grant.extended", by, extended, at, data)?;
+    write_back(w, Step::Extended(extended), at)
 }
 
 /// Closes the open recertification of `grant`'s current expiry, if there is one.

@@ -30,7 +30,7 @@ const KEY: &str = "layout";
 type Step = fn(&WriteTransaction) -> Result<(), StoreError>;
 
 /// `STEPS[n - 1]` turns layout `n` into layout `n + 1`.
-const STEPS: [Step; (LAYOUT - 1) as usize] = [drop_pending_by_age, connected_mode];
+const STEPS: [Step; (LAYOUT - 1) as usize] = [drop_pending_by_age, connected_mode_and_jira];
 
 /// Layout 1 → 2: [`PENDING_BY_AGE`] goes.
 fn drop_pending_by_age(txn: &WriteTransaction) -> Result<(), StoreError> {
@@ -39,10 +39,11 @@ fn drop_pending_by_age(txn: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Layout 2 → 3: connected mode. Its tables start empty (opening creates them) and every
-/// job then is manual, so nothing is rewritten; the number stops an earlier build, which
-/// would leave the due-job index stale, from opening the database.
-fn connected_mode(_: &WriteTransaction) -> Result<(), StoreError> {
+/// Layout 2 → 3: connected mode and the Jira outbox. Their tables start empty (opening
+/// creates them) and every job then is manual, so nothing is rewritten; the number stops an
+/// earlier build, which would leave the due-job and delivery indexes stale, from opening the
+/// database.
+fn connected_mode_and_jira(_: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 

@@ -177,6 +177,16 @@ tables! {
     JOB_ESCALATIONS job_escalations: &'static str => &'static [u8] = "job_escalations";
     /// Drift runs by id (time-ordered).
     DRIFT_RUNS drift_runs: &'static str => &'static [u8] = "drift_runs";
+    /// Under `site`: the Jira site (credentials and webhook secret sealed).
+    JIRA_SITE jira_site: &'static str => &'static [u8] = "jira_site";
+    /// Jira write-backs by id (time-ordered).
+    DELIVERIES deliveries: &'static str => &'static [u8] = "deliveries";
+    /// `(due ms, delivery id)` for deliveries pending or retrying.
+    DUE_DELIVERIES due_deliveries: (i64, &'static str) => () = "due_deliveries";
+    /// `(issue key, delivery id)`: each issue's deliveries in the order they were queued.
+    DELIVERIES_BY_ISSUE deliveries_by_issue: (&'static str, &'static str) => () = "deliveries_by_issue";
+    /// `(state, delivery id)`: deliveries by where they stand.
+    DELIVERIES_BY_STATE deliveries_by_state: (&'static str, &'static str) => () = "deliveries_by_state";
     /// Under `layout`: the layout of tables and records the database holds (see `layout.rs`).
     META meta: &'static str => u64 = "meta";
     /// Under [`JOURNAL_SEQ`]: the number of the last journal record the database holds.

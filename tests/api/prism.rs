@@ -148,9 +148,11 @@ impl Prism {
             .collect()
     }
 
+    /// Fails with Prism's whole log (the lines before a violation say which call it was).
     pub fn assert_clean(&self) {
         let violations = self.violations();
-        assert!(violations.is_empty(), "Prism found: {violations:#?}");
+        let log = self.log.lock().unwrap().join("\n");
+        assert!(violations.is_empty(), "Prism found: {violations:#?}\n{log}");
     }
 }
 

@@ -92,6 +92,8 @@ fn body(method: &Method, path: &str, n: usize) -> Option<Value> {
         ("PUT", "okta-main") => json!({"type": "okta", "base_url": "https://acme.okta.com",
             "credentials": {"api_token": "role-test-token"}}),
         ("PUT", "okta-id") => json!({"external_id": "00u1"}),
+        ("PUT", "jira") => json!({"base_url": "https://acme.atlassian.net",
+            "credentials": {"email": "bot@example.com", "api_token": "role-test"}}),
         _ => return None,
     })
 }

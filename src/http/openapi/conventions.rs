@@ -37,6 +37,8 @@ pub const OPEN_TO_EVERY_ROLE: &[&str] = &[
     "get_jobs_escalations",
     "get_drift",
     "post_grants_id_check",
+    "get_integrations_jira",
+    "get_deliveries",
 ];
 
 /// Adds the shared answers, operation ids and format schemas to `doc`.

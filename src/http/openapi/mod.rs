@@ -6,7 +6,7 @@ mod links;
 mod rules;
 
 use super::{
-    audit, catalog, connectors, decisions, directory, drift, exports, grants, lifecycle, ops,
+    audit, catalog, connectors, decisions, directory, drift, exports, grants, jira, lifecycle, ops,
     policies, requests, review, tokens,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -33,7 +33,8 @@ use utoipa::{Modify, OpenApi};
         exports::requests, exports::grants,
         connectors::put, connectors::get_one, connectors::list, connectors::test,
         connectors::put_identity, connectors::identities, connectors::job, connectors::retry,
-        connectors::escalations, connectors::run, connectors::check, drift::run, drift::list,
+        connectors::escalations, connectors::run, connectors::check,
+        jira::put, jira::get, jira::test, jira::deliveries, jira::retry, jira::run, drift::run, drift::list,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::service::ExportFormat)),

@@ -115,7 +115,11 @@ impl Service {
     }
 
     /// Refuses an address whose host is not on the configured allowlist.
-    fn check_allowed(&self, field: &str, url: &url::Url) -> Result<(), DomainError> {
+    pub(in crate::service) fn check_allowed(
+        &self,
+        field: &str,
+        url: &url::Url,
+    ) -> Result<(), DomainError> {
         let Some(allowed) = &self.config.connected.allowed_hosts else {
             return Ok(());
         };

@@ -2,7 +2,6 @@
 //! and the worker that carries out the jobs of connected tools.
 
 mod attempt;
-mod backoff;
 mod check;
 mod connectors;
 mod drift;
@@ -47,7 +46,10 @@ impl Default for ConnectedConfig {
 #[derive(Debug)]
 pub(super) struct Connected {
     connectors: Connectors,
-    in_flight: Arc<worker::InFlight>,
+    /// Grants with a job being carried out now. One job per grant at a time, so a
+    /// deprovision never overtakes the fulfilment it undoes (a grant revoked while its user
+    /// is being added ends with the user removed).
+    in_flight: Arc<super::in_flight::InFlight<crate::domain::GrantId>>,
     /// Held while a group named in a binding is looked up or created.
     creating_group: tokio::sync::Mutex<()>,
 }

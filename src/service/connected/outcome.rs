@@ -1,10 +1,10 @@
 //! Recording what an attempt came to: the job, the grant and the audit entry change together
 //! in one transaction, with the IdP's status and request id.
 
+use super::super::backoff;
 use super::super::jobs::resolve_escalation;
 use super::super::{ServiceError, transitions};
 use super::attempt::{Attempt, system_name};
-use super::backoff;
 use crate::domain::{
     ConnectorId, GrantState, Job, JobEscalation, JobKind, JobOutcome, JobState, ProviderCall,
 };
@@ -177,7 +177,8 @@ fn fail(
         resolved_at: None,
     })?;
     let data = json!({"attempts": failed.attempts, "reason": reason, "provider": call});
-    audit(w, "job.failed", by, &failed, at, data)
+    audit(w, "job.failed", by, &failed, at, data)?;
+    super::super::jira::write_back(w, super::super::jira::Step::JobFailed(&failed, reason), at)
 }
 
 /// Stops `connector` until its credentials are replaced.

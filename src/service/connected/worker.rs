@@ -6,11 +6,11 @@
 use super::super::{Actor, Service, ServiceError};
 use super::attempt::Attempt;
 use super::outcome::{self, Settled};
-use crate::domain::{GrantId, Job};
+use crate::domain::Job;
 use crate::store::{ConnectedQueries, LifecycleQueries};
 use serde::Serialize;
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use tokio::task::JoinSet;
 
 /// Jobs taken per round.
@@ -38,39 +38,6 @@ impl JobsRun {
             Settled::Held => self.held += 1,
             Settled::Superseded => {}
         }
-    }
-}
-
-/// Grants with a job being carried out now. One job per grant at a time, so a deprovision
-/// never overtakes the fulfilment it undoes (a grant revoked while its user is being added
-/// ends with the user removed).
-#[derive(Debug, Default)]
-pub(in crate::service) struct InFlight(Mutex<HashSet<GrantId>>);
-
-/// A grant taken by one job until dropped.
-struct Claim {
-    in_flight: Arc<InFlight>,
-    grant: GrantId,
-}
-
-impl InFlight {
-    fn claim(self: &Arc<Self>, grant: &GrantId) -> Option<Claim> {
-        let mut taken = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        taken.insert(grant.clone()).then(|| Claim {
-            in_flight: Arc::clone(self),
-            grant: grant.clone(),
-        })
-    }
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        let mut taken = self
-            .in_flight
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        taken.remove(&self.grant);
     }
 }
 

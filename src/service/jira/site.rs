@@ -1,0 +1,146 @@
+//! The Jira site's configuration: write-only credentials and webhook secret sealed at rest,
+//! every change audited without them, and a test call.
+
+use super::super::auth::ANY_ROLE;
+use super::super::{Actor, Service, ServiceError};
+use crate::connect::JiraTarget;
+use crate::domain::{DomainError, IntakeRecord, JiraRecord, JiraUpsert, JiraView};
+use crate::store::{JiraQueries, NewAuditEntry};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+/// What sealed Jira secrets are bound to.
+const TOKEN_OWNER: &str = "jira:api_token";
+const WEBHOOK_OWNER: &str = "jira:webhook_secret";
+
+/// The answer of `POST /v1/integrations/jira/test`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JiraTest {
+    /// Whether every check passed.
+    pub ok: bool,
+    /// Each check: `credentials`, then each intake project's reachability.
+    pub checks: Vec<crate::service::ConnectorCheck>,
+}
+
+impl Service {
+    /// Creates or replaces the Jira site; absent secrets keep the stored ones.
+    pub fn put_jira(&self, actor: &Actor, body: JiraUpsert) -> Result<JiraView, ServiceError> {
+        actor.require(&[], "configure Jira")?;
+        let settings = body.into_settings()?;
+        self.check_allowed("base_url", &settings.base_url)?;
+        let now = self.clock.now();
+        let secrets = self.store.secrets().clone();
+        let seal =
+            |owner: &str, s: &SecretString| secrets.seal(owner, s.expose_secret().as_bytes());
+        let record = self.store.write(|w| {
+            let old = w.jira_site()?;
+            let (email, sealed_token) = match (&settings.credentials, &old) {
+                (Some((email, token)), _) => (email.clone(), seal(TOKEN_OWNER, token)?),
+                (None, Some(o)) => (o.email.clone(), o.sealed_token.clone()),
+                (None, None) => return Err(DomainError::new("credentials", "is required").into()),
+            };
+            let intake = match &settings.intake {
+                None => None,
+                Some((input, secret)) => {
+                    let old_secret = old.as_ref().and_then(|o| o.intake.as_ref());
+                    let sealed_secret = match (secret, old_secret) {
+                        (Some(s), _) => seal(WEBHOOK_OWNER, s)?,
+                        (None, Some(o)) => o.sealed_secret.clone(),
+                        (None, None) => {
+                            return Err(
+                                DomainError::new("intake.webhook_secret", "is required").into()
+                            );
+                        }
+                    };
+                    Some(IntakeRecord {
+                        sealed_secret,
+                        projects: input.projects.clone(),
+                        request_types: input.request_types.clone(),
+                        fields: input.fields.clone(),
+                    })
+                }
+            };
+            let record = JiraRecord {
+                base_url: settings.base_url.clone(),
+                email,
+                sealed_token,
+                comments: settings.comments,
+                transitions: settings.transitions.clone(),
+                recertification: settings.recertification.clone(),
+                intake,
+                max_attempts: settings.max_attempts,
+                updated_at: now,
+            };
+            w.put_jira_site(&record)?;
+            let mut data = serde_json::to_value(JiraView::from(&record)).unwrap_or_default();
+            if let Some(fields) = data.as_object_mut() {
+                fields.insert(
+                    "credentials_changed".into(),
+                    settings.credentials.is_some().into(),
+                );
+            }
+            w.audit(
+                NewAuditEntry {
+                    kind: "jira.configured",
+                    actor: actor.audit_name(),
+                    subject: "jira".into(),
+                    data,
+                },
+                now,
+            )?;
+            Ok::<_, ServiceError>(record)
+        })?;
+        Ok(JiraView::from(&record))
+    }
+
+    /// The Jira site, secrets shown only as `"set"`.
+    pub fn jira(&self, actor: &Actor) -> Result<JiraView, ServiceError> {
+        actor.require(ANY_ROLE, "read the Jira configuration")?;
+        let record = self
+            .store
+            .read()?
+            .jira_site()?
+            .ok_or(ServiceError::NotFound("jira configuration"))?;
+        Ok(JiraView::from(&record))
+    }
+
+    /// What to call for the site, with the token opened for this call only.
+    pub(super) fn jira_target(&self, record: &JiraRecord) -> Result<JiraTarget, ServiceError> {
+        let token = self
+            .store
+            .secrets()
+            .open(TOKEN_OWNER, &record.sealed_token)?;
+        let token =
+            String::from_utf8(token).map_err(|_| crate::secrets::SecretsError::Unopenable)?;
+        Ok(JiraTarget {
+            base_url: record.base_url.clone(),
+            email: record.email.clone(),
+            api_token: SecretString::from(token),
+            revision: record.updated_at.to_rfc3339(),
+        })
+    }
+
+    /// Checks the credentials against the site. Changes nothing.
+    pub async fn test_jira(&self, actor: &Actor) -> Result<JiraTest, ServiceError> {
+        actor.require(&[], "test Jira")?;
+        let record = self
+            .store
+            .read()?
+            .jira_site()?
+            .ok_or(ServiceError::NotFound("jira configuration"))?;
+        let target = self.jira_target(&record)?;
+        let answer = self.jira.client.myself(&target).await;
+        let check = crate::service::ConnectorCheck {
+            name: "credentials".into(),
+            ok: answer.is_ok(),
+            detail: match answer {
+                Ok(_) => "accepted".into(),
+                Err(e) => e.to_string(),
+            },
+        };
+        Ok(JiraTest {
+            ok: check.ok,
+            checks: vec![check],
+        })
+    }
+}

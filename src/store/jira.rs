@@ -1,0 +1,131 @@
+//! The Jira site and the outbox of write-backs: deliveries with their due, per-issue and
+//! per-state indexes.
+
+use super::codec::{Tables, encode, get};
+use super::lifecycle::ms;
+use super::tables::*;
+use super::{StoreError, WriteView};
+use crate::domain::{Delivery, DeliveryState, IssueKey, JiraRecord};
+use chrono::{DateTime, Utc};
+use redb::ReadableTable;
+
+/// The key of the one Jira site.
+const SITE: &str = "site";
+
+/// Reads of the Jira site and the outbox.
+pub trait JiraQueries: Tables + Sized {
+    /// The Jira site, if configured.
+    fn jira_site(&self) -> Result<Option<JiraRecord>, StoreError> {
+        get(&self.open(JIRA_SITE)?, "jira_site", SITE)
+    }
+
+    /// A delivery.
+    fn delivery(&self, id: &str) -> Result<Option<Delivery>, StoreError> {
+        get(&self.open(DELIVERIES)?, "deliveries", id)
+    }
+
+    /// Deliveries due at or before `until`, soonest first, at most `limit`.
+    fn due_deliveries(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let all = self.open(DELIVERIES)?;
+        let mut out = Vec::new();
+        for entry in self.open(DUE_DELIVERIES)?.iter()? {
+            let (key, _) = entry?;
+            let (at, id) = key.value();
+            if at > ms(until) || out.len() >= limit {
+                break;
+            }
+            if let Some(d) = get::<Delivery>(&all, "deliveries", id)? {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The id of the first delivery of `issue` still to be carried out: deliveries go out
+    /// in the order they were queued.
+    fn first_open_delivery(&self, issue: &IssueKey) -> Result<Option<String>, StoreError> {
+        let all = self.open(DELIVERIES)?;
+        for entry in self
+            .open(DELIVERIES_BY_ISSUE)?
+            .range((issue.as_str(), "")..)?
+        {
+            let (key, _) = entry?;
+            let (i, id) = key.value();
+            if i != issue.as_str() {
+                break;
+            }
+            if get::<Delivery>(&all, "deliveries", id)?.is_some_and(|d| d.is_open()) {
+                return Ok(Some(id.to_owned()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Deliveries in `state` after the id `after`, oldest first, at most `limit`.
+    fn deliveries_in_state(
+        &self,
+        state: DeliveryState,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let all = self.open(DELIVERIES)?;
+        let s = state.as_str();
+        let mut out = Vec::new();
+        for entry in self
+            .open(DELIVERIES_BY_STATE)?
+            .range((s, after.unwrap_or(""))..)?
+        {
+            let (key, _) = entry?;
+            let (k, id) = key.value();
+            if k != s || out.len() >= limit {
+                break;
+            }
+            if Some(id) == after {
+                continue;
+            }
+            if let Some(d) = get::<Delivery>(&all, "deliveries", id)? {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<T: Tables> JiraQueries for T {}
+
+impl WriteView<'_> {
+    /// Replaces the Jira site.
+    pub fn put_jira_site(&mut self, site: &JiraRecord) -> Result<(), StoreError> {
+        self.table(JIRA_SITE)?
+            .insert(SITE, encode(site)?.as_slice())?;
+        Ok(())
+    }
+
+    /// Inserts or replaces a delivery, keeping its indexes in step.
+    pub fn put_delivery(&mut self, delivery: &Delivery) -> Result<(), StoreError> {
+        let id = delivery.delivery_id.as_str();
+        let old = self.delivery(id)?;
+        if let Some(old) = &old {
+            if let Some(at) = old.due_at() {
+                self.table(DUE_DELIVERIES)?.remove((ms(at), id))?;
+            }
+            self.table(DELIVERIES_BY_STATE)?
+                .remove((old.state.as_str(), id))?;
+        } else {
+            self.table(DELIVERIES_BY_ISSUE)?
+                .insert((delivery.issue_key.as_str(), id), ())?;
+        }
+        if let Some(at) = delivery.due_at() {
+            self.table(DUE_DELIVERIES)?.insert((ms(at), id), ())?;
+        }
+        self.table(DELIVERIES_BY_STATE)?
+            .insert((delivery.state.as_str(), id), ())?;
+        self.table(DELIVERIES)?
+            .insert(id, encode(delivery)?.as_slice())?;
+        Ok(())
+    }
+}
