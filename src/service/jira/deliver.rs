@@ -155,6 +155,15 @@ impl Service {
                 }
             }
             if progress.comment_id.is_none() {
+                if !d.ambiguous {
+                    self.note_posting(&d.delivery_id)
+                        .await
+                        .map_err(|e| CallError::Retryable {
+                            reason: format!("the attempt could not be noted first: {e}"),
+                            retry_after: None,
+                            call: None,
+                        })?;
+                }
                 let text = format!("{text}\n\n(clearance {mark})");
                 let posted = match d.comment_kind {
                     CommentKind::Public => jira.post_public(target, key, &text).await?,
@@ -184,6 +193,25 @@ impl Service {
             progress.provider = Some(moved.call);
         }
         Ok(())
+    }
+
+    /// Notes durably that a comment is about to be posted: if the process dies before the
+    /// answer is recorded, the next attempt looks for the comment before posting again.
+    async fn note_posting(&self, id: &str) -> Result<(), ServiceError> {
+        let id = id.to_owned();
+        self.writer
+            .write_async(move |w| {
+                if let Some(d) = w.delivery(&id)?
+                    && d.comment_id.is_none()
+                {
+                    w.put_delivery(&Delivery {
+                        ambiguous: true,
+                        ..d
+                    })?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// Deliveries in `state`, oldest first, a page at a time (after the id `after`).

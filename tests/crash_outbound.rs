@@ -1,7 +1,8 @@
-//! `kill -9` of the real server binary after the IdP made a change and before clearance
-//! recorded it: after the restart the job runs again, the IdP's idempotent answer is taken,
-//! and the end state is the one an uninterrupted run reaches. The whole log, at debug level,
-//! never holds a credential.
+//! `kill -9` of the real server binary after another system acted and before clearance
+//! recorded it. An IdP change: after the restart the job runs again, the IdP's idempotent
+//! answer is taken, and the end state is the one an uninterrupted run reaches; the whole log,
+//! at debug level, never holds a credential. A Jira comment: after the restart the delivery
+//! finds its comment by its mark and posts nothing more.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,6 +16,9 @@ mod common;
 #[allow(dead_code)]
 #[path = "api/fake_idp/mod.rs"]
 mod fake_idp;
+#[allow(dead_code)]
+#[path = "api/fake_jira.rs"]
+mod fake_jira;
 #[allow(dead_code)]
 #[path = "api/prism.rs"]
 mod prism;
@@ -164,4 +168,96 @@ async fn a_job_cut_off_between_the_idp_call_and_its_record_runs_again_to_the_sam
         "the database, its journal and the key files were read"
     );
     okta.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_posted_before_a_kill_is_not_posted_again() {
+    let jira = fake_jira::FakeJira::start().await;
+    let prism = prism::Prism::start("jira-jsm-subset.json", &jira.address).await;
+    jira.add_issue("CRASH-2", "Open");
+    // The comment is stored at once and answered three seconds late.
+    jira.fail_next(
+        fake_jira::JiraOp::Comment,
+        1,
+        Fault::slow(Duration::from_secs(3)),
+    );
+    let data = tempfile::tempdir().unwrap();
+    let policies = repo().join("policies");
+    let args = ["--job-poll-ms", "100"];
+    let (mut child, base, _, _) = spawn_server_logging(data.path(), &policies, &args, "info");
+    let client = clearance::connect::http_client();
+    put(
+        &client,
+        format!("{base}/v1/integrations/jira"),
+        json!({"base_url": prism.url, "comments": "internal",
+            "credentials": {"email": fake_jira::JIRA_EMAIL, "api_token": fake_jira::JIRA_TOKEN}}),
+    )
+    .await;
+    let seeded = call(
+        &client,
+        Method::POST,
+        format!("{base}/v1/tools/seed"),
+        Some(json!({})),
+    );
+    assert_eq!(seeded.await.unwrap().status(), 200);
+    put(
+        &client,
+        format!("{base}/v1/users/alice@example.com"),
+        json!({"groups": ["employees"]}),
+    )
+    .await;
+    let decided = call(
+        &client,
+        Method::POST,
+        format!("{base}/v1/requests"),
+        Some(
+            json!({"issue_key": "CRASH-2", "requester": "alice@example.com",
+            "tool": "otter-ai", "purpose": "Meeting notes", "duration_days": 7}),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(decided.status(), 201);
+    for _ in 0..200 {
+        if !jira.issue("CRASH-2").comments.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        jira.issue("CRASH-2").comments.len(),
+        1,
+        "Jira stored the comment"
+    );
+    child.kill().unwrap(); // SIGKILL before the answer arrives
+    child.wait().unwrap();
+
+    let (mut child, base, _, _) = spawn_server_logging(data.path(), &policies, &args, "info");
+    let mut done = Vec::new();
+    for _ in 0..400 {
+        done = get(&client, format!("{base}/v1/deliveries?state=done"))
+            .await
+            .json::<Vec<Value>>()
+            .await
+            .unwrap();
+        if !done.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(done.len(), 1, "delivered after the restart");
+    assert_eq!(
+        jira.issue("CRASH-2").comments.len(),
+        1,
+        "exactly one comment"
+    );
+    let posts = jira
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("POST /rest/api/3/issue/CRASH-2/comment"))
+        .count();
+    assert_eq!(posts, 1, "found by its mark, not posted again");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    prism.assert_clean();
 }
