@@ -54,6 +54,11 @@ struct Created {
 }
 
 #[derive(Deserialize)]
+struct CreatedIssue {
+    key: String,
+}
+
+#[derive(Deserialize)]
 struct Comments {
     #[serde(default)]
     comments: Vec<serde_json::Value>,
@@ -233,6 +238,37 @@ impl Jira {
         });
         let reply = self.call(t, Method::POST, &path, &[], Some(body)).await?;
         created(&reply)
+    }
+
+    /// Creates an issue in `project` of type `issue_type_id`, marked with `mark` (an issue
+    /// property); returns its key.
+    pub async fn create_issue(
+        &self,
+        t: &JiraTarget,
+        project: &str,
+        issue_type_id: &str,
+        summary: &str,
+        description: &str,
+        mark: &str,
+    ) -> Result<Answer<String>, CallError> {
+        let body = serde_json::json!({
+            "fields": {
+                "project": {"key": project},
+                "issuetype": {"id": issue_type_id},
+                "summary": summary,
+                "description": adf(description),
+            },
+            "properties": [{"key": MARK_PROPERTY, "value": {"delivery_id": mark}}],
+        });
+        let path = ["rest", "api", "3", "issue"];
+        let reply = self.call(t, Method::POST, &path, &[], Some(body)).await?;
+        match reply.status {
+            StatusCode::CREATED | StatusCode::OK => {
+                let created: CreatedIssue = reply.json(VENDOR)?;
+                Ok(Answer::new(created.key, &reply))
+            }
+            _ => Err(unexpected(&reply)),
+        }
     }
 
     /// Marks comment `id` with the delivery `mark`.

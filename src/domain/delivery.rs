@@ -25,6 +25,21 @@ pub enum TransitionGoal {
     Denied,
 }
 
+/// An issue to create (a recertification's), instead of commenting on one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewIssue {
+    /// The project key.
+    pub project: String,
+    /// The issue type's id.
+    pub issue_type_id: String,
+    /// The summary.
+    pub summary: String,
+    /// The description.
+    pub description: String,
+    /// The recertification it is for.
+    pub recert_id: String,
+}
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +82,12 @@ pub struct Delivery {
     pub comment_kind: CommentKind,
     /// The transition, for approvals and denials.
     pub transition: Option<TransitionGoal>,
+    /// An issue to create; `issue_key` is then the request's, which orders it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_issue: Option<NewIssue>,
+    /// The issue created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_key: Option<String>,
     /// Where it stands.
     pub state: DeliveryState,
     /// Attempts so far.
@@ -112,6 +133,8 @@ impl Delivery {
             comment,
             comment_kind,
             transition,
+            create_issue: None,
+            created_key: None,
             state: DeliveryState::Pending,
             attempts: 0,
             next_attempt_at: Some(at),

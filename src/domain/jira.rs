@@ -26,8 +26,10 @@ pub enum CommentVisibility {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TransitionNames {
     /// For an approved request.
+    #[schema(value_type = Vec<formats::NameText>)]
     pub approved: Vec<String>,
     /// For a denied request.
+    #[schema(value_type = Vec<formats::NameText>)]
     pub denied: Vec<String>,
 }
 
@@ -46,10 +48,10 @@ impl Default for TransitionNames {
 #[serde(deny_unknown_fields)]
 pub struct RecertProject {
     /// The project key.
-    #[schema(value_type = String)]
+    #[schema(value_type = formats::NameText)]
     pub project: String,
     /// The issue type's id.
-    #[schema(max_length = 32)]
+    #[schema(value_type = formats::NameText)]
     pub issue_type_id: String,
 }
 
@@ -58,11 +60,14 @@ pub struct RecertProject {
 #[serde(deny_unknown_fields)]
 pub struct IntakeFields {
     /// The tool (matched by id, name or alias).
+    #[schema(value_type = formats::NameText)]
     pub tool: String,
     /// The purpose.
+    #[schema(value_type = formats::NameText)]
     pub purpose: String,
     /// The duration in days (the tool's default when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<formats::NameText>)]
     pub duration_days: Option<String>,
 }
 
@@ -165,11 +170,11 @@ pub struct IntakeInput {
     #[schema(value_type = Option<formats::SecretText>)]
     pub webhook_secret: Option<SecretString>,
     /// Projects whose issues are taken in.
-    #[schema(value_type = Vec<formats::LabelText>)]
+    #[schema(value_type = Vec<formats::NameText>)]
     pub projects: Vec<String>,
     /// Request types taken in (all when empty).
     #[serde(default)]
-    #[schema(value_type = Vec<formats::LabelText>)]
+    #[schema(value_type = Vec<formats::NameText>)]
     pub request_types: Vec<String>,
     /// The custom fields.
     pub fields: IntakeFields,
@@ -255,8 +260,45 @@ impl JiraUpsert {
             },
             None => TransitionNames::default(),
         };
+        let recertification = match self.recertification {
+            Some(r) => Some(RecertProject {
+                project: formats::text(&formats::NAME, "recertification.project", &r.project)?,
+                issue_type_id: formats::text(
+                    &formats::NAME,
+                    "recertification.issue_type_id",
+                    &r.issue_type_id,
+                )?,
+            }),
+            None => None,
+        };
         let intake = match self.intake {
             Some(mut i) => {
+                i.fields = IntakeFields {
+                    tool: formats::text(&formats::NAME, "intake.fields.tool", &i.fields.tool)?,
+                    purpose: formats::text(
+                        &formats::NAME,
+                        "intake.fields.purpose",
+                        &i.fields.purpose,
+                    )?,
+                    duration_days: match i.fields.duration_days {
+                        Some(d) => Some(formats::text(
+                            &formats::NAME,
+                            "intake.fields.duration_days",
+                            &d,
+                        )?),
+                        None => None,
+                    },
+                };
+                i.projects = i
+                    .projects
+                    .iter()
+                    .map(|p| formats::text(&formats::NAME, "intake.projects", p))
+                    .collect::<Result<_, _>>()?;
+                i.request_types = i
+                    .request_types
+                    .iter()
+                    .map(|p| formats::text(&formats::NAME, "intake.request_types", p))
+                    .collect::<Result<_, _>>()?;
                 let secret = i.webhook_secret.take();
                 if let Some(s) = &secret {
                     formats::SECRET.check(
@@ -281,7 +323,7 @@ impl JiraUpsert {
             credentials,
             comments: self.comments.unwrap_or_default(),
             transitions,
-            recertification: self.recertification,
+            recertification,
             intake,
             max_attempts,
         })

@@ -31,7 +31,7 @@ pub use decision::{
     ContendedFacts, Decision, DecisionFacts, DecisionRecord, Outcome, Reason, RequestContextFacts,
     ToolFacts, UserFacts,
 };
-pub use delivery::{CommentKind, Delivery, DeliveryState, TransitionGoal};
+pub use delivery::{CommentKind, Delivery, DeliveryState, NewIssue, TransitionGoal};
 pub use directory::{Group, GroupUpsert, User, UserUpsert};
 pub use drift::{DriftRun, Finding, FindingKind, ToolDrift};
 pub use error::DomainError;

@@ -328,6 +328,9 @@ pub struct Recertification {
     pub decided_by: Option<String>,
     /// When.
     pub decided_at: Option<DateTime<Utc>>,
+    /// The Jira issue created for it, when a recertification project is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jira_issue: Option<String>,
 }
 
 /// A request pending past the approval SLA, flagged to someone who can move it.

@@ -3,6 +3,7 @@
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
+use super::page::PageParams;
 use crate::domain::{Delivery, DeliveryState, JiraUpsert, JiraView};
 use crate::service::{Actor, DeliveriesRun, JiraTest};
 use axum::Json;
@@ -50,7 +51,7 @@ pub struct DeliveryParams {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
     /// The id of the last delivery of the previous page.
-    #[param(max_length = 36)]
+    #[param(value_type = Option<crate::domain::formats::CursorText>)]
     after: Option<String>,
 }
 
@@ -64,10 +65,13 @@ pub async fn deliveries(
     ApiQuery(params): ApiQuery<DeliveryParams>,
 ) -> Result<Json<Vec<Delivery>>, ApiError> {
     let state = params.state.unwrap_or(DeliveryState::Pending);
-    let limit = params.limit.unwrap_or(500).clamp(1, 500);
+    let page = PageParams {
+        limit: params.limit,
+        after: params.after,
+    }
+    .parse()?;
     Ok(Json(
-        app.run(move |s| s.deliveries(&actor, state, params.after.as_deref(), limit))
-            .await?,
+        app.run(move |s| s.deliveries(&actor, state, page)).await?,
     ))
 }
 

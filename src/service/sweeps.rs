@@ -299,9 +299,10 @@ fn open_recert(
         state: RecertState::Open,
         decided_by: None,
         decided_at: None,
+        jira_issue: None,
     };
     w.put_recert(&recert)?;
-    super::jira::write_back(w, super::jira::Step::ExpiringSoon(&grant), now)?;
+    super::jira::write_back(w, super::jira::Step::ExpiringSoon(&grant, &recert), now)?;
     w.audit(
         NewAuditEntry {
             kind: "recertification.opened",

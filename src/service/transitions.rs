@@ -216,6 +216,7 @@ fn settle_recert(
     recert.decided_by = Some(by.to_owned());
     recert.decided_at = Some(at);
     w.put_recert(&recert)?;
+    write_back(w, Step::RecertClosed(&recert), at)?;
     w.audit(
         NewAuditEntry {
             kind: "recertification.closed",

@@ -55,6 +55,8 @@ impl Comment {
 pub struct Issue {
     pub status: String,
     pub comments: Vec<Comment>,
+    /// The fields it was created with, for issues clearance creates.
+    pub fields: Value,
 }
 
 #[derive(Debug, Default)]
@@ -97,6 +99,7 @@ impl FakeJira {
         }
         let app = Router::new()
             .route("/rest/api/3/myself", get(myself))
+            .route("/rest/api/3/issue", post(create_issue))
             .route("/rest/api/3/issue/{key}", get(issue))
             .route(
                 "/rest/api/3/issue/{key}/comment",
@@ -137,7 +140,7 @@ impl FakeJira {
             key.into(),
             Issue {
                 status: status.into(),
-                comments: Vec::new(),
+                ..Issue::default()
             },
         );
     }
@@ -426,4 +429,27 @@ async fn transition(State(s): State<Shared>, Path(key): Path<String>, body: Byte
             "Issue does not exist or you do not have permission to see it.",
         ),
     }
+}
+
+async fn create_issue(State(s): State<Shared>, body: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let Some(project) = body["fields"]["project"]["key"].as_str() else {
+        return error(400, "Specify a project.");
+    };
+    let mut s = s.lock().unwrap();
+    s.next_id += 1;
+    let key = format!("{project}-{}", s.next_id);
+    let id = (20_000 + s.next_id).to_string();
+    s.issues.insert(
+        key.clone(),
+        Issue {
+            status: "Open".into(),
+            comments: Vec::new(),
+            fields: body["fields"].clone(),
+        },
+    );
+    ok(
+        StatusCode::CREATED,
+        json!({"id": id, "key": key, "self": format!("https://example.atlassian.net/rest/api/3/issue/{id}")}),
+    )
 }

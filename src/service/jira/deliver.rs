@@ -7,7 +7,7 @@
 use super::super::{Actor, Service, ServiceError, backoff};
 use crate::connect::{CallError, JiraTarget, Moved};
 use crate::domain::{CommentKind, Delivery, DeliveryState, JiraRecord, TransitionGoal};
-use crate::store::{JiraQueries, NewAuditEntry, WriteView};
+use crate::store::{JiraQueries, LifecycleQueries, NewAuditEntry, WriteView};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use std::sync::Arc;
@@ -34,6 +34,7 @@ pub struct DeliveriesRun {
 /// What an attempt achieved, whatever its end.
 #[derive(Debug, Clone, Default)]
 struct Progress {
+    created_key: Option<String>,
     comment_id: Option<String>,
     marked: bool,
     transition_note: Option<String>,
@@ -116,6 +117,7 @@ impl Service {
         };
         let target = self.jira_target(&site)?;
         let mut progress = Progress {
+            created_key: delivery.created_key.clone(),
             comment_id: delivery.comment_id.clone(),
             marked: delivery.marked,
             ..Progress::default()
@@ -145,6 +147,21 @@ impl Service {
         let jira = &self.jira.client;
         let key = d.issue_key.as_str();
         let mark = d.delivery_id.as_str();
+        if let (Some(new), None) = (&d.create_issue, &progress.created_key) {
+            // Jira can find no issue by its property here: creation is at least once.
+            let created = jira
+                .create_issue(
+                    target,
+                    &new.project,
+                    &new.issue_type_id,
+                    &new.summary,
+                    &new.description,
+                    mark,
+                )
+                .await?;
+            progress.created_key = Some(created.value);
+            progress.provider = Some(created.call);
+        }
         if let (Some(text), None) = (&d.comment, &progress.comment_id) {
             if d.ambiguous {
                 let found = jira.find_marked(target, key, mark).await?;
@@ -219,14 +236,14 @@ impl Service {
         &self,
         actor: &Actor,
         state: DeliveryState,
-        after: Option<&str>,
-        limit: usize,
+        page: crate::domain::page::PageRequest,
     ) -> Result<Vec<Delivery>, ServiceError> {
         actor.require(super::super::auth::ANY_ROLE, "read deliveries")?;
+        let after = page.after.as_ref().map(|c| c.part(0));
         Ok(self
             .store
             .read()?
-            .deliveries_in_state(state, after, limit)?)
+            .deliveries_in_state(state, after, page.limit)?)
     }
 
     /// Puts a failed delivery back in the queue, due now with its attempts from zero.
@@ -268,6 +285,7 @@ fn record(
     let attempts = old.attempts.saturating_add(1);
     let mut d = Delivery {
         attempts,
+        created_key: progress.created_key.clone(),
         comment_id: progress.comment_id.clone(),
         marked: progress.marked,
         transition_note: progress
@@ -279,6 +297,7 @@ fn record(
     };
     match result {
         Ok(()) => {
+            link_recert_issue(w, &d)?;
             d.state = DeliveryState::Done;
             d.next_attempt_at = None;
             d.last_error = None;
@@ -315,4 +334,20 @@ fn record(
     }
     w.put_delivery(&d)?;
     Ok(d.state)
+}
+
+/// Records the issue created for a recertification on it.
+fn link_recert_issue(w: &mut WriteView, d: &Delivery) -> Result<(), ServiceError> {
+    let (Some(new), Some(key)) = (&d.create_issue, &d.created_key) else {
+        return Ok(());
+    };
+    if let Some(recert) = w.recert(&new.recert_id)?
+        && recert.jira_issue.is_none()
+    {
+        w.put_recert(&crate::domain::Recertification {
+            jira_issue: Some(key.clone()),
+            ..recert
+        })?;
+    }
+    Ok(())
 }

@@ -4,8 +4,8 @@
 
 use super::super::ServiceError;
 use crate::domain::{
-    CommentKind, CommentVisibility, Delivery, Grant, Job, Outcome, RequestRecord, RequestStatus,
-    TransitionGoal,
+    CommentKind, CommentVisibility, Delivery, Grant, IssueKey, Job, NewIssue, Outcome,
+    RecertProject, RecertState, Recertification, RequestRecord, RequestStatus, TransitionGoal,
 };
 use crate::store::{JiraQueries, Queries, WriteView};
 use chrono::{DateTime, Utc};
@@ -25,8 +25,10 @@ pub(in crate::service) enum Step<'a> {
     Active(&'a Grant, &'a Job),
     /// Extended.
     Extended(&'a Grant),
-    /// In the review window before expiry.
-    ExpiringSoon(&'a Grant),
+    /// In the review window before expiry: a recertification opened.
+    ExpiringSoon(&'a Grant, &'a Recertification),
+    /// A recertification kept or revoked (told on its own issue, if it has one).
+    RecertClosed(&'a Recertification),
     /// Expired.
     Expired(&'a Grant),
     /// Revoked.
@@ -49,7 +51,8 @@ impl Step<'_> {
             Self::GrantCreated(_) => "grant.created",
             Self::Active(..) => "grant.fulfilled",
             Self::Extended(_) => "grant.extended",
-            Self::ExpiringSoon(_) => "recertification.opened",
+            Self::ExpiringSoon(..) => "recertification.opened",
+            Self::RecertClosed(_) => "recertification.closed",
             Self::Expired(_) => "grant.expired",
             Self::Revoked(_) => "grant.revoked",
             Self::JobFailed(..) => "job.failed",
@@ -116,10 +119,22 @@ impl Step<'_> {
                 g.tool,
                 day(g.expires_at)
             ),
-            Self::ExpiringSoon(g) => format!(
+            Self::ExpiringSoon(g, _) => format!(
                 "Access to {} expires on {}; it is up for review until then.",
                 g.tool,
                 day(g.expires_at)
+            ),
+            Self::RecertClosed(r) => format!(
+                "Recertification of {}'s access to {}: {} by {}.",
+                r.user,
+                r.tool,
+                match r.state {
+                    RecertState::Kept => "kept",
+                    RecertState::Revoked => "revoked",
+                    RecertState::Lapsed => "lapsed (the access ended first)",
+                    RecertState::Open => "open",
+                },
+                r.decided_by.as_deref().unwrap_or("nobody")
             ),
             Self::Expired(g) => format!("Access to {} expired and is being removed.", g.tool),
             Self::Revoked(g) => format!(
@@ -181,13 +196,14 @@ pub(in crate::service) fn write_back(
         Step::GrantCreated(g)
         | Step::Active(g, _)
         | Step::Extended(g)
-        | Step::ExpiringSoon(g)
+        | Step::ExpiringSoon(g, _)
         | Step::Expired(g)
         | Step::Revoked(g) => w.request(&g.request_id)?,
         Step::JobFailed(job, _) => match w.grant(&job.grant_id)? {
             Some(g) => w.request(&g.request_id)?,
             None => None,
         },
+        Step::RecertClosed(r) => return recert_comment(w, &site, r, step, at),
     };
     let Some(request) = request else {
         return Ok(());
@@ -202,11 +218,76 @@ pub(in crate::service) fn write_back(
         _ => CommentKind::Internal,
     };
     let delivery = Delivery::new(
-        request.issue_key,
+        request.issue_key.clone(),
         step.name(),
         comment,
         kind,
         transition,
+        at,
+    );
+    w.put_delivery(&delivery)?;
+    if let (Step::ExpiringSoon(g, recert), Some(project)) = (step, &site.recertification) {
+        w.put_delivery(&recert_issue(request.issue_key, g, recert, project, at))?;
+    }
+    Ok(())
+}
+
+/// The delivery that creates a recertification's own issue, ordered after the request's.
+fn recert_issue(
+    key: IssueKey,
+    g: &Grant,
+    recert: &Recertification,
+    project: &RecertProject,
+    at: DateTime<Utc>,
+) -> Delivery {
+    let mut create = Delivery::new(
+        key,
+        "recertification.issue",
+        None,
+        CommentKind::Internal,
+        None,
+        at,
+    );
+    create.create_issue = Some(NewIssue {
+        project: project.project.clone(),
+        issue_type_id: project.issue_type_id.clone(),
+        summary: format!("Recertify {}'s access to {}", g.user, g.tool),
+        description: format!(
+            "{}'s access to {} expires on {}. Keep it (POST /v1/recertifications/{}/keep) or \
+             revoke it (POST /v1/recertifications/{}/revoke) before then. Grant {}.",
+            g.user,
+            g.tool,
+            day(g.expires_at),
+            recert.recert_id,
+            recert.recert_id,
+            g.grant_id
+        ),
+        recert_id: recert.recert_id.clone(),
+    });
+    create
+}
+
+/// A recertification's outcome, told on its own issue when it has one.
+fn recert_comment(
+    w: &mut WriteView,
+    site: &crate::domain::JiraRecord,
+    r: &Recertification,
+    step: Step,
+    at: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let issue = r
+        .jira_issue
+        .as_deref()
+        .and_then(|k| IssueKey::parse("jira_issue", k).ok());
+    let Some(issue) = issue.filter(|_| site.comments != CommentVisibility::Off) else {
+        return Ok(());
+    };
+    let delivery = Delivery::new(
+        issue,
+        step.name(),
+        Some(step.text()),
+        CommentKind::Internal,
+        None,
         at,
     );
     w.put_delivery(&delivery)?;

@@ -175,3 +175,66 @@ async fn public_comments_go_through_jsm_and_the_grant_life_is_told() {
     assert!(!site.to_string().contains(crate::fake_jira::JIRA_TOKEN));
     w.assert_spec_held();
 }
+
+#[tokio::test]
+async fn a_recertification_gets_one_issue_and_its_outcome_is_told_there() {
+    let w = JiraWorld::start("internal").await;
+    w.configure(json!({"recertification": {"project": "REC", "issue_type_id": "10005"}}))
+        .await;
+    w.jira.add_issue("AIR-15", "Open");
+    let answer = w
+        .app
+        .decide(&request_body("AIR-15", "alice@example.com", "grammarly", 7))
+        .await;
+    let grant = answer["grant"]["grant_id"].as_str().unwrap().to_owned();
+    w.app
+        .post(&format!("/v1/grants/{grant}/fulfill"), &json!({}))
+        .await;
+    w.app.clock.advance(chrono::Duration::days(1));
+    w.app.sweep().await;
+    w.app.sweep().await;
+    w.deliver().await;
+    let created: Vec<String> = w
+        .jira
+        .lock()
+        .issues
+        .keys()
+        .filter(|k| k.starts_with("REC-"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        created.len(),
+        1,
+        "one issue, however often the sweep runs: {created:?}"
+    );
+    let issue = w.jira.issue(&created[0]);
+    assert!(
+        issue.fields["summary"]
+            .as_str()
+            .unwrap()
+            .contains("alice@example.com")
+    );
+    assert_eq!(issue.fields["issuetype"]["id"], "10005");
+    let recerts: Value = w
+        .app
+        .get("/v1/recertifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(recerts[0]["jira_issue"], created[0].as_str(), "{recerts}");
+    let id = recerts[0]["recert_id"].as_str().unwrap();
+    let kept = w
+        .app
+        .post(
+            &format!("/v1/recertifications/{id}/keep"),
+            &json!({"reviewer": "bob@example.com"}),
+        )
+        .await;
+    assert_eq!(kept.status(), 200);
+    w.deliver().await;
+    let texts = w.comments(&created[0]);
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(texts[0].contains("kept by"), "{texts:?}");
+    w.assert_spec_held();
+}
