@@ -54,6 +54,7 @@ pub fn seed(store: &Store, users: usize, tools: usize, grants: usize, historic: 
                     default_duration_days: 30,
                     guidance: None,
                     connector: Connector::default(),
+                    aliases: Vec::new(),
                 })?;
             }
             for u in 0..users {
@@ -62,6 +63,7 @@ pub fn seed(store: &Store, users: usize, tools: usize, grants: usize, historic: 
                     groups: vec![employees.clone()],
                     department: Some("Engineering".into()),
                     manager: Some(email((u + 1) % users)),
+                    jira_account_id: None,
                 })?;
             }
             Ok::<_, clearance::store::StoreError>(())

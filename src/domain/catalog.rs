@@ -175,6 +175,9 @@ pub struct Tool {
     /// How grants are fulfilled.
     #[serde(default)]
     pub connector: Connector,
+    /// Other names requesters use for it (matched without regard to case by Jira intake).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }
 
 /// The body of `PUT /v1/tools/{id}`.
@@ -202,6 +205,10 @@ pub struct ToolUpsert {
     /// How grants are fulfilled; manual when absent.
     #[serde(default, deserialize_with = "super::shape::optional_object")]
     pub connector: Option<Connector>,
+    /// Other names requesters use for it, such as "Copilot" (at most 20).
+    #[serde(default)]
+    #[schema(value_type = Vec<crate::domain::formats::NameText>, max_items = 20)]
+    pub aliases: Vec<String>,
 }
 
 /// The longest grant anyone can ask for, in days; policies set tighter limits.
@@ -229,7 +236,16 @@ impl ToolUpsert {
             None => None,
         };
         let connector = self.connector.unwrap_or_default().checked()?;
+        if self.aliases.len() > 20 {
+            return Err(DomainError::new("aliases", "at most 20"));
+        }
+        let aliases = self
+            .aliases
+            .iter()
+            .map(|a| formats::text(&formats::NAME, "aliases", a))
+            .collect::<Result<_, _>>()?;
         Ok(Tool {
+            aliases,
             id,
             name,
             provider,

@@ -19,6 +19,9 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub manager: Option<Email>,
+    /// The user's Atlassian account id, for Jira intake when Jira hides the email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jira_account_id: Option<String>,
 }
 
 /// A group; `parents` are the groups it belongs to.
@@ -48,6 +51,10 @@ pub struct UserUpsert {
     #[serde(default)]
     #[schema(value_type = Option<crate::domain::formats::EmailText>)]
     pub manager: Option<String>,
+    /// The user's Atlassian account id.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::NameText>)]
+    pub jira_account_id: Option<String>,
 }
 
 /// The body of `PUT /v1/groups/{id}`.
@@ -101,11 +108,20 @@ impl UserUpsert {
                 "a user cannot manage themselves",
             ));
         }
+        let jira_account_id = match self.jira_account_id {
+            Some(a) => Some(super::formats::text(
+                &super::formats::NAME,
+                "jira_account_id",
+                &a,
+            )?),
+            None => None,
+        };
         Ok(User {
             email,
             groups,
             department,
             manager,
+            jira_account_id,
         })
     }
 }

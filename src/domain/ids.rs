@@ -76,8 +76,9 @@ impl ToolId {
         Ok(Self(slug.to_owned()))
     }
 
-    /// The id of a tool that is not in the catalog, derived from its name.
-    pub fn unknown_from_name(field: &str, name: &str) -> Result<Self, DomainError> {
+    /// The catalog slug a tool's name makes ("GitHub Copilot" → `github-copilot`), if it has
+    /// a letter or digit.
+    pub fn from_name(name: &str) -> Option<Self> {
         let mut slug = String::new();
         for c in name.trim().to_lowercase().chars() {
             if c.is_ascii_alphanumeric() {
@@ -92,13 +93,17 @@ impl ToolId {
             .take(formats::SLUG.max_length)
             .collect();
         let slug = slug.trim_end_matches('-');
-        if formats::SLUG.matches(slug) {
-            Ok(Self(format!("{}{slug}", Self::UNKNOWN_PREFIX)))
-        } else {
-            Err(DomainError::new(
+        formats::SLUG.matches(slug).then(|| Self(slug.to_owned()))
+    }
+
+    /// The id of a tool that is not in the catalog, derived from its name.
+    pub fn unknown_from_name(field: &str, name: &str) -> Result<Self, DomainError> {
+        match Self::from_name(name) {
+            Some(slug) => Ok(Self(format!("{}{}", Self::UNKNOWN_PREFIX, slug.0))),
+            None => Err(DomainError::new(
                 field,
                 "must contain at least one letter or digit",
-            ))
+            )),
         }
     }
 

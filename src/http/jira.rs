@@ -5,10 +5,10 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
 use super::page::PageParams;
 use crate::domain::{Delivery, DeliveryState, JiraUpsert, JiraView};
-use crate::service::{Actor, DeliveriesRun, JiraTest};
+use crate::service::{Actor, DeliveriesRun, Intake, JiraTest};
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Configure the Jira site (admin). Credentials and the webhook secret are write-only.
 #[utoipa::path(put, path = "/v1/integrations/jira", request_body = JiraUpsert, tag = "jira",
@@ -98,4 +98,52 @@ pub async fn run(
     actor: Actor,
 ) -> Result<Json<DeliveriesRun>, ApiError> {
     Ok(Json(app.service().run_deliveries_now(&actor).await?))
+}
+
+/// A webhook not taken in: nothing was stored.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NotIngested {
+    /// Always false.
+    ingested: bool,
+    /// Why: another event, project or request type.
+    reason: String,
+}
+
+/// Jira's signed webhook (`jira:issue_created`): decided as `POST /v1/requests` decides.
+/// Authenticated by `X-Hub-Signature: sha256=<hex HMAC-SHA-256 of the raw body>` with the
+/// intake secret, not by a bearer token.
+#[utoipa::path(post, path = "/v1/intake/jira", tag = "jira",
+    request_body(content = Object, content_type = "application/json",
+        description = "A Jira webhook's payload"),
+    params(("X-Hub-Signature" = String, Header, description = "sha256=<hex HMAC-SHA-256 of the body>")),
+    responses((status = 201, body = super::requests::SubmitResponse, description = "Decided"),
+        (status = 200, body = super::requests::SubmitResponse, description = "Redelivered: the stored answer"),
+        (status = 202, body = NotIngested), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn intake(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let signature = headers.get("x-hub-signature").and_then(|v| v.to_str().ok());
+    match app.service().intake_jira(signature, &body).await? {
+        Intake::Decided(submitted) => {
+            let status = if submitted.created {
+                axum::http::StatusCode::CREATED
+            } else {
+                axum::http::StatusCode::OK
+            };
+            let answer = super::requests::SubmitResponse::from(&submitted.request);
+            Ok((status, Json(answer)).into_response())
+        }
+        Intake::Skipped(reason) => Ok((
+            axum::http::StatusCode::ACCEPTED,
+            Json(NotIngested {
+                ingested: false,
+                reason,
+            }),
+        )
+            .into_response()),
+    }
 }

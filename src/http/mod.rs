@@ -110,6 +110,7 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .route("/v1/integrations/jira", put(jira::put).get(jira::get))
         .route("/v1/integrations/jira/test", post(jira::test))
         .route("/v1/deliveries", get(jira::deliveries))
+        .route("/v1/intake/jira", post(jira::intake))
         .route("/v1/deliveries/run", post(jira::run))
         .route("/v1/deliveries/{id}/retry", post(jira::retry))
         .route("/v1/drift/run", post(drift::run))

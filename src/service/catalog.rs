@@ -73,6 +73,7 @@ impl Service {
                     default_duration_days: seed.default_duration_days,
                     guidance: None,
                     connector: Connector::default(),
+                    aliases: Vec::new(),
                 })?;
                 added.push(id);
             }

@@ -51,7 +51,7 @@ pub use error::ServiceError;
 pub use export::{ExportFormat, ExportPlan};
 pub use grants::{AccessEntry, ExtendBody, RevokeBody};
 pub use insights::{Insights, MonthOutcomes, ToolGrants};
-pub use jira::{DeliveriesRun, JiraTest};
+pub use jira::{DeliveriesRun, Intake, JiraTest};
 pub use jobs::CompleteJob;
 pub use policies::{ActivePolicy, Reloaded};
 pub use recerts::{KeepBody, QUEUE_PAGE, QueueItem, QueuePage};

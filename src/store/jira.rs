@@ -5,7 +5,7 @@ use super::codec::{Tables, encode, get};
 use super::lifecycle::ms;
 use super::tables::*;
 use super::{StoreError, WriteView};
-use crate::domain::{Delivery, DeliveryState, IssueKey, JiraRecord};
+use crate::domain::{Delivery, DeliveryState, Email, IssueKey, JiraRecord};
 use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 
@@ -17,6 +17,13 @@ pub trait JiraQueries: Tables + Sized {
     /// The Jira site, if configured.
     fn jira_site(&self) -> Result<Option<JiraRecord>, StoreError> {
         get(&self.open(JIRA_SITE)?, "jira_site", SITE)
+    }
+
+    /// The user whose Atlassian account id is `account`.
+    fn user_by_jira_account(&self, account: &str) -> Result<Option<Email>, StoreError> {
+        let table = self.open(USERS_BY_JIRA_ACCOUNT)?;
+        let found = table.get(account)?;
+        Ok(found.and_then(|v| Email::parse("user", v.value()).ok()))
     }
 
     /// A delivery.

@@ -177,6 +177,8 @@ tables! {
     JOB_ESCALATIONS job_escalations: &'static str => &'static [u8] = "job_escalations";
     /// Drift runs by id (time-ordered).
     DRIFT_RUNS drift_runs: &'static str => &'static [u8] = "drift_runs";
+    /// Atlassian account id → the user's email, for Jira intake when Jira hides the email.
+    USERS_BY_JIRA_ACCOUNT users_by_jira_account: &'static str => &'static str = "users_by_jira_account";
     /// Under `site`: the Jira site (credentials and webhook secret sealed).
     JIRA_SITE jira_site: &'static str => &'static [u8] = "jira_site";
     /// Jira write-backs by id (time-ordered).

@@ -5,6 +5,7 @@ use super::audit::Sealing;
 use super::codec::{Tables, encode};
 use super::handle::{Deferred, Handle, Reading, make_deferred_in};
 use super::lifecycle::ms;
+use super::queries::Queries;
 use super::redo::{Op, Redo};
 use super::tables::*;
 use crate::domain::{
@@ -209,6 +210,14 @@ impl<'txn> WriteView<'txn> {
     /// Inserts or replaces a user.
     pub fn put_user(&mut self, user: &User) -> Result<(), StoreError> {
         self.touched_directory = true;
+        let old = self.user(&user.email)?.and_then(|u| u.jira_account_id);
+        if let Some(old) = old.filter(|o| Some(o) != user.jira_account_id.as_ref()) {
+            self.table(USERS_BY_JIRA_ACCOUNT)?.remove(old.as_str())?;
+        }
+        if let Some(account) = &user.jira_account_id {
+            self.table(USERS_BY_JIRA_ACCOUNT)?
+                .insert(account.as_str(), user.email.as_str())?;
+        }
         self.table(USERS)?
             .insert(user.email.as_str(), encode(user)?.as_slice())?;
         Ok(())

@@ -14,33 +14,44 @@ fn repo() -> PathBuf {
 
 /// A vendor spec: `../shared/vendor-specs/`, the workspace's source of truth, or where the
 /// checkout stands alone, the copy in `tests/vendors/specs/` (kept equal by
-/// [`the_spec_copies_match_the_shared_specs`]).
+/// [`the_copies_match_the_shared_specs_and_fixtures`]).
 pub fn spec(name: &str) -> PathBuf {
-    let shared = repo().join("../shared/vendor-specs").join(name);
+    shared("vendor-specs", "specs", name)
+}
+
+/// A sample payload from `../shared/fixtures/` (or its copy in `tests/vendors/fixtures/`).
+pub fn fixture(name: &str) -> PathBuf {
+    shared("fixtures", "fixtures", name)
+}
+
+fn shared(dir: &str, copies: &str, name: &str) -> PathBuf {
+    let shared = repo().join("../shared").join(dir).join(name);
     if shared.exists() {
         shared
     } else {
-        repo().join("tests/vendors/specs").join(name)
+        repo().join("tests/vendors").join(copies).join(name)
     }
 }
 
 #[test]
-fn the_spec_copies_match_the_shared_specs() {
-    let shared = repo().join("../shared/vendor-specs");
-    let Ok(entries) = std::fs::read_dir(&shared) else {
-        return; // A checkout on its own has only the copies.
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        let copy = repo()
-            .join("tests/vendors/specs")
-            .join(path.file_name().unwrap());
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
-            std::fs::read(&copy).unwrap_or_default(),
-            "{} differs from its copy; copy it to tests/vendors/specs/",
-            path.display()
-        );
+fn the_copies_match_the_shared_specs_and_fixtures() {
+    for (dir, copies) in [("vendor-specs", "specs"), ("fixtures", "fixtures")] {
+        let Ok(entries) = std::fs::read_dir(repo().join("../shared").join(dir)) else {
+            continue; // A checkout on its own has only the copies.
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let copy = repo()
+                .join("tests/vendors")
+                .join(copies)
+                .join(path.file_name().unwrap());
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                std::fs::read(&copy).unwrap_or_default(),
+                "{} differs from its copy in tests/vendors/{copies}/",
+                path.display()
+            );
+        }
     }
 }
 

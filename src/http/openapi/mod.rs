@@ -34,7 +34,7 @@ use utoipa::{Modify, OpenApi};
         connectors::put, connectors::get_one, connectors::list, connectors::test,
         connectors::put_identity, connectors::identities, connectors::job, connectors::retry,
         connectors::escalations, connectors::run, connectors::check,
-        jira::put, jira::get, jira::test, jira::deliveries, jira::retry, jira::run, drift::run, drift::list,
+        jira::put, jira::get, jira::test, jira::deliveries, jira::retry, jira::run, jira::intake, drift::run, drift::list,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::service::ExportFormat)),

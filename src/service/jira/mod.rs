@@ -2,10 +2,12 @@
 //! step of a request's life, and the worker that delivers them.
 
 mod deliver;
+mod intake;
 mod outbox;
 mod site;
 
 pub use deliver::DeliveriesRun;
+pub use intake::Intake;
 pub(super) use outbox::{Step, write_back};
 pub use site::JiraTest;
 

@@ -120,6 +120,20 @@ impl Service {
         })
     }
 
+    /// The webhook secret, opened.
+    pub(super) fn webhook_secret(
+        &self,
+        intake: &IntakeRecord,
+    ) -> Result<SecretString, ServiceError> {
+        let secret = self
+            .store
+            .secrets()
+            .open(WEBHOOK_OWNER, &intake.sealed_secret)?;
+        let secret =
+            String::from_utf8(secret).map_err(|_| crate::secrets::SecretsError::Unopenable)?;
+        Ok(SecretString::from(secret))
+    }
+
     /// Checks the credentials against the site. Changes nothing.
     pub async fn test_jira(&self, actor: &Actor) -> Result<JiraTest, ServiceError> {
         actor.require(&[], "test Jira")?;

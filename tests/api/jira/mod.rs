@@ -3,6 +3,7 @@
 //! (`exactly_once`).
 
 mod exactly_once;
+mod intake;
 mod writeback;
 
 use crate::fake_jira::{FakeJira, JIRA_EMAIL, JIRA_TOKEN};
