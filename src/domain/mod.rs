@@ -48,7 +48,9 @@ pub use jira::{
 pub use policy_version::{
     FileChange, FileDiff, PolicyActivation, PolicyFile, PolicySource, PolicyVersionRecord,
 };
-pub use request::{NewRequest, NewTool, RequestRecord, RequestStatus, SubmitRequest};
+pub use request::{
+    AutomationRequest, NewRequest, NewTool, RequestRecord, RequestStatus, SubmitBody, SubmitRequest,
+};
 pub use review::{
     Approval, Closure, Escalation, Job, JobEscalation, JobKind, JobMode, JobOutcome, JobState,
     ProviderCall, RecertState, Recertification,

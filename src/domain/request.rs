@@ -222,3 +222,97 @@ impl RequestRecord {
         }
     }
 }
+
+/// The body of JSM's "Send web request" automation template (`../shared/fixtures/`), which
+/// teams start from: the tool by its display name, the purpose as `justification`, the
+/// requester by email or, when Jira hides it, by Atlassian account id.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AutomationRequest {
+    /// Jira issue key; the idempotency key.
+    #[schema(value_type = crate::domain::formats::IssueKeyText)]
+    pub issue_key: String,
+    /// Jira's issue id (not used).
+    #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::LabelText>)]
+    pub issue_id: Option<String>,
+    /// The reporter's Atlassian account id, used when the email is hidden.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::LabelText>)]
+    pub reporter_account_id: Option<String>,
+    /// The reporter's email.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::EmailText>)]
+    pub reporter_email: Option<String>,
+    /// The tool as the form names it: matched by id, the slug of the name, name or alias.
+    #[schema(value_type = crate::domain::formats::NameText)]
+    pub tool: String,
+    /// Why the requester needs it.
+    #[schema(value_type = crate::domain::formats::ProseText)]
+    pub justification: String,
+    /// The issue's status (not used).
+    #[serde(default)]
+    #[schema(value_type = Option<crate::domain::formats::LabelText>)]
+    pub status: Option<String>,
+    /// Days of access (1 to 365); the tool's default when absent.
+    #[serde(default, deserialize_with = "crate::domain::number::optional_whole")]
+    #[schema(minimum = 1, maximum = 365)]
+    pub duration_days: Option<i64>,
+}
+
+/// The body of `POST /v1/requests`: clearance's own shape, or the JSM automation template's
+/// (told apart by its `issueKey`).
+#[derive(Debug, Clone)]
+pub enum SubmitBody {
+    /// `issue_key`, `requester`, `tool` or `new_tool`, `purpose`, `duration_days`.
+    Request(SubmitRequest),
+    /// The automation template's `issueKey`, `reporterEmail`, `tool`, `justification`.
+    Automation(AutomationRequest),
+}
+
+impl<'de> Deserialize<'de> for SubmitBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if value.get("issueKey").is_some() {
+            AutomationRequest::deserialize(value)
+                .map(Self::Automation)
+                .map_err(D::Error::custom)
+        } else {
+            SubmitRequest::deserialize(value)
+                .map(Self::Request)
+                .map_err(D::Error::custom)
+        }
+    }
+}
+
+impl utoipa::PartialSchema for SubmitBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::ToSchema;
+        use utoipa::openapi::schema::{OneOf, Ref};
+        let mut one_of = OneOf::new();
+        one_of.items = vec![
+            Ref::from_schema_name(SubmitRequest::name()).into(),
+            Ref::from_schema_name(AutomationRequest::name()).into(),
+        ];
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::OneOf(one_of))
+    }
+}
+
+impl utoipa::ToSchema for SubmitBody {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::{PartialSchema, ToSchema};
+        schemas.push((SubmitRequest::name().into(), SubmitRequest::schema()));
+        <SubmitRequest as ToSchema>::schemas(schemas);
+        schemas.push((
+            AutomationRequest::name().into(),
+            AutomationRequest::schema(),
+        ));
+        <AutomationRequest as ToSchema>::schemas(schemas);
+    }
+}

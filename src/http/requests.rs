@@ -7,7 +7,7 @@ use super::page::MAX_PAGE;
 use crate::domain::page::PageRequest;
 use crate::domain::{
     Approval, Closure, DomainError, Email, Outcome, Reason, RequestRecord, RequestStatus,
-    SubmitRequest, ToolId,
+    SubmitBody, ToolId,
 };
 use crate::service::Actor;
 use crate::store::RequestFilter;
@@ -125,7 +125,7 @@ impl From<&RequestRecord> for RequestView {
 }
 
 /// Decide an access request (JSM automation).
-#[utoipa::path(post, path = "/v1/requests", request_body = SubmitRequest, tag = "requests",
+#[utoipa::path(post, path = "/v1/requests", request_body = SubmitBody, tag = "requests",
     responses(
         (status = 201, description = "Decided and recorded", body = SubmitResponse),
         (status = 200, description = "A retry of the same request: the stored answer", body = SubmitResponse),
@@ -136,10 +136,10 @@ impl From<&RequestRecord> for RequestView {
 pub async fn submit(
     State(app): State<AppState>,
     actor: Actor,
-    ApiJson(body): ApiJson<SubmitRequest>,
+    ApiJson(body): ApiJson<SubmitBody>,
 ) -> Result<(StatusCode, Json<SubmitResponse>), ApiError> {
     // Not on the blocking pool: the decision is short, and the wait for the writer is async.
-    let submitted = app.service.submit(&actor, body).await?;
+    let submitted = app.service.submit_body(&actor, body).await?;
     let status = if submitted.created {
         StatusCode::CREATED
     } else {

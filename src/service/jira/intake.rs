@@ -1,9 +1,12 @@
-//! Signed webhook intake: a Jira admin webhook (`jira:issue_created`) authenticated by the
-//! HMAC-SHA-256 of its raw body, turned into the request `POST /v1/requests` would decide,
-//! and decided the same way.
+//! Requests from Jira: the signed webhook (`jira:issue_created`, authenticated by the
+//! HMAC-SHA-256 of its raw body) and the JSM automation template's body of
+//! `POST /v1/requests`, both turned into the request `POST /v1/requests` decides, and
+//! decided the same way.
 
 use super::super::{Actor, Service, ServiceError, Submitted};
-use crate::domain::{DomainError, IntakeRecord, NewTool, Role, SubmitRequest, Tool, ToolId};
+use crate::domain::{
+    DomainError, IntakeRecord, NewTool, Role, SubmitBody, SubmitRequest, Tool, ToolId,
+};
 use crate::store::{JiraQueries, Queries};
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::ExposeSecret;
@@ -30,6 +33,8 @@ impl Service {
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<Intake, ServiceError> {
+        // A call without a signature is refused before anything is looked at.
+        let signature = signature.ok_or(ServiceError::Unauthenticated)?;
         let site = self.store.read()?.jira_site()?;
         let Some(intake) = site.and_then(|s| s.intake) else {
             return Err(ServiceError::NotFound("jira intake configuration"));
@@ -54,12 +59,12 @@ impl Service {
     fn verify_signature(
         &self,
         intake: &IntakeRecord,
-        signature: Option<&str>,
+        signature: &str,
         body: &[u8],
     ) -> Result<(), ServiceError> {
         let secret = self.webhook_secret(intake)?;
         let given = signature
-            .and_then(|s| s.strip_prefix("sha256="))
+            .strip_prefix("sha256=")
             .and_then(|hex| hex::decode(hex).ok())
             .ok_or(ServiceError::Unauthenticated)?;
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
@@ -105,46 +110,110 @@ impl Service {
             .ok_or_else(|| DomainError::new(field(&intake.fields.tool), "names no tool"))?;
         let purpose = text_of(field_value(fields, &intake.fields.purpose))
             .ok_or_else(|| DomainError::new(field(&intake.fields.purpose), "gives no purpose"))?;
-        let read = self.store.read()?;
-        let tool = find_tool(&read.tools()?, &tool_name);
         let duration = match intake.fields.duration_days.as_deref() {
             Some(id) => number_of(field_value(fields, id)),
             None => None,
         };
-        let duration_days = match (duration, &tool) {
-            (Some(days), _) => days,
-            (None, Some(t)) => i64::from(t.default_duration_days),
-            (None, None) => 30,
-        };
-        let requester = match fields
-            .pointer("/reporter/emailAddress")
-            .and_then(Value::as_str)
-        {
-            Some(email) => email.to_owned(),
-            None => {
-                let account = str_at(fields, "/reporter/accountId");
-                read.user_by_jira_account(account)?
-                    .map(|e| e.to_string())
-                    .ok_or_else(|| ServiceError::UnknownUser("issue.fields.reporter".into()))?
+        let request = self.incoming_request(Incoming {
+            issue_key: str_at(payload, "/issue/key"),
+            tool_name,
+            purpose,
+            duration_days: duration,
+            email: fields
+                .pointer("/reporter/emailAddress")
+                .and_then(Value::as_str),
+            account: fields
+                .pointer("/reporter/accountId")
+                .and_then(Value::as_str),
+            requester_field: "issue.fields.reporter",
+            project: Some(project.to_owned()),
+            request_type,
+        })?;
+        Ok(Ok(request))
+    }
+
+    /// Decides a body of `POST /v1/requests`, in clearance's shape or the automation
+    /// template's.
+    pub async fn submit_body(
+        &self,
+        actor: &Actor,
+        body: SubmitBody,
+    ) -> Result<Submitted, ServiceError> {
+        let request = match body {
+            SubmitBody::Request(request) => request,
+            SubmitBody::Automation(a) => {
+                actor.require(&[Role::Automation], "submit requests")?;
+                self.incoming_request(Incoming {
+                    issue_key: &a.issue_key,
+                    tool_name: a.tool,
+                    purpose: a.justification,
+                    duration_days: a.duration_days,
+                    email: a.reporter_email.as_deref(),
+                    account: a.reporter_account_id.as_deref(),
+                    requester_field: "reporterEmail",
+                    project: None,
+                    request_type: None,
+                })?
             }
         };
-        Ok(Ok(SubmitRequest {
-            issue_key: str_at(payload, "/issue/key").to_owned(),
+        self.submit(actor, request).await
+    }
+
+    /// The request an issue describes: the tool matched to the catalog, the duration
+    /// defaulted to the tool's, the requester found by email or Atlassian account id.
+    fn incoming_request(&self, incoming: Incoming) -> Result<SubmitRequest, ServiceError> {
+        let read = self.store.read()?;
+        let tool = find_tool(&read.tools()?, &incoming.tool_name);
+        let duration_days = match (incoming.duration_days, &tool) {
+            (Some(days), _) => days,
+            (None, Some(t)) => i64::from(t.default_duration_days),
+            (None, None) => DEFAULT_UNKNOWN_TOOL_DAYS,
+        };
+        let requester = match incoming.email.filter(|e| !e.trim().is_empty()) {
+            Some(email) => email.to_owned(),
+            None => incoming
+                .account
+                .map(|a| read.user_by_jira_account(a))
+                .transpose()?
+                .flatten()
+                .map(|e| e.to_string())
+                .ok_or_else(|| ServiceError::UnknownUser(incoming.requester_field.into()))?,
+        };
+        Ok(SubmitRequest {
+            issue_key: incoming.issue_key.to_owned(),
             requester,
             tool: tool.as_ref().map(|t| t.id.to_string()),
             new_tool: match tool {
                 Some(_) => None,
                 None => Some(NewTool {
-                    name: tool_name,
+                    name: incoming.tool_name,
                     url: None,
                 }),
             },
-            purpose,
+            purpose: incoming.purpose,
             duration_days,
-            project: Some(project.to_owned()),
-            request_type,
-        }))
+            project: incoming.project,
+            request_type: incoming.request_type,
+        })
     }
+}
+
+/// The days asked for a tool not in the catalog when the issue names none; the policies
+/// decide what it may have.
+const DEFAULT_UNKNOWN_TOOL_DAYS: i64 = 30;
+
+/// What a Jira issue says about a request, before it is matched to the catalog and directory.
+struct Incoming<'a> {
+    issue_key: &'a str,
+    tool_name: String,
+    purpose: String,
+    duration_days: Option<i64>,
+    email: Option<&'a str>,
+    account: Option<&'a str>,
+    /// The field named when no requester is found.
+    requester_field: &'a str,
+    project: Option<String>,
+    request_type: Option<String>,
 }
 
 /// The string at `pointer`, or empty.

@@ -153,3 +153,68 @@ async fn a_hidden_email_is_found_by_the_users_account_id_and_aliases_name_tools(
     assert_eq!(stored["requester"], "alice@example.com");
     assert_eq!(stored["tool"], "grammarly");
 }
+
+/// The JSM automation template rendered for the fixture issue, as JSM would send it.
+fn rendered_template(email: Option<&str>) -> String {
+    let template =
+        std::fs::read_to_string(fixture("jsm-automation-send-web-request.body.template")).unwrap();
+    let issue = payload()["issue"].clone();
+    let fields = &issue["fields"];
+    let json = |v: &Value| v.to_string();
+    template
+        .replace("{{issue.key}}", issue["key"].as_str().unwrap())
+        .replace("{{issue.id}}", issue["id"].as_str().unwrap())
+        .replace(
+            "{{reporter.accountId}}",
+            fields["reporter"]["accountId"].as_str().unwrap(),
+        )
+        .replace(
+            "{{reporter.emailAddress.asJsonString}}",
+            &json(&email.map_or(Value::Null, |e| json!(e))),
+        )
+        .replace(
+            "{{issue.customfield_10050.value.asJsonString}}",
+            &json(&fields["customfield_10050"]["value"]),
+        )
+        .replace(
+            "{{issue.customfield_10051.asJsonString}}",
+            &json(&fields["customfield_10051"]),
+        )
+        .replace(
+            "{{issue.status.name.asJsonString}}",
+            &json(&fields["status"]["name"]),
+        )
+}
+
+#[tokio::test]
+async fn the_automation_templates_body_is_decided_through_post_requests() {
+    let w = intake_world().await;
+    let body = rendered_template(Some("alice@example.com"));
+    assert!(!body.contains("{{"), "every placeholder filled: {body}");
+    let response = w.app.post_raw(body.clone()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let stored: Value = w.app.request("AIREQ-42").await.json().await.unwrap();
+    assert_eq!(stored["tool"], "github-copilot");
+    assert_eq!(stored["purpose"], "Need it for project X");
+    assert_eq!(stored["requester"], "alice@example.com");
+    assert_eq!(w.app.post_raw(body).await.status(), StatusCode::OK);
+
+    // Email hidden: the account id names the user, once the directory knows it.
+    let hidden = rendered_template(None).replace("AIREQ-42", "AIREQ-43");
+    let response = w.app.post_raw(hidden.clone()).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "no user has that account id yet"
+    );
+    w.app
+        .put(
+            "/v1/users/bob@example.com",
+            &json!({"groups": ["employees"],
+                "jira_account_id": "557058:c9ebf848-dfac-4c49-9408-dc34bd0e2d85"}),
+        )
+        .await;
+    assert_eq!(w.app.post_raw(hidden).await.status(), StatusCode::CREATED);
+    let stored: Value = w.app.request("AIREQ-43").await.json().await.unwrap();
+    assert_eq!(stored["requester"], "bob@example.com");
+}
