@@ -90,6 +90,9 @@ pub struct JiraRecord {
     pub intake: Option<IntakeRecord>,
     /// Attempts a delivery gets before it fails.
     pub max_attempts: u32,
+    /// Why Jira last refused the credentials; deliveries wait until they are replaced.
+    #[serde(default)]
+    pub refused_reason: Option<String>,
     /// When it was last changed.
     pub updated_at: DateTime<Utc>,
 }
@@ -127,6 +130,11 @@ pub struct JiraView {
     pub intake: Option<serde_json::Value>,
     /// Attempts a delivery gets before it fails.
     pub max_attempts: u32,
+    /// `ok`, or `credentials_refused` until the credentials are replaced.
+    pub status: &'static str,
+    /// Why the credentials were refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
     /// When it was last changed.
     pub updated_at: DateTime<Utc>,
 }
@@ -144,6 +152,12 @@ impl From<&JiraRecord> for JiraView {
                     "request_types": i.request_types, "fields": i.fields})
             }),
             max_attempts: r.max_attempts,
+            status: if r.refused_reason.is_some() {
+                "credentials_refused"
+            } else {
+                "ok"
+            },
+            status_reason: r.refused_reason.clone(),
             updated_at: r.updated_at,
         }
     }

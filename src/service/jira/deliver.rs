@@ -15,8 +15,9 @@ use tokio::task::JoinSet;
 
 /// Deliveries taken per round.
 const ROUND: usize = 256;
-/// How long a delivery waits while no Jira site is configured.
-const NO_SITE_WAIT: Duration = Duration::seconds(60);
+/// How long a delivery waits while no Jira site is configured, or its credentials are
+/// refused.
+const HOLD: Duration = Duration::seconds(60);
 /// Who the audit log names for deliveries.
 const SYSTEM: &str = "system:jira";
 
@@ -104,10 +105,17 @@ impl Service {
         if delivery.due_at().is_none_or(|at| at > now) {
             return Ok(None);
         }
-        let Some(site) = site else {
+        let held = match &site {
+            None => Some("no Jira site is configured".to_owned()),
+            Some(s) => s
+                .refused_reason
+                .as_ref()
+                .map(|r| format!("waiting until the Jira credentials are replaced: {r}")),
+        };
+        let (Some(site), None) = (site, held.clone()) else {
             let waiting = Delivery {
-                next_attempt_at: Some(now + NO_SITE_WAIT),
-                last_error: Some("no Jira site is configured".into()),
+                next_attempt_at: Some(now + HOLD),
+                last_error: held,
                 ..delivery
             };
             self.writer
@@ -304,6 +312,15 @@ fn record(
             d.ambiguous = false;
             d.delivered_at = Some(at);
         }
+        Err(CallError::CredentialsRefused { reason, .. }) => {
+            // Not this delivery's fault: it waits, its attempt uncounted, and the site stops
+            // calling until the credentials are replaced.
+            d.attempts = attempts.saturating_sub(1);
+            d.state = DeliveryState::Retrying;
+            d.next_attempt_at = Some(at + HOLD);
+            d.last_error = Some(reason.clone());
+            refuse_site(w, reason, at)?;
+        }
         Err(CallError::Retryable {
             reason,
             retry_after,
@@ -349,5 +366,29 @@ fn link_recert_issue(w: &mut WriteView, d: &Delivery) -> Result<(), ServiceError
             ..recert
         })?;
     }
+    Ok(())
+}
+
+/// Stops deliveries until the Jira credentials are replaced; audited once.
+fn refuse_site(w: &mut WriteView, reason: &str, at: DateTime<Utc>) -> Result<(), ServiceError> {
+    let Some(site) = w.jira_site()? else {
+        return Ok(());
+    };
+    if site.refused_reason.is_some() {
+        return Ok(());
+    }
+    w.put_jira_site(&JiraRecord {
+        refused_reason: Some(reason.to_owned()),
+        ..site
+    })?;
+    w.audit(
+        NewAuditEntry {
+            kind: "jira.credentials_refused",
+            actor: SYSTEM.into(),
+            subject: "jira".into(),
+            data: serde_json::json!({"reason": reason}),
+        },
+        at,
+    )?;
     Ok(())
 }

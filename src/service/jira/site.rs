@@ -69,6 +69,11 @@ impl Service {
                 recertification: settings.recertification.clone(),
                 intake,
                 max_attempts: settings.max_attempts,
+                // Kept until new credentials or a new address come.
+                refused_reason: old
+                    .as_ref()
+                    .filter(|o| settings.credentials.is_none() && o.base_url == settings.base_url)
+                    .and_then(|o| o.refused_reason.clone()),
                 updated_at: now,
             };
             w.put_jira_site(&record)?;

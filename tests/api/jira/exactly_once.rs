@@ -100,3 +100,41 @@ fn clear_faults(w: &JiraWorld) {
     w.jira.fail_next(JiraOp::Any, 0, Fault::status(503));
     w.jira.lock().clear_faults();
 }
+
+#[tokio::test]
+async fn refused_credentials_hold_every_delivery_until_they_are_replaced() {
+    let w = JiraWorld::start("internal").await;
+    w.jira.add_issue("AIR-23", "Open");
+    w.jira.add_issue("AIR-24", "Open");
+    w.configure(
+        serde_json::json!({"credentials": {"email": crate::fake_jira::JIRA_EMAIL,
+        "api_token": "revoked-token-77"}}),
+    )
+    .await;
+    for key in ["AIR-23", "AIR-24"] {
+        w.app
+            .decide(&request_body(key, "alice@example.com", "otter-ai", 7))
+            .await;
+    }
+    let run = w.deliver().await;
+    assert_eq!(run["failed"], 0, "{run}");
+    let site: serde_json::Value = w
+        .app
+        .get("/v1/integrations/jira")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(site["status"], "credentials_refused", "{site}");
+    let calls = w.jira.requests().len();
+    w.app.clock.advance(chrono::Duration::minutes(5));
+    w.deliver().await;
+    assert_eq!(w.jira.requests().len(), calls, "held: no calls until fixed");
+    let fixed = w.configure(serde_json::json!({})).await;
+    assert_eq!(fixed["status"], "ok");
+    w.app.clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(w.deliver().await["done"], 2);
+    assert_eq!(w.comments("AIR-23").len(), 1);
+    assert_eq!(w.comments("AIR-24").len(), 1);
+    assert!(w.deliveries("failed").await.is_empty());
+}
