@@ -130,7 +130,10 @@ impl From<&RequestRecord> for RequestView {
         (status = 201, description = "Decided and recorded", body = SubmitResponse),
         (status = 200, description = "A retry of the same request: the stored answer", body = SubmitResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody,
+            description = "The automation template's reporter is not in the directory"),
+        (status = 409, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn submit(
