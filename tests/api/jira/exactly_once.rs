@@ -5,6 +5,7 @@ use super::JiraWorld;
 use crate::fake_idp::Fault;
 use crate::fake_jira::JiraOp;
 use crate::helpers::request_body;
+use reqwest::StatusCode;
 use std::time::Duration;
 
 #[tokio::test]
@@ -137,4 +138,50 @@ async fn refused_credentials_hold_every_delivery_until_they_are_replaced() {
     assert_eq!(w.comments("AIR-23").len(), 1);
     assert_eq!(w.comments("AIR-24").len(), 1);
     assert!(w.deliveries("failed").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_delivery_fails_at_once_is_listed_and_a_retry_delivers_it() {
+    let w = JiraWorld::start("internal").await;
+    w.jira.lock().transitions.clear();
+    w.jira.add_issue("AIR-25", "Open");
+    w.jira.fail_next(JiraOp::Comment, 1, Fault::status(400));
+    w.app
+        .decide(&request_body("AIR-25", "alice@example.com", "grammarly", 7))
+        .await;
+    let run = w.deliver().await;
+    assert_eq!(run["failed"], 1, "{run}");
+    let failed = w.deliveries("failed").await;
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0]["last_error"].as_str().unwrap().contains("400"),
+        "{failed:?}"
+    );
+    let id = failed[0]["delivery_id"].as_str().unwrap();
+    // Later deliveries of the issue are not held up by a failed one.
+    assert_eq!(w.comments("AIR-25").len(), 1, "the grant's note went out");
+    let response = w
+        .app
+        .post(
+            &format!("/v1/deliveries/{id}/retry"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(w.deliver().await["done"], 1);
+    let done: Vec<serde_json::Value> = w.deliveries("done").await;
+    let retried = done.iter().find(|d| d["delivery_id"] == id).unwrap();
+    assert_eq!(
+        retried["transition_note"], "no transition matched; comment only",
+        "{retried}"
+    );
+    assert_eq!(w.jira.issue("AIR-25").status, "Open");
+    let again = w
+        .app
+        .post(
+            &format!("/v1/deliveries/{id}/retry"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
 }
