@@ -17,7 +17,7 @@ mod common;
 #[path = "api/fake_idp/mod.rs"]
 mod fake_idp;
 #[allow(dead_code)]
-#[path = "api/fake_jira.rs"]
+#[path = "api/fake_jira/mod.rs"]
 mod fake_jira;
 #[allow(dead_code)]
 #[path = "api/prism.rs"]
