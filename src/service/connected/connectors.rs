@@ -93,6 +93,12 @@ impl Service {
                 updated_at: now,
             };
             w.put_connector(&record)?;
+            let was_held = old
+                .as_ref()
+                .is_some_and(|o| !o.enabled || o.refused_at.is_some());
+            if was_held && record.enabled && record.refused_at.is_none() {
+                release_held_jobs(w, &id, now)?;
+            }
             let mut data = serde_json::to_value(ConnectorView::from(&record)).unwrap_or_default();
             if let Some(fields) = data.as_object_mut() {
                 fields.insert(
@@ -221,4 +227,25 @@ fn check(name: &str, result: Result<String, CallError>) -> ConnectorCheck {
             detail: e.to_string(),
         },
     }
+}
+
+/// Makes the jobs a held connector put off due now, once it may be called again. Held jobs
+/// are put off by [`super::HOLD`]; one backing off for longer keeps its wait.
+fn release_held_jobs(
+    w: &mut crate::store::WriteView,
+    id: &ConnectorId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ServiceError> {
+    for job in w.due_jobs(chrono::DateTime::<chrono::Utc>::MAX_UTC, usize::MAX)? {
+        let held = job
+            .next_attempt_at
+            .is_some_and(|at| at > now && at <= now + super::HOLD);
+        if held && job.connector.managed_by() == Some(id) {
+            w.put_job(&crate::domain::Job {
+                next_attempt_at: Some(now),
+                ..job
+            })?;
+        }
+    }
+    Ok(())
 }

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 const ROUND: usize = 256;
 /// How long a delivery waits while no Jira site is configured, or its credentials are
 /// refused.
-const HOLD: Duration = Duration::seconds(60);
+pub(super) const HOLD: Duration = Duration::seconds(60);
 /// Who the audit log names for deliveries.
 const SYSTEM: &str = "system:jira";
 

@@ -77,6 +77,22 @@ impl Service {
                 updated_at: now,
             };
             w.put_jira_site(&record)?;
+            if old.as_ref().is_some_and(|o| o.refused_reason.is_some())
+                && record.refused_reason.is_none()
+            {
+                // The credentials were the trouble: what waited for them is due now.
+                for d in w.due_deliveries(chrono::DateTime::<chrono::Utc>::MAX_UTC, usize::MAX)? {
+                    let held = d
+                        .next_attempt_at
+                        .is_some_and(|at| at > now && at <= now + super::deliver::HOLD);
+                    if held {
+                        w.put_delivery(&crate::domain::Delivery {
+                            next_attempt_at: Some(now),
+                            ..d
+                        })?;
+                    }
+                }
+            }
             let mut data = serde_json::to_value(JiraView::from(&record)).unwrap_or_default();
             if let Some(fields) = data.as_object_mut() {
                 fields.insert(
