@@ -2,7 +2,11 @@
 //! signed anchor, and logs each pruning in the chain itself.
 
 use super::{Service, ServiceError};
-use crate::store::{AuditQueries, NewAuditEntry};
+use crate::domain::DeliveryState;
+use crate::store::{AuditQueries, ConnectedQueries, JiraQueries, NewAuditEntry};
+
+/// Delivered write-backs and drift runs removed per write transaction.
+const RECORDS_BATCH: usize = 10_000;
 use chrono::{DateTime, Utc};
 
 /// Entries removed per write transaction.
@@ -60,6 +64,43 @@ impl Service {
             );
             removed += pruned.entries();
             if pruned.entries() < PRUNE_BATCH {
+                return Ok(removed);
+            }
+        }
+    }
+
+    /// Removes delivered write-backs and drift runs older than the audit retention period
+    /// (their steps stay in the audit log until it prunes them); returns how many of each.
+    pub(super) fn prune_outbound(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, usize), ServiceError> {
+        let Some(retention) = self.config.lifecycle.audit_retention else {
+            return Ok((0, 0));
+        };
+        let before = now - retention;
+        // Most sweeps find nothing due: ask a snapshot before opening a write transaction.
+        let read = self.store.read()?;
+        let oldest_delivery = read.deliveries_in_state(DeliveryState::Done, None, 1)?;
+        let due = oldest_delivery
+            .first()
+            .is_some_and(|d| d.created_at < before)
+            || read
+                .oldest_drift_run_finished()?
+                .is_some_and(|at| at < before);
+        drop(read);
+        if !due {
+            return Ok((0, 0));
+        }
+        let mut removed = (0, 0);
+        loop {
+            let (deliveries, runs) = self.store.write(|w| {
+                let deliveries = w.prune_done_deliveries(before, RECORDS_BATCH)?;
+                let runs = w.prune_drift_runs(before, RECORDS_BATCH)?;
+                Ok::<_, ServiceError>((deliveries, runs))
+            })?;
+            removed = (removed.0 + deliveries, removed.1 + runs);
+            if deliveries < RECORDS_BATCH && runs < RECORDS_BATCH {
                 return Ok(removed);
             }
         }

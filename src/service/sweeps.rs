@@ -59,6 +59,8 @@ pub struct SweepReport {
     pub recertifications: usize,
     /// Audit entries pruned past the retention period.
     pub audit_entries_pruned: u64,
+    /// Delivered Jira write-backs and drift runs removed past the retention period.
+    pub records_pruned: usize,
     /// Connector jobs that were due, run after the sweeps (which may have made some due).
     pub jobs: super::JobsRun,
     /// Jira write-backs that were due, delivered after the jobs.
@@ -108,6 +110,10 @@ impl Service {
             grants_expired: self.sweep(Index::Expiry, now, now, expire_grant)?,
             recertifications: self.sweep(Index::Expiry, now + c.recert_window, now, open_recert)?,
             audit_entries_pruned: self.prune_audit(now)?,
+            records_pruned: {
+                let (deliveries, runs) = self.prune_outbound(now)?;
+                deliveries + runs
+            },
             jobs: super::JobsRun::default(),
             deliveries: super::DeliveriesRun::default(),
         };

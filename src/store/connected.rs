@@ -176,6 +176,16 @@ pub trait ConnectedQueries: Tables + Sized {
         }
     }
 
+    /// When the oldest drift run finished, if there is one.
+    fn oldest_drift_run_finished(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match self.open(DRIFT_RUNS)?.first()? {
+            Some((_, value)) => Ok(Some(
+                decode::<DriftRun>("drift_runs", value.value())?.finished_at,
+            )),
+            None => Ok(None),
+        }
+    }
+
     /// Drift runs, newest first, at most `limit`.
     fn drift_runs(&self, limit: usize) -> Result<Vec<DriftRun>, StoreError> {
         let mut out = Vec::new();
@@ -233,6 +243,27 @@ impl WriteView<'_> {
         self.table(JOB_ESCALATIONS)?
             .insert(escalation.job_id.as_str(), encode(escalation)?.as_slice())?;
         Ok(())
+    }
+
+    /// Removes up to `limit` drift runs finished before `before`; returns how many.
+    pub fn prune_drift_runs(
+        &mut self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let mut old = Vec::new();
+        for entry in self.open(DRIFT_RUNS)?.iter()? {
+            let (_, value) = entry?;
+            let run: DriftRun = decode("drift_runs", value.value())?;
+            if run.finished_at >= before || old.len() >= limit {
+                break;
+            }
+            old.push(run.run_id);
+        }
+        for id in &old {
+            self.table(DRIFT_RUNS)?.remove(id.as_str())?;
+        }
+        Ok(old.len())
     }
 
     /// Records a drift run.

@@ -136,3 +136,43 @@ impl WriteView<'_> {
         Ok(())
     }
 }
+
+impl WriteView<'_> {
+    /// Removes up to `limit` delivered deliveries delivered before `before`; returns how many.
+    pub fn prune_done_deliveries(
+        &mut self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let done = DeliveryState::Done.as_str();
+        let mut old = Vec::new();
+        {
+            let all = self.open(DELIVERIES)?;
+            for entry in self.open(DELIVERIES_BY_STATE)?.range((done, "")..)? {
+                let (key, _) = entry?;
+                let (state, id) = key.value();
+                if state != done || old.len() >= limit {
+                    break;
+                }
+                let Some(d) = get::<Delivery>(&all, "deliveries", id)? else {
+                    continue;
+                };
+                // Ids follow creation: past the first made after `before`, none is older.
+                if d.created_at >= before {
+                    break;
+                }
+                if d.delivered_at.is_some_and(|at| at < before) {
+                    old.push(d);
+                }
+            }
+        }
+        for d in &old {
+            let id = d.delivery_id.as_str();
+            self.table(DELIVERIES_BY_STATE)?.remove((done, id))?;
+            self.table(DELIVERIES_BY_ISSUE)?
+                .remove((d.issue_key.as_str(), id))?;
+            self.table(DELIVERIES)?.remove(id)?;
+        }
+        Ok(old.len())
+    }
+}

@@ -152,3 +152,14 @@ async fn an_empty_listing_or_too_many_removals_change_nothing() {
     assert_eq!(w.idp.members(GROUP).len(), 5);
     w.assert_specs_held();
 }
+
+#[tokio::test]
+async fn drift_runs_are_pruned_after_the_retention_period() {
+    let w = two_members(false, 0.1).await;
+    drift(&w).await;
+    w.app.clock.advance(chrono::Duration::days(366));
+    let report = w.app.sweep().await;
+    assert_eq!(report["records_pruned"], 1, "{report}");
+    let runs: Value = w.app.get("/v1/drift").await.json().await.unwrap();
+    assert_eq!(runs["runs"], json!([]));
+}

@@ -238,3 +238,20 @@ async fn a_recertification_gets_one_issue_and_its_outcome_is_told_there() {
     assert!(texts[0].contains("kept by"), "{texts:?}");
     w.assert_spec_held();
 }
+
+#[tokio::test]
+async fn delivered_write_backs_are_pruned_after_the_retention_period() {
+    let w = JiraWorld::start("internal").await;
+    w.jira.add_issue("AIR-16", "Open");
+    w.app
+        .decide(&request_body("AIR-16", "alice@example.com", "otter-ai", 7))
+        .await;
+    w.deliver().await;
+    assert_eq!(w.deliveries("done").await.len(), 1);
+    w.app.clock.advance(chrono::Duration::days(364));
+    assert_eq!(w.app.sweep().await["records_pruned"], 0);
+    w.app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(w.app.sweep().await["records_pruned"], 1);
+    assert!(w.deliveries("done").await.is_empty());
+    assert_eq!(w.comments("AIR-16").len(), 1, "Jira keeps its comment");
+}
