@@ -117,41 +117,23 @@ fn adf(text: &str) -> serde_json::Value {
 #[derive(Debug)]
 pub struct Jira {
     http: Client,
-    link: Mutex<Option<(String, Arc<Link>)>>,
+    link: Mutex<super::LinkSlot>,
 }
 
 impl Jira {
-    /// A client whose calls time out after `timeout`; no redirects are followed.
+    /// A client whose calls time out after `timeout`.
     pub fn new(timeout: Duration) -> Result<Self, CallError> {
-        super::install_tls();
-        let http = Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("clearance/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|_| CallError::Rejected {
-                reason: "the HTTP client could not be built".into(),
-                call: None,
-            })?;
         Ok(Self {
-            http,
+            http: super::client(timeout)?,
             link: Mutex::default(),
         })
     }
 
     fn link(&self, t: &JiraTarget) -> Arc<Link> {
-        let Ok(mut link) = self.link.lock() else {
-            return Arc::new(Link::default());
+        let Ok(mut slot) = self.link.lock() else {
+            return Arc::default();
         };
-        match link.as_ref() {
-            Some((revision, l)) if *revision == t.revision => l.clone(),
-            _ => {
-                let l = Arc::new(Link::default());
-                *link = Some((t.revision.clone(), l.clone()));
-                l
-            }
-        }
+        super::current_link(&mut slot, &t.revision)
     }
 
     fn request(&self, t: &JiraTarget, method: Method, url: Url) -> RequestBuilder {

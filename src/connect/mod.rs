@@ -148,7 +148,7 @@ pub fn http_client() -> reqwest::Client {
 #[derive(Debug)]
 pub struct Connectors {
     http: reqwest::Client,
-    links: Mutex<HashMap<ConnectorId, (String, Arc<Link>)>>,
+    links: Mutex<HashMap<ConnectorId, LinkSlot>>,
 }
 
 /// How long a vendor call may take before it counts as a timeout.
@@ -164,23 +164,43 @@ macro_rules! dispatch {
     }};
 }
 
+/// A vendor client whose calls time out after `timeout`; no redirects are followed, so
+/// credentials never travel to another host.
+fn client(timeout: Duration) -> Result<reqwest::Client, CallError> {
+    install_tls();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("clearance/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|_| CallError::Rejected {
+            reason: "the HTTP client could not be built".into(),
+            call: None,
+        })
+}
+
+/// A link kept with the configuration revision it was made for; a new revision gets a new
+/// link (and no token cached for the old credentials).
+type LinkSlot = Option<(String, Arc<Link>)>;
+
+/// The link in `slot` for `revision`, made anew when the revision changed.
+fn current_link(slot: &mut LinkSlot, revision: &str) -> Arc<Link> {
+    match slot {
+        Some((r, link)) if r == revision => link.clone(),
+        _ => {
+            let link = Arc::new(Link::default());
+            *slot = Some((revision.to_owned(), link.clone()));
+            link
+        }
+    }
+}
+
 impl Connectors {
-    /// A client whose calls time out after `timeout`; no redirects are followed, so
-    /// credentials never travel to another host.
+    /// A client whose calls time out after `timeout`.
     pub fn new(timeout: Duration) -> Result<Self, CallError> {
-        install_tls();
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("clearance/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|_| CallError::Rejected {
-                reason: "the HTTP client could not be built".into(),
-                call: None,
-            })?;
         Ok(Self {
-            http,
+            http: client(timeout)?,
             links: Mutex::default(),
         })
     }
@@ -189,14 +209,7 @@ impl Connectors {
         let Ok(mut links) = self.links.lock() else {
             return Arc::default();
         };
-        match links.get(&t.id) {
-            Some((revision, link)) if *revision == t.revision => link.clone(),
-            _ => {
-                let link = Arc::new(Link::default());
-                links.insert(t.id.clone(), (t.revision.clone(), link.clone()));
-                link
-            }
-        }
+        current_link(links.entry(t.id.clone()).or_default(), &t.revision)
     }
 
     /// Every connector's call counters.
@@ -206,7 +219,7 @@ impl Connectors {
             .map(|links| {
                 let mut all: Vec<_> = links
                     .iter()
-                    .map(|(id, (_, link))| (id.clone(), link.stats()))
+                    .filter_map(|(id, slot)| Some((id.clone(), slot.as_ref()?.1.stats())))
                     .collect();
                 all.sort_by(|a, b| a.0.cmp(&b.0));
                 all

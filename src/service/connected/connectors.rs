@@ -99,22 +99,15 @@ impl Service {
             if was_held && record.enabled && record.refused_at.is_none() {
                 release_held_jobs(w, &id, now)?;
             }
-            let mut data = serde_json::to_value(ConnectorView::from(&record)).unwrap_or_default();
-            if let Some(fields) = data.as_object_mut() {
-                fields.insert(
-                    "credentials_changed".into(),
-                    settings.credentials.is_some().into(),
-                );
-            }
-            w.audit(
-                NewAuditEntry {
-                    kind: "connector.configured",
-                    actor: actor.audit_name(),
-                    subject: id.to_string(),
-                    data,
-                },
-                now,
-            )?;
+            let view = ConnectorView::from(&record);
+            let entry = configured_entry(
+                "connector.configured",
+                actor,
+                id.to_string(),
+                &view,
+                settings.credentials.is_some(),
+            );
+            w.audit(entry, now)?;
             Ok::<_, ServiceError>(record)
         })?;
         Ok(ConnectorView::from(&record))
@@ -214,7 +207,29 @@ impl Service {
     }
 }
 
-fn check(name: &str, result: Result<String, CallError>) -> ConnectorCheck {
+/// The audit entry of a configuration change: the view as the API shows it (secrets only as
+/// `"set"`) and whether the secrets were replaced.
+pub(in crate::service) fn configured_entry(
+    kind: &'static str,
+    actor: &Actor,
+    subject: String,
+    view: &impl Serialize,
+    secrets_changed: bool,
+) -> NewAuditEntry {
+    let mut data = serde_json::to_value(view).unwrap_or_default();
+    if let Some(fields) = data.as_object_mut() {
+        fields.insert("credentials_changed".into(), secrets_changed.into());
+    }
+    NewAuditEntry {
+        kind,
+        actor: actor.audit_name(),
+        subject,
+        data,
+    }
+}
+
+/// A check named `name`: passed with the detail, or failed with the sanitised reason.
+pub(in crate::service) fn check(name: &str, result: Result<String, CallError>) -> ConnectorCheck {
     match result {
         Ok(detail) => ConnectorCheck {
             name: name.into(),

@@ -11,6 +11,7 @@ mod worker;
 
 pub use check::GrantCheck;
 pub use connectors::{ConnectorCheck, ConnectorTest};
+pub(super) use connectors::{check, configured_entry};
 pub use drift::{DRIFT_RUNS_SHOWN, DriftConfig, DriftRuns};
 pub use identities::IdentityBody;
 pub use outcome::HOLD;

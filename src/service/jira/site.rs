@@ -5,7 +5,8 @@ use super::super::auth::ANY_ROLE;
 use super::super::{Actor, Service, ServiceError};
 use crate::connect::JiraTarget;
 use crate::domain::{DomainError, IntakeRecord, JiraRecord, JiraUpsert, JiraView};
-use crate::store::{JiraQueries, NewAuditEntry};
+use crate::service::connected::{check, configured_entry};
+use crate::store::JiraQueries;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
@@ -93,22 +94,15 @@ impl Service {
                     }
                 }
             }
-            let mut data = serde_json::to_value(JiraView::from(&record)).unwrap_or_default();
-            if let Some(fields) = data.as_object_mut() {
-                fields.insert(
-                    "credentials_changed".into(),
-                    settings.credentials.is_some().into(),
-                );
-            }
-            w.audit(
-                NewAuditEntry {
-                    kind: "jira.configured",
-                    actor: actor.audit_name(),
-                    subject: "jira".into(),
-                    data,
-                },
-                now,
-            )?;
+            let view = JiraView::from(&record);
+            let entry = configured_entry(
+                "jira.configured",
+                actor,
+                "jira".into(),
+                &view,
+                settings.credentials.is_some(),
+            );
+            w.audit(entry, now)?;
             Ok::<_, ServiceError>(record)
         })?;
         Ok(JiraView::from(&record))
@@ -127,16 +121,10 @@ impl Service {
 
     /// What to call for the site, with the token opened for this call only.
     pub(super) fn jira_target(&self, record: &JiraRecord) -> Result<JiraTarget, ServiceError> {
-        let token = self
-            .store
-            .secrets()
-            .open(TOKEN_OWNER, &record.sealed_token)?;
-        let token =
-            String::from_utf8(token).map_err(|_| crate::secrets::SecretsError::Unopenable)?;
         Ok(JiraTarget {
             base_url: record.base_url.clone(),
             email: record.email.clone(),
-            api_token: SecretString::from(token),
+            api_token: self.open_secret(TOKEN_OWNER, &record.sealed_token)?,
             revision: record.updated_at.to_rfc3339(),
         })
     }
@@ -146,13 +134,15 @@ impl Service {
         &self,
         intake: &IntakeRecord,
     ) -> Result<SecretString, ServiceError> {
-        let secret = self
-            .store
-            .secrets()
-            .open(WEBHOOK_OWNER, &intake.sealed_secret)?;
-        let secret =
-            String::from_utf8(secret).map_err(|_| crate::secrets::SecretsError::Unopenable)?;
-        Ok(SecretString::from(secret))
+        self.open_secret(WEBHOOK_OWNER, &intake.sealed_secret)
+    }
+
+    /// A sealed text secret of `owner`, opened.
+    fn open_secret(&self, owner: &str, sealed: &str) -> Result<SecretString, ServiceError> {
+        let bytes = self.store.secrets().open(owner, sealed)?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| crate::secrets::SecretsError::Unopenable)?;
+        Ok(SecretString::from(text))
     }
 
     /// Checks the credentials against the site. Changes nothing.
@@ -165,14 +155,7 @@ impl Service {
             .ok_or(ServiceError::NotFound("jira configuration"))?;
         let target = self.jira_target(&record)?;
         let answer = self.jira.client.myself(&target).await;
-        let check = crate::service::ConnectorCheck {
-            name: "credentials".into(),
-            ok: answer.is_ok(),
-            detail: match answer {
-                Ok(_) => "accepted".into(),
-                Err(e) => e.to_string(),
-            },
-        };
+        let check = check("credentials", answer.map(|_| "accepted".into()));
         Ok(JiraTest {
             ok: check.ok,
             checks: vec![check],

@@ -63,6 +63,23 @@ impl Fault {
         self
     }
 
+    /// The fault's answer: the vendor's `error` for its status, with its headers, after the
+    /// delay; or for status 0 the real answer (the change made), the delay late.
+    pub async fn answer(
+        self,
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+        error: impl FnOnce(u16) -> Response,
+    ) -> Response {
+        if self.status == 0 {
+            let response = next.run(request).await;
+            tokio::time::sleep(self.delay).await;
+            return response;
+        }
+        tokio::time::sleep(self.delay).await;
+        with_headers(error(self.status), &self.headers)
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -156,6 +173,16 @@ impl Drop for FakeIdp {
 
 pub(super) type Shared = Arc<Mutex<Directory>>;
 
+/// Serves `app` on 127.0.0.1:0; its base URL and the task serving it.
+pub async fn serve(app: Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (address, task)
+}
+
 impl FakeIdp {
     pub async fn start() -> Self {
         let state: Shared = Arc::default();
@@ -184,11 +211,7 @@ impl FakeIdp {
             )
             .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (address, task) = serve(app).await;
         Self {
             address,
             state,
@@ -311,20 +334,8 @@ async fn answer(
         (fault, limited, headers)
     };
     if let Some(fault) = fault {
-        if fault.status == 0 {
-            let response = next.run(request).await;
-            tokio::time::sleep(fault.delay).await;
-            return with_headers(response, &rate_headers);
-        }
-        tokio::time::sleep(fault.delay).await;
-        let mut response = error_body(op, okta, fault.status).into_response();
-        for (name, value) in &fault.headers {
-            response.headers_mut().insert(
-                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                value.parse().unwrap(),
-            );
-        }
-        return with_headers(response, &rate_headers);
+        let error = |status| error_body(op, okta, status).into_response();
+        return with_headers(fault.answer(request, next, error).await, &rate_headers);
     }
     if limited {
         return with_headers(error_body(op, okta, 429).into_response(), &rate_headers);

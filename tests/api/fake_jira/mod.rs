@@ -120,11 +120,7 @@ impl FakeJira {
             )
             .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (address, task) = crate::fake_idp::serve(app).await;
         Self {
             address,
             state,
@@ -217,21 +213,9 @@ async fn gate(
         )
     );
     if let Some(fault) = fault {
-        if fault.status == 0 {
-            // The write happens; the answer comes too late.
-            let response = next.run(request).await;
-            tokio::time::sleep(fault.delay).await;
-            return response;
-        }
-        tokio::time::sleep(fault.delay).await;
-        let mut response = error(fault.status, "injected");
-        for (name, value) in &fault.headers {
-            response.headers_mut().insert(
-                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                value.parse().unwrap(),
-            );
-        }
-        return response;
+        return fault
+            .answer(request, next, |status| error(status, "injected"))
+            .await;
     }
     if auth != expected {
         return error(401, "Client must be authenticated to access this resource.");
