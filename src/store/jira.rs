@@ -56,15 +56,13 @@ pub trait JiraQueries: Tables + Sized {
     /// in the order they were queued.
     fn first_open_delivery(&self, issue: &IssueKey) -> Result<Option<String>, StoreError> {
         let all = self.open(DELIVERIES)?;
+        let key = issue.as_str();
         for entry in self
             .open(DELIVERIES_BY_ISSUE)?
-            .range((issue.as_str(), "")..)?
+            .range((key, 0)..=(key, u64::MAX))?
         {
-            let (key, _) = entry?;
-            let (i, id) = key.value();
-            if i != issue.as_str() {
-                break;
-            }
+            let (_, id) = entry?;
+            let id = id.value();
             if get::<Delivery>(&all, "deliveries", id)?.is_some_and(|d| d.is_open()) {
                 return Ok(Some(id.to_owned()));
             }
@@ -123,8 +121,15 @@ impl WriteView<'_> {
             self.table(DELIVERIES_BY_STATE)?
                 .remove((old.state.as_str(), id))?;
         } else {
+            let issue = delivery.issue_key.as_str();
+            let last = self
+                .open(DELIVERIES_BY_ISSUE)?
+                .range((issue, 0)..=(issue, u64::MAX))?
+                .next_back()
+                .transpose()?
+                .map(|(key, _)| key.value().1);
             self.table(DELIVERIES_BY_ISSUE)?
-                .insert((delivery.issue_key.as_str(), id), ())?;
+                .insert((issue, last.map_or(0, |n| n + 1)), id)?;
         }
         if let Some(at) = delivery.due_at() {
             self.table(DUE_DELIVERIES)?.insert((ms(at), id), ())?;
@@ -169,9 +174,23 @@ impl WriteView<'_> {
         for d in &old {
             let id = d.delivery_id.as_str();
             self.table(DELIVERIES_BY_STATE)?.remove((done, id))?;
-            self.table(DELIVERIES_BY_ISSUE)?
-                .remove((d.issue_key.as_str(), id))?;
             self.table(DELIVERIES)?.remove(id)?;
+            let issue = d.issue_key.as_str();
+            let numbered = {
+                let by_issue = self.open(DELIVERIES_BY_ISSUE)?;
+                let mut found = None;
+                for entry in by_issue.range((issue, 0)..=(issue, u64::MAX))? {
+                    let (key, value) = entry?;
+                    if value.value() == id {
+                        found = Some(key.value().1);
+                        break;
+                    }
+                }
+                found
+            };
+            if let Some(n) = numbered {
+                self.table(DELIVERIES_BY_ISSUE)?.remove((issue, n))?;
+            }
         }
         Ok(old.len())
     }

@@ -185,8 +185,9 @@ tables! {
     DELIVERIES deliveries: &'static str => &'static [u8] = "deliveries";
     /// `(due ms, delivery id)` for deliveries pending or retrying.
     DUE_DELIVERIES due_deliveries: (i64, &'static str) => () = "due_deliveries";
-    /// `(issue key, delivery id)`: each issue's deliveries in the order they were queued.
-    DELIVERIES_BY_ISSUE deliveries_by_issue: (&'static str, &'static str) => () = "deliveries_by_issue";
+    /// `(issue key, n)` → delivery id: each issue's deliveries numbered in the order they were
+    /// queued (ids made in one millisecond need not sort in that order).
+    DELIVERIES_BY_ISSUE deliveries_by_issue: (&'static str, u64) => &'static str = "deliveries_by_issue";
     /// `(state, delivery id)`: deliveries by where they stand.
     DELIVERIES_BY_STATE deliveries_by_state: (&'static str, &'static str) => () = "deliveries_by_state";
     /// Under `layout`: the layout of tables and records the database holds (see `layout.rs`).
