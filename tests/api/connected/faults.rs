@@ -215,6 +215,9 @@ async fn a_call_that_times_out_is_retried() {
             .contains("did not answer in time"),
         "{job}"
     );
+    // Back to an ordinary deadline, so that a busy machine does not time the retry out too.
+    w.app.call_timeout = Duration::from_secs(5);
+    w.app.restart().await;
     w.app.clock.advance(chrono::Duration::seconds(3));
     assert_eq!(w.run_jobs().await["done"], 1);
     assert_eq!(w.get_grant(&grant).await["state"], "active");

@@ -21,6 +21,9 @@ async fn a_comment_stored_before_a_timeout_is_found_and_not_posted_again() {
         .await;
     assert_eq!(w.deliver().await["retrying"], 1);
     assert_eq!(w.comments("AIR-20").len(), 1, "Jira stored it");
+    // Back to an ordinary deadline, so that a busy machine does not time the retry out too.
+    w.app.call_timeout = Duration::from_secs(5);
+    w.app.restart().await;
     w.app.clock.advance(chrono::Duration::seconds(5));
     assert_eq!(w.deliver().await["done"], 1);
     assert_eq!(w.comments("AIR-20").len(), 1, "exactly one comment");
