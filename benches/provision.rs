@@ -78,7 +78,6 @@ async fn start_server(data: &std::path::Path) -> String {
         store: Default::default(),
         sweep_every: None,
         timeouts: Default::default(),
-        apply_spin: clearance::service::DEFAULT_APPLY_SPIN,
         job_poll: Some(Duration::from_millis(100)),
         drift_every: None,
         connected: Default::default(),

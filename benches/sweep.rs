@@ -30,7 +30,7 @@ fn now() -> DateTime<Utc> {
 fn add_grants(store: &Store, n: usize, offset: usize, expires_at: DateTime<Utc>) {
     for chunk in (offset..offset + n).collect::<Vec<_>>().chunks(100_000) {
         store
-            .write_unsynced(|w| {
+            .write(|w| {
                 for &g in chunk {
                     let user =
                         Email::parse("e", &format!("user{}@example.com", g % 10_000)).unwrap();

@@ -35,8 +35,6 @@ pub struct Config {
     pub sweep_every: Option<std::time::Duration>,
     /// Header-read, request and shutdown deadlines.
     pub timeouts: Timeouts,
-    /// How long the thread applying lone changes looks for the next before it sleeps.
-    pub apply_spin: std::time::Duration,
     /// How often the worker looks for due connector jobs; `None` leaves them to the sweeps,
     /// `clearance sweep` and `POST /v1/jobs/run`.
     pub job_poll: Option<std::time::Duration>,
@@ -86,7 +84,6 @@ fn start_service(config: &Config, clock: SharedClock) -> Result<Service, Startup
         schema_path: config.schema_path.clone(),
         admin_token: config.admin_token.clone(),
         lifecycle: config.lifecycle.clone(),
-        apply_spin: config.apply_spin,
         connected: config.connected.clone(),
     };
     Ok(Service::start(

@@ -7,7 +7,7 @@ use clearance::domain::{
     Connector, Email, Grant, GrantState, GroupId, RequestId, Risk, Tool, ToolId, ToolStatus, User,
 };
 use clearance::metrics::Metrics;
-use clearance::service::{DEFAULT_APPLY_SPIN, Service, ServiceConfig};
+use clearance::service::{Service, ServiceConfig};
 use clearance::store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +20,6 @@ pub fn start(store: Store, now: DateTime<Utc>) -> Service {
         schema_path: root.join("schemas/clearance.cedarschema"),
         admin_token: None,
         lifecycle: Default::default(),
-        apply_spin: DEFAULT_APPLY_SPIN,
         connected: Default::default(),
     };
     let clock = Arc::new(ManualClock::new(now));
@@ -43,7 +42,7 @@ pub fn tool_id(i: usize) -> ToolId {
 pub fn seed(store: &Store, users: usize, tools: usize, grants: usize, historic: bool) {
     let employees = GroupId::parse("g", "employees").unwrap();
     store
-        .write_unsynced(|w| {
+        .write(|w| {
             for t in 0..tools {
                 w.put_tool(&Tool {
                     id: tool_id(t),
@@ -72,7 +71,7 @@ pub fn seed(store: &Store, users: usize, tools: usize, grants: usize, historic: 
     let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     for chunk in (0..grants).collect::<Vec<_>>().chunks(100_000) {
         store
-            .write_unsynced(|w| {
+            .write(|w| {
                 for &g in chunk {
                     let tool = (g / users) % tools;
                     let mut grant = Grant::pending(

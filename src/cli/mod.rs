@@ -177,18 +177,6 @@ struct StoreArgs {
         value_parser = clap::value_parser!(u64).range(1..=MAX_CACHE_MIB)
     )]
     db_cache_mib: u64,
-    /// How long, in microseconds, the thread that applies a lone change to the database
-    /// (after it is answered from the journal) keeps looking for the next one before it
-    /// sleeps. Waking a sleeping thread costs tens of microseconds on a virtual machine, and
-    /// the next change waits for the apply; 0 saves the CPU this costs between changes
-    /// arriving one at a time.
-    #[arg(
-        long,
-        env = "CLEARANCE_APPLY_SPIN_US",
-        default_value_t = DEFAULT_APPLY_SPIN_US,
-        value_parser = clap::value_parser!(u64).range(0..=MAX_APPLY_SPIN_US)
-    )]
-    apply_spin_us: u64,
 }
 
 /// Counts and durations where 0 would mean nothing sensible: refused, not rounded up.
@@ -208,10 +196,6 @@ where
 
 /// The page cache's default size in MiB: the store's default.
 const DEFAULT_CACHE_MIB: u64 = (crate::store::CACHE_BYTES >> 20) as u64;
-/// The applier's default look-again time in microseconds: the service's default.
-const DEFAULT_APPLY_SPIN_US: u64 = crate::service::DEFAULT_APPLY_SPIN.as_micros() as u64;
-/// Looking again for longer than 100 ms is a core spent, not a wake-up saved.
-const MAX_APPLY_SPIN_US: u64 = 100_000;
 /// A cache beyond this (1 TiB) is a typo, not a plan.
 const MAX_CACHE_MIB: u64 = 1 << 20;
 
@@ -285,7 +269,6 @@ impl StoreArgs {
                 .filter(|t| !t.is_empty()),
             sweep_every,
             timeouts: Timeouts::default(),
-            apply_spin: std::time::Duration::from_micros(self.apply_spin_us),
             job_poll: None,
             connected: ConnectedConfig {
                 call_timeout: std::time::Duration::from_secs(self.connector_timeout_secs),

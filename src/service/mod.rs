@@ -4,7 +4,6 @@
 //! facts from the store, asks the policy engine, and records the result in one transaction
 //! together with its audit entry.
 
-mod applier;
 mod approvals;
 mod audit;
 mod auth;
@@ -37,7 +36,6 @@ mod transitions;
 mod window;
 mod writer;
 
-pub use applier::DEFAULT_APPLY_SPIN;
 pub use approvals::{ApproveBody, DenyBody, Reviewed};
 pub use audit::{AuditPage, MAX_EVENTS};
 pub use auth::Actor;
@@ -79,9 +77,6 @@ pub struct ServiceConfig {
     pub admin_token: Option<String>,
     /// Recertification window, approval SLA, escalation target, maximum request age.
     pub lifecycle: LifecycleConfig,
-    /// How long the thread applying lone changes keeps looking for the next one before it
-    /// sleeps (see `service/writer.rs`); zero: it sleeps at once.
-    pub apply_spin: std::time::Duration,
     /// Connector calls.
     pub connected: ConnectedConfig,
 }
@@ -114,7 +109,7 @@ impl Service {
     ) -> Result<Self, ServiceError> {
         let policies = PolicyState::start(&store, &config, clock.as_ref())?;
         metrics.policy_seq(policies.current().seq());
-        let writer = writer::Writer::start(store.clone(), config.apply_spin)?;
+        let writer = writer::Writer::start(store.clone())?;
         let connected = connected::Connected::start(&config.connected)?;
         let jira = jira::JiraState::start(config.connected.call_timeout)?;
         Ok(Self {

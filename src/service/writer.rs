@@ -9,19 +9,13 @@
 //! batch). A full queue refuses new changes at once ([`ServiceError::Busy`]) rather than
 //! queueing without bound.
 //!
-//! A caller that is the only one writing commits its change itself, as a batch of one, on its
-//! own thread: handing a change to another thread and its answer back costs two thread
-//! wake-ups, which on a virtual machine take tens of microseconds each, more than half a lone
-//! decision's own work. It is answered once its journal record is durable; the applier thread
-//! then applies it to the database (see `store/deferred.rs`), off the answer's path. As soon
-//! as two write at once, changes queue and batch as above.
+//! A caller waits on the writer without blocking its own thread: an async task on the
+//! runtime never waits for the disk.
 
 use super::ServiceError;
-use super::applier::{Applier, join, spawn};
-use crate::store::{Applying, Store, StoreError, WriteView};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::store::{Store, StoreError, WriteView};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -86,45 +80,11 @@ impl From<StoreError> for Abort {
     }
 }
 
-/// What the writer thread and callers committing their own change share.
-#[derive(Debug)]
-struct Shared {
-    store: Store,
-    /// Held by whoever commits: the writer thread for a batch or a sync, or a caller
-    /// committing its own change.
-    committing: Mutex<()>,
-    /// Callers writing now: queued, being committed, or about to be.
-    writing: AtomicUsize,
-}
-
-impl Shared {
-    // The guard protects no data: a panic while holding it leaves nothing to repair, so
-    // both ways of taking it take a poisoned one over.
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        self.committing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The guard, unless someone else is committing now.
-    fn try_lock(&self) -> Option<MutexGuard<'_, ()>> {
-        match self.committing.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
-    }
-}
-
-/// The single writer: a bounded queue and the thread that drains it, and the thread that
-/// applies lone changes answered from the journal.
+/// The single writer: a bounded queue and the thread that drains it.
 #[derive(Debug)]
 pub(super) struct Writer {
-    shared: Arc<Shared>,
     queue: Option<SyncSender<Box<dyn Pending>>>,
     thread: Option<JoinHandle<()>>,
-    /// Applies lone changes after they are answered; dropped (and joined) after the writer.
-    applier: Applier,
     /// Changes queued so far.
     queued: AtomicU64,
 }
@@ -132,63 +92,28 @@ pub(super) struct Writer {
 type Answer<T> = oneshot::Receiver<Result<T, ServiceError>>;
 
 impl Writer {
-    /// Starts the writer thread over `store`, and the applier, which looks for the next lone
-    /// change for up to `spin` before it sleeps.
-    pub fn start(store: Store, spin: Duration) -> Result<Self, ServiceError> {
-        let shared = Arc::new(Shared {
-            store,
-            committing: Mutex::new(()),
-            writing: AtomicUsize::new(0),
-        });
+    /// Starts the writer thread over `store`.
+    pub fn start(store: Store) -> Result<Self, ServiceError> {
         let (queue, changes) = sync_channel::<Box<dyn Pending>>(QUEUE);
-        let thread = spawn("clearance-writer", {
-            let shared = Arc::clone(&shared);
-            move || drain(&shared, &changes)
-        })?;
-        let applier = Applier::start(spin)?;
+        let thread = spawn("clearance-writer", move || drain(&store, &changes))?;
         Ok(Self {
-            shared,
             queue: Some(queue),
             thread: Some(thread),
-            applier,
             queued: AtomicU64::new(0),
         })
     }
 
-    /// Commits `apply` (alone if no one else is writing, else in the writer's next batch)
-    /// and waits until it committed (its result) or failed. `apply` must be
-    /// repeatable: it runs again in a new transaction when a batch-mate fails.
+    /// Queues `apply` for the writer's next batch and waits until it committed (its result)
+    /// or failed. `apply` must be repeatable: it runs again in a new transaction when a
+    /// batch-mate fails.
     pub async fn write_async<T, F>(&self, apply: F) -> Result<T, ServiceError>
     where
         T: Send + 'static,
         F: FnMut(&mut WriteView<'_>) -> Result<T, ServiceError> + Send + 'static,
     {
         let (change, answer) = change(apply);
-        let writing = Writing::enter(&self.shared);
-        if let Some(change) = self.commit_alone(&writing, change) {
-            self.enqueue(change)?;
-        }
+        self.enqueue(change)?;
         answer.await.unwrap_or(Err(ServiceError::Unavailable))
-    }
-
-    /// Commits `change` on the caller's thread if no one else is writing; otherwise gives it
-    /// back. Blocks for one small commit, as every write outside the writer does.
-    fn commit_alone(
-        &self,
-        writing: &Writing<'_>,
-        change: Box<dyn Pending>,
-    ) -> Option<Box<dyn Pending>> {
-        if !writing.alone {
-            return Some(change);
-        }
-        // A sync, or a test's hold, may have the writer thread committing.
-        let Some(_committing) = self.shared.try_lock() else {
-            return Some(change);
-        };
-        if let Some(applying) = commit_answering_first(&self.shared.store, change) {
-            self.applier.apply_later(applying);
-        }
-        None
     }
 
     /// Queues `change` for the writer thread; a full queue refuses at once.
@@ -202,29 +127,6 @@ impl Writer {
             Err(TrySendError::Full(_)) => Err(ServiceError::Busy),
             Err(TrySendError::Disconnected(_)) => Err(ServiceError::Unavailable),
         }
-    }
-}
-
-/// A caller counted among those writing until it has its answer or gives up waiting.
-struct Writing<'a> {
-    shared: &'a Shared,
-    /// No one else was writing when this caller began.
-    alone: bool,
-}
-
-impl<'a> Writing<'a> {
-    fn enter(shared: &'a Shared) -> Self {
-        let before = shared.writing.fetch_add(1, Ordering::AcqRel);
-        Self {
-            shared,
-            alone: before == 0,
-        }
-    }
-}
-
-impl Drop for Writing<'_> {
-    fn drop(&mut self) {
-        self.shared.writing.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -244,8 +146,8 @@ where
 }
 
 impl Drop for Writer {
-    /// Lets the writer finish what is queued and waits for it, and then for the applier, so
-    /// that the store is closed when the service is gone.
+    /// Lets the writer finish what is queued and waits for it, so that the store is closed
+    /// when the service is gone.
     fn drop(&mut self) {
         drop(self.queue.take());
         join(self.thread.take(), "writer");
@@ -254,12 +156,12 @@ impl Drop for Writer {
 
 /// Takes the first change queued, then whatever else is queued (up to [`MAX_BATCH`]), and
 /// commits them together; until the queue closes.
-fn drain(shared: &Shared, changes: &Receiver<Box<dyn Pending>>) {
+fn drain(store: &Store, changes: &Receiver<Box<dyn Pending>>) {
     loop {
         let first = match changes.recv_timeout(IDLE) {
             Ok(change) => change,
             Err(RecvTimeoutError::Timeout) => {
-                sync(shared);
+                sync(store);
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => return,
@@ -271,25 +173,21 @@ fn drain(shared: &Shared, changes: &Receiver<Box<dyn Pending>>) {
                 Err(_) => break,
             }
         }
-        {
-            let _committing = shared.lock();
-            commit(&shared.store, batch);
-        }
+        commit(store, batch);
         // After the answers: a sync delays the next batch, not this one.
-        sync(shared);
+        sync(store);
     }
 }
 
 /// Makes the database file durable if that is due (see [`Store::sync_if_due`]); meanwhile
-/// callers queue their changes rather than wait for the sync on their own thread.
-fn sync(shared: &Shared) {
-    let _committing = shared.lock();
+/// callers queue their changes.
+fn sync(store: &Store) {
     // After a storage failure, this is where the store tries to reopen itself when nobody
     // probes readiness: every batch, and every idle second.
-    if !shared.store.recover_if_failed() {
+    if !store.recover_if_failed() {
         return;
     }
-    if let Err(error) = shared.store.sync_if_due() {
+    if let Err(error) = store.sync_if_due() {
         tracing::error!(%error, "cannot make the database file durable; the journal keeps every change");
     }
 }
@@ -327,25 +225,6 @@ fn commit(store: &Store, mut batch: Vec<Box<dyn Pending>>) {
     }
 }
 
-/// Applies and answers `change` alone, as soon as its journal record is durable; returns
-/// what is left to apply it to the database.
-fn commit_answering_first(store: &Store, mut change: Box<dyn Pending>) -> Option<Applying> {
-    match store.write_deferred(|w| change.apply(w).map_err(|e| Abort::Change(0, e))) {
-        Ok(((), applying)) => {
-            change.committed();
-            Some(applying)
-        }
-        Err(Abort::Change(_, error)) => {
-            change.failed(error);
-            None
-        }
-        Err(Abort::Store(error)) => {
-            change.failed(store_failed(error, 1)());
-            None
-        }
-    }
-}
-
 /// The answer for each of `changes` changes that the store failed to commit; logs why.
 fn store_failed(error: StoreError, changes: usize) -> fn() -> ServiceError {
     match ServiceError::from(error) {
@@ -354,6 +233,26 @@ fn store_failed(error: StoreError, changes: usize) -> fn() -> ServiceError {
             || ServiceError::CommitFailed
         }
         _ => || ServiceError::Unavailable,
+    }
+}
+
+/// Starts a thread named `name` running `run`.
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, ServiceError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(run)
+        .map_err(|e| {
+            tracing::error!(error = %e, thread = name, "cannot start a thread");
+            ServiceError::Unavailable
+        })
+}
+
+/// Waits for `thread` (the `name` thread), if it runs; says so if it panicked.
+fn join(thread: Option<JoinHandle<()>>, name: &str) {
+    if let Some(thread) = thread
+        && thread.join().is_err()
+    {
+        tracing::error!(thread = name, "a thread panicked");
     }
 }
 

@@ -65,13 +65,6 @@ pub enum StoreError {
     /// The journal failed to write or sync earlier; see `store/log.rs`.
     #[error("the storage failed earlier: no changes are taken until the store reopens")]
     JournalFailed,
-    /// A change answered from the journal could not be applied to the database; see
-    /// `store/deferred.rs`.
-    #[error(
-        "a change made durable in the journal could not be applied to the database: nothing is \
-         read or changed until the store reopens (which applies it)"
-    )]
-    Unapplied,
     /// A thread panicked while holding the journal.
     #[error("the journal is unusable after a panic")]
     JournalPoisoned,
@@ -104,7 +97,7 @@ impl StoreError {
                 e,
                 redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed
             ),
-            Self::JournalIo(_) | Self::JournalFailed | Self::Unapplied => true,
+            Self::JournalIo(_) | Self::JournalFailed => true,
             _ => false,
         }
     }

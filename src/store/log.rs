@@ -106,24 +106,6 @@ impl Log {
         Ok(())
     }
 
-    /// Makes `redo` durable as the journal's next record without committing the database:
-    /// the caller applies and commits it after answering (see `deferred.rs`). False, with
-    /// nothing written, when the journal cannot hold it: the caller then commits through
-    /// [`Log::commit`], durably.
-    pub fn record(&mut self, redo: &Redo) -> Result<bool, StoreError> {
-        let seq = self.next_seq;
-        let Some(bytes) = self.to_journal(redo)? else {
-            return Ok(false);
-        };
-        // A record written but not synced may still be applied when the folder is next
-        // opened, like a refused one in `commit`; the database never sees it otherwise.
-        self.journal.write(seq, bytes).map_err(|e| self.fail(e))?;
-        self.journal.sync().map_err(|e| self.fail(e))?;
-        self.dirty = true;
-        self.next_seq = seq + 1;
-        Ok(true)
-    }
-
     /// What of `redo` goes into the journal: all of it, or nothing when the log cannot
     /// express the transaction or the journal cannot hold it. Refused once the journal failed.
     fn to_journal<'r>(&self, redo: &'r Redo) -> Result<Option<&'r [u8]>, StoreError> {
@@ -158,11 +140,6 @@ impl Log {
         }
         self.failed = true;
         error
-    }
-
-    /// Takes no more changes, after a failure said where it happened.
-    pub fn stop_taking_changes(&mut self) {
-        self.failed = true;
     }
 
     /// The database was just made durable.

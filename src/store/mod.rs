@@ -1,15 +1,13 @@
 //! The store: the only module that knows redb.
 //!
 //! [`Store::read`] gives a snapshot; [`Store::write`] runs a closure in one write transaction
-//! that commits durably, or not at all, when the closure returns; [`Store::write_deferred`]
-//! returns once the change is durable in the journal, and applies it to the database after.
+//! that commits durably, or not at all, when the closure returns.
 
 mod audit;
 mod backend;
 mod codec;
 mod connected;
 mod decisions;
-mod deferred;
 mod error;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -33,7 +31,6 @@ pub use audit::{AuditQueries, CheckpointPolicy, NewAuditEntry};
 pub use backend::StorageFaults;
 pub use connected::ConnectedQueries;
 pub use decisions::{DecisionQueries, DecisionWindow, GrantWindowQueries};
-pub use deferred::Applying;
 pub use error::StoreError;
 pub use insights::InsightQueries;
 pub use jira::JiraQueries;
@@ -98,8 +95,6 @@ impl Default for StoreOptions {
 /// the commit (`snapshots.rs`), so nothing is seen that a crash could take back. The writer
 /// makes the database itself durable now and then ([`Store::sync_if_due`]), after which the
 /// journal starts again; opening a store applies the journal's records the database lacks.
-/// A change written with [`Store::write_deferred`] is durable once its record is; readers
-/// and later changes wait until the database has applied it (`deferred.rs`).
 #[derive(Debug, Clone)]
 pub struct Store {
     /// Bumped after every commit that changed users, groups or tools, so that caches of
@@ -271,19 +266,6 @@ impl Store {
         self.run(generation, txn, f)
     }
 
-    /// Like [`Store::write`] but not journaled, so not durable until the store is closed or
-    /// synced: for bulk loads in benchmarks.
-    pub fn write_unsynced<T, E>(
-        &self,
-        f: impl FnOnce(&mut WriteView<'_>) -> Result<T, E>,
-    ) -> Result<T, E>
-    where
-        E: From<StoreError>,
-    {
-        let (_, txn) = self.begin_write()?;
-        self.run_unjournaled(txn, f)
-    }
-
     fn run<T, E>(
         &self,
         generation: u64,
@@ -299,28 +281,8 @@ impl Store {
         log.check_generation(generation)?;
         view.set_journal_seq(log.next_seq)?;
         // The view's open tables close here, before the commit that needs them closed.
-        let (touched_directory, redo, _) = view.finish();
+        let (touched_directory, redo) = view.finish();
         log.commit(txn, &redo, &self.snapshots)?;
-        self.committed(touched_directory);
-        Ok(value)
-    }
-
-    fn run_unjournaled<T, E>(
-        &self,
-        mut txn: redb::WriteTransaction,
-        f: impl FnOnce(&mut WriteView<'_>) -> Result<T, E>,
-    ) -> Result<T, E>
-    where
-        E: From<StoreError>,
-    {
-        txn.set_durability(redb::Durability::None)
-            .map_err(StoreError::from)?;
-        let mut view = WriteView::new(&txn, Arc::clone(&self.sealing)).unrecorded();
-        let value = f(&mut view)?;
-        let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
-        let (touched_directory, _, _) = view.finish();
-        txn.commit().map_err(StoreError::from)?;
-        log.dirty = true;
         self.committed(touched_directory);
         Ok(value)
     }

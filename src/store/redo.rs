@@ -56,31 +56,9 @@ impl Redo {
         self.bytes = Vec::new();
     }
 
-    /// The log cannot express this transaction. What it recorded stays readable (see
-    /// [`Redo::ops_from`]), but it is no longer a log to journal.
+    /// The log cannot express this transaction: it is no longer a log to journal.
     pub fn incomplete(&mut self) {
         self.complete = false;
-    }
-
-    /// How long the log is so far, if it records.
-    pub fn len(&self) -> Option<usize> {
-        self.recording.then_some(self.bytes.len())
-    }
-
-    /// The changes recorded from `offset` on (an earlier [`Redo::len`]), with where each
-    /// begins.
-    pub fn ops_from(
-        &self,
-        offset: usize,
-    ) -> impl Iterator<Item = Result<(usize, Op<'_>), StoreError>> {
-        let bytes = self.bytes.get(offset..).unwrap_or_default();
-        let mut at = offset;
-        ops_sized(bytes).map(move |op| {
-            let (len, op) = op?;
-            let begins = at;
-            at += len;
-            Ok((begins, op))
-        })
     }
 
     /// The encoded changes, if they express the whole transaction.
@@ -207,33 +185,10 @@ mod tests {
     }
 
     #[test]
-    fn changes_read_back_from_an_offset_with_where_each_begins() {
-        let mut redo = Redo::default();
-        redo.insert("requests", b"req_1", b"{}");
-        let second = redo.len().unwrap();
-        redo.remove("open_requests", b"k");
-        redo.incomplete();
-        let read: Vec<_> = redo.ops_from(second).collect::<Result<_, _>>().unwrap();
-        assert_eq!(
-            read,
-            [(
-                second,
-                Op {
-                    table: "open_requests",
-                    key: b"k",
-                    value: None
-                }
-            )]
-        );
-        assert_eq!(redo.ops_from(0).count(), 2);
-    }
-
-    #[test]
     fn a_stopped_log_records_nothing() {
         let mut redo = Redo::default();
         redo.stop();
         redo.insert("audit", b"1", b"x");
-        assert_eq!(redo.len(), None);
         assert!(redo.bytes().is_none());
     }
 

@@ -3,7 +3,7 @@
 use super::StoreError;
 use super::audit::Sealing;
 use super::codec::{Tables, encode};
-use super::handle::{Deferred, Handle, Reading, make_deferred_in};
+use super::handle::{Handle, Reading};
 use super::lifecycle::ms;
 use super::queries::Queries;
 use super::redo::{Op, Redo};
@@ -24,8 +24,6 @@ pub struct WriteView<'txn> {
     tables: OpenTables<'txn>,
     /// Every change so far, for the journal.
     redo: RefCell<Redo>,
-    /// When writes are deferred: the tables with writes recorded but not made yet.
-    deferred: Option<RefCell<Deferred>>,
     /// Whether users, groups or tools were written.
     touched_directory: bool,
     pub(super) sealing: Arc<Sealing>,
@@ -41,14 +39,11 @@ impl<'txn> Tables for WriteView<'txn> {
     where
         Self: 'a;
 
-    /// Lends `S` for reading, first making its deferred writes.
+    /// Lends `S` for reading.
     fn open<'a, S: Spec>(&'a self, _: S) -> Result<Reading<'a, 'txn, S::K, S::V>, StoreError> {
-        let mut table = self.slot::<S>()?;
-        if let Some(deferred) = &self.deferred {
-            let since = deferred.borrow_mut().take(S::NAME);
-            make_deferred_in(&mut table, S::NAME, &self.redo.borrow(), since)?;
-        }
-        Ok(Reading { table })
+        Ok(Reading {
+            table: self.slot::<S>()?,
+        })
     }
 }
 
@@ -71,7 +66,6 @@ impl<'txn> WriteView<'txn> {
             txn,
             tables: OpenTables::default(),
             redo: RefCell::default(),
-            deferred: None,
             touched_directory: false,
             sealing,
             audit_head: None,
@@ -85,53 +79,9 @@ impl<'txn> WriteView<'txn> {
         self
     }
 
-    /// Records writes without making them until the table is read again, or until
-    /// [`WriteView::make_deferred`]: a change that only needs its record journaled before
-    /// it is answered leaves the work of making its writes until after the answer.
-    pub(super) fn deferring(mut self) -> Self {
-        self.deferred = Some(RefCell::default());
-        self
-    }
-
-    /// Closes every table; whether users, groups or tools changed, the redo log, and the
-    /// tables with writes not made yet.
-    pub(super) fn finish(self) -> (bool, Redo, Deferred) {
-        let deferred = self.deferred.map(RefCell::into_inner).unwrap_or_default();
-        (self.touched_directory, self.redo.into_inner(), deferred)
-    }
-
-    /// Makes the writes recorded in `redo` that `deferred` says are not made yet. The view
-    /// must make writes at once: not [`WriteView::deferring`].
-    pub(super) fn make_deferred(&self, redo: &Redo, deferred: &Deferred) -> Result<(), StoreError> {
-        let Some(from) = deferred.first() else {
-            return Ok(());
-        };
-        for op in redo.ops_from(from) {
-            let (at, op) = op?;
-            if deferred.covers(op.table, at) {
-                redo_by_name(self, &op)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The tables with writes recorded but not made yet.
-    #[cfg(test)]
-    pub(super) fn deferred_tables(&self) -> Vec<&'static str> {
-        self.deferred
-            .as_ref()
-            .map(|d| d.borrow().tables())
-            .unwrap_or_default()
-    }
-
-    /// Records a write to a table of no such name, which cannot be made.
-    #[cfg(test)]
-    pub(super) fn record_unknown_write(&self) {
-        let mut redo = self.redo.borrow_mut();
-        if let (Some(at), Some(deferred)) = (redo.len(), &self.deferred) {
-            deferred.borrow_mut().note("no_such_table", at);
-        }
-        redo.insert("no_such_table", b"k", b"v");
+    /// Closes every table; whether users, groups or tools changed, and the redo log.
+    pub(super) fn finish(self) -> (bool, Redo) {
+        (self.touched_directory, self.redo.into_inner())
     }
 
     /// Borrows `S`'s slot, opening the table the first time.
@@ -152,7 +102,6 @@ impl<'txn> WriteView<'txn> {
             table: self.slot::<S>()?,
             name: S::NAME,
             redo: &self.redo,
-            deferred: self.deferred.as_ref(),
         })
     }
 

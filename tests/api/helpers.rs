@@ -116,7 +116,6 @@ impl TestApp {
             },
             sweep_every: None,
             timeouts: self.timeouts,
-            apply_spin: clearance::service::DEFAULT_APPLY_SPIN,
             job_poll: self.job_poll,
             drift_every: None,
             connected: clearance::service::ConnectedConfig {
