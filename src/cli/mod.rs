@@ -258,8 +258,7 @@ impl StoreArgs {
                 },
                 sync_every: std::time::Duration::from_millis(self.db_sync_ms),
                 cache_bytes: usize::try_from(self.db_cache_mib << 20).unwrap_or(usize::MAX),
-                faults: None,
-                recover_every: std::time::Duration::from_secs(1),
+                ..StoreOptions::default()
             },
             data_dir: self.data_dir,
             policies_dir: self.bundle.policies,

@@ -47,7 +47,7 @@ fn a_full_writer_queue_a_stopped_store_and_a_slow_request_are_503_with_retry_aft
 
 #[test]
 fn an_internal_failure_is_500_and_its_body_names_no_cause() {
-    let cause = StoreError::Journal("the secret cause");
+    let cause = StoreError::Missing("the secret cause");
     let (status, retry, body) = answer(ApiError::Service(ServiceError::Store(cause)));
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(retry, None);

@@ -29,12 +29,9 @@ pub enum StoreError {
     /// A table was opened twice at once in one write transaction (a bug in the store).
     #[error("table {0} is already in use in this transaction")]
     TableInUse(String),
-    /// The journal could not be read or written.
+    /// The journal could not be read, written or used.
     #[error("journal: {0}")]
-    JournalIo(std::io::Error),
-    /// The journal holds something it should not.
-    #[error("journal: {0}")]
-    Journal(&'static str),
+    Journal(#[from] super::JournalError),
     /// The journal's content cannot be used, so the store does not open.
     #[error(
         "{reason} ({path}); the store cannot open. The journal holds every change answered since the \
@@ -46,7 +43,7 @@ pub enum StoreError {
         /// The journal file.
         path: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: super::JournalError,
     },
     /// The database holds a layout of tables this build does not read.
     #[error(
@@ -62,7 +59,7 @@ pub enum StoreError {
         /// The latest layout this build reads.
         supported: u64,
     },
-    /// The journal failed to write or sync earlier; see `store/log.rs`.
+    /// The journal failed to write or sync earlier; see `store/durable/committer.rs`.
     #[error("the storage failed earlier: no changes are taken until the store reopens")]
     JournalFailed,
     /// A thread panicked while holding the journal.
@@ -97,7 +94,8 @@ impl StoreError {
                 e,
                 redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed
             ),
-            Self::JournalIo(_) | Self::JournalFailed => true,
+            Self::Journal(e) => e.is_io(),
+            Self::JournalFailed => true,
             _ => false,
         }
     }

@@ -4,7 +4,7 @@
 //! Writes record each change in the transaction's redo log, for the journal.
 
 use super::StoreError;
-use super::redo::Redo;
+use super::durable::Redo;
 use redb::{
     AccessGuard, Key, Range, ReadableTable, ReadableTableMetadata, Table, TableStats, Value,
 };

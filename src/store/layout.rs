@@ -137,7 +137,7 @@ mod tests {
 
     use super::{LAYOUT, PENDING_BY_AGE, mark, marked};
     use crate::domain::{Email, User};
-    use crate::store::redo::Redo;
+    use crate::store::durable::Redo;
     use crate::store::{Queries, Store, StoreError};
     use std::path::Path;
 

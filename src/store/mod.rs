@@ -4,33 +4,27 @@
 //! that commits durably, or not at all, when the closure returns.
 
 mod audit;
-mod backend;
 mod codec;
 mod connected;
 mod decisions;
+mod durable;
 mod error;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod handle;
 mod insights;
 mod jira;
-mod journal;
 mod layout;
 mod lifecycle;
-mod log;
 mod queries;
-mod recovery;
-mod redo;
-mod reopen;
 mod retention;
-mod snapshots;
 mod tables;
 mod writes;
 
 pub use audit::{AuditQueries, CheckpointPolicy, NewAuditEntry};
-pub use backend::StorageFaults;
 pub use connected::ConnectedQueries;
 pub use decisions::{DecisionQueries, DecisionWindow, GrantWindowQueries};
+pub use durable::{Disk, JournalError, JournalFile, OsDisk, StorageFaults};
 pub use error::StoreError;
 pub use insights::InsightQueries;
 pub use jira::JiraQueries;
@@ -41,22 +35,17 @@ pub use writes::WriteView;
 
 use crate::evidence::{MacKey, PublicKey, Signer};
 use audit::Sealing;
-use log::Log;
+use durable::{Durable, Health};
 use redb::ReadTransaction;
-use snapshots::Snapshots;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// redb's page cache by default. redb's own default (1 GiB) lets a busy server's memory
 /// grow with the file; 64 MiB holds the pages decisions read (directory, catalog, open-grant
 /// indexes) for tens of thousands of users, and measured as fast as 128 MiB under load.
 pub const CACHE_BYTES: usize = 64 * 1024 * 1024;
-
-/// The journal's size. A transaction whose record does not fit after those since the last
-/// sync commits durably itself (a sync); one larger than the whole journal too.
-const JOURNAL_BYTES: u64 = 256 * 1024 * 1024;
 
 /// How the store is opened.
 #[derive(Debug, Clone)]
@@ -73,6 +62,9 @@ pub struct StoreOptions {
     pub faults: Option<Arc<StorageFaults>>,
     /// After a storage failure, how often the store tries to reopen its database.
     pub recover_every: Duration,
+    /// Where the journal and the database file are opened: the operating system's files,
+    /// or a simulated disk in tests.
+    pub disk: Arc<dyn Disk>,
 }
 
 impl Default for StoreOptions {
@@ -83,6 +75,7 @@ impl Default for StoreOptions {
             cache_bytes: CACHE_BYTES,
             faults: None,
             recover_every: Duration::from_secs(1),
+            disk: Arc::new(OsDisk),
         }
     }
 }
@@ -92,9 +85,10 @@ impl Default for StoreOptions {
 /// Every commit is durable when [`Store::write`] returns: its changes are appended to the
 /// journal and synced, and the database commits without waiting for the disk, while the
 /// journal's record is being written; until it is durable, readers get the snapshot before
-/// the commit (`snapshots.rs`), so nothing is seen that a crash could take back. The writer
-/// makes the database itself durable now and then ([`Store::sync_if_due`]), after which the
-/// journal starts again; opening a store applies the journal's records the database lacks.
+/// the commit, so nothing is seen that a crash could take back. The writer makes the
+/// database itself durable now and then ([`Store::sync_if_due`]), after which the journal
+/// starts again; opening a store applies the journal's records the database lacks. How, and
+/// the rules that make it so, are in `durable/`.
 #[derive(Debug, Clone)]
 pub struct Store {
     /// Bumped after every commit that changed users, groups or tools, so that caches of
@@ -103,12 +97,8 @@ pub struct Store {
     /// Seals every audit entry and signs checkpoints; the keys are kept in files next to the
     /// database, never inside it.
     sealing: Arc<Sealing>,
-    /// Where commits become durable. Locked only while holding redb's write lock.
-    log: Arc<Mutex<Log>>,
-    /// Where readers' snapshots come from: only ever durable commits; holds the database.
-    snapshots: Arc<Snapshots>,
-    /// How the database is opened anew after a storage failure (`reopen.rs`).
-    reopening: Arc<reopen::Reopening>,
+    /// The database and its journal.
+    durable: Arc<Durable>,
     /// Seals credentials before they are stored; kept in a file next to the database.
     secrets: Arc<crate::secrets::SecretsKey>,
 }
@@ -153,15 +143,11 @@ impl Store {
             policy: options.checkpoints,
         });
         let secrets = Arc::new(crate::secrets::SecretsKey::load_or_create(data_dir)?);
-        let opened = reopen::open_database(data_dir, &options, &sealing)?;
-        let db = Arc::new(opened.db);
-        let log = Log::new(opened.journal, opened.next_seq, options.sync_every);
+        let durable = Durable::open(data_dir, &options, &sealing)?;
         Ok(Self {
-            snapshots: Arc::new(Snapshots::new(db)),
+            durable: Arc::new(durable),
             directory_generation: Arc::default(),
             sealing,
-            log: Arc::new(Mutex::new(log)),
-            reopening: Arc::new(reopen::Reopening::new(data_dir, options, opened.file)),
             secrets,
         })
     }
@@ -171,52 +157,38 @@ impl Store {
     /// its beginning. Writes every page changed since: the longer the interval, the fewer
     /// and the longer the pauses of writers.
     pub fn sync_if_due(&self) -> Result<(), StoreError> {
-        self.sync_when(|log| log.synced.elapsed() >= log.sync_every)
+        self.durable.sync_if_due()
     }
 
     /// Makes the database file durable now, if it changed since it last was.
     pub fn sync(&self) -> Result<(), StoreError> {
-        self.sync_when(|_| true)
-    }
-
-    fn sync_when(&self, due: impl Fn(&Log) -> bool) -> Result<(), StoreError> {
-        let wanted = |log: &Log| log.dirty && due(log);
-        // The writer asks after every batch: most times the answer is no, and costs no
-        // write transaction.
-        if !wanted(&*self.log.lock().map_err(|_| StoreError::JournalPoisoned)?) {
-            return Ok(());
-        }
-        // redb's write lock first, then the log: the order every commit takes them in.
-        let (generation, txn) = self.begin_write()?;
-        let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
-        log.check_generation(generation)?;
-        // A store that takes no changes may lack a change the journal holds: making the
-        // database durable and resetting the journal would lose it.
-        if !log.writable() {
-            return Err(StoreError::JournalFailed);
-        }
-        if !wanted(&log) {
-            return Ok(());
-        }
-        if let Err(error) = txn.commit() {
-            return Err(log.storage_failed(error.into()));
-        }
-        log.synced();
-        Ok(())
+        self.durable.sync()
     }
 
     /// Whether changes can be committed: false once the journal failed to write or sync,
     /// until the store is opened anew.
     pub fn writable(&self) -> bool {
-        self.log.lock().is_ok_and(|log| log.writable())
+        self.durable.writable()
+    }
+
+    /// Whether the store takes changes; if it does not after a failure, and a reopening is
+    /// due, it reopens the database and journal first, applying what the journal holds.
+    pub fn recover_if_failed(&self) -> bool {
+        match self.durable.reopen_if_failed() {
+            Health::Writable => true,
+            Health::Reopened => {
+                // Caches of directory facts were filled from the old database.
+                self.committed(true);
+                true
+            }
+            Health::Down => false,
+        }
     }
 
     /// Makes every later write to the journal fail, as a full or failing disk would.
     #[cfg(test)]
     pub(crate) fn break_journal(&self) {
-        if let Ok(mut log) = self.log.lock() {
-            log.break_journal();
-        }
+        self.durable.break_journal();
     }
 
     /// Runs `hook` at each sync of the journal from now on, before it; its error is the
@@ -226,9 +198,7 @@ impl Store {
         &self,
         hook: impl FnMut() -> std::io::Result<()> + Send + 'static,
     ) {
-        if let Ok(mut log) = self.log.lock() {
-            log.on_sync(journal::SyncHook(Box::new(hook)));
-        }
+        self.durable.on_journal_sync(hook);
     }
 
     /// The key that seals credentials at rest.
@@ -252,7 +222,7 @@ impl Store {
         // is then seen by the snapshot but tagged with the older generation, never the reverse.
         let directory_generation = self.directory_generation.load(Ordering::Acquire);
         Ok(ReadView {
-            txn: self.snapshots.read()?,
+            txn: self.durable.read()?,
             directory_generation,
         })
     }
@@ -262,7 +232,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let (generation, txn) = self.begin_write()?;
+        let (generation, txn) = self.durable.begin()?;
         self.run(generation, txn, f)
     }
 
@@ -277,12 +247,11 @@ impl Store {
     {
         let mut view = WriteView::new(&txn, Arc::clone(&self.sealing));
         let value = f(&mut view)?;
-        let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
-        log.check_generation(generation)?;
-        view.set_journal_seq(log.next_seq)?;
+        let committing = self.durable.committing(generation)?;
+        view.set_journal_seq(committing.seq())?;
         // The view's open tables close here, before the commit that needs them closed.
         let (touched_directory, redo) = view.finish();
-        log.commit(txn, &redo, &self.snapshots)?;
+        committing.commit(txn, &redo)?;
         self.committed(touched_directory);
         Ok(value)
     }

@@ -56,13 +56,13 @@ macro_rules! tables {
         /// Applies one change read back from the journal to the table it names.
         pub(super) fn redo_by_name(
             view: &super::WriteView<'_>,
-            op: &super::redo::Op<'_>,
+            op: &super::durable::Op<'_>,
         ) -> Result<(), super::StoreError> {
             match op.table {
                 $( $label => view.redo_op::<$name>(op), )*
                 // The upgrade that follows applying the journal deletes the table anyway.
                 name if RETIRED.contains(&name) => Ok(()),
-                _ => Err(super::StoreError::Journal("a journal record names an unknown table")),
+                _ => Err(super::durable::JournalError::UnknownTable.into()),
             }
         }
 

@@ -3,10 +3,10 @@
 use super::StoreError;
 use super::audit::Sealing;
 use super::codec::{Tables, encode};
+use super::durable::{Op, Redo};
 use super::handle::{Handle, Reading};
 use super::lifecycle::ms;
 use super::queries::Queries;
-use super::redo::{Op, Redo};
 use super::tables::*;
 use crate::domain::{
     Grant, GrantState, Group, PolicyActivation, PolicyVersionRecord, RequestRecord, RequestStatus,
@@ -130,7 +130,7 @@ impl<'txn> WriteView<'txn> {
 
     /// Applies a redo log read back from the journal.
     pub(super) fn redo(&mut self, log: &[u8]) -> Result<(), StoreError> {
-        for op in super::redo::ops(log) {
+        for op in super::durable::ops(log) {
             redo_by_name(self, &op?)?;
         }
         Ok(())

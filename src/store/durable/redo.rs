@@ -2,14 +2,14 @@
 //! name and raw key and value. Applied to the state the transaction began from, they give
 //! the state it committed; that is what the journal keeps until the database is durable.
 
-use super::StoreError;
+use super::error::JournalError;
 
 const INSERT: u8 = 1;
 const REMOVE: u8 = 2;
 
 /// The changes of one write transaction, in order.
 #[derive(Debug)]
-pub(super) struct Redo {
+pub(in crate::store) struct Redo {
     bytes: Vec<u8>,
     /// Whether changes are recorded at all (not for bulk loads, or applying the journal).
     recording: bool,
@@ -30,7 +30,7 @@ impl Default for Redo {
 
 /// One change read back from a redo log.
 #[derive(Debug, PartialEq)]
-pub(super) struct Op<'a> {
+pub(in crate::store) struct Op<'a> {
     /// The table's name.
     pub table: &'a str,
     /// The key's bytes.
@@ -82,51 +82,34 @@ impl Redo {
     }
 }
 
-/// Reads the changes in `bytes`, in order.
-pub(super) fn ops(bytes: &[u8]) -> impl Iterator<Item = Result<Op<'_>, StoreError>> {
-    ops_sized(bytes).map(|op| op.map(|(_, op)| op))
-}
-
-/// Reads the changes in `bytes`, in order, each with its encoded length.
-fn ops_sized(mut bytes: &[u8]) -> impl Iterator<Item = Result<(usize, Op<'_>), StoreError>> {
+/// Reads the changes in `bytes`, in order; an encoding cut short ends with an error.
+pub(in crate::store) fn ops(
+    mut bytes: &[u8],
+) -> impl Iterator<Item = Result<Op<'_>, JournalError>> {
     std::iter::from_fn(move || {
         let (&tag, rest) = bytes.split_first()?;
         let op = (|| {
             let (table, rest) = chunk(rest)?;
             let (key, rest) = chunk(rest)?;
             let table = std::str::from_utf8(table).ok()?;
-            match tag {
+            let (value, rest) = match tag {
                 INSERT => {
                     let (value, rest) = chunk(rest)?;
-                    Some((
-                        Op {
-                            table,
-                            key,
-                            value: Some(value),
-                        },
-                        rest,
-                    ))
+                    (Some(value), rest)
                 }
-                REMOVE => Some((
-                    Op {
-                        table,
-                        key,
-                        value: None,
-                    },
-                    rest,
-                )),
-                _ => None,
-            }
+                REMOVE => (None, rest),
+                _ => return None,
+            };
+            Some((Op { table, key, value }, rest))
         })();
         match op {
             Some((op, rest)) => {
-                let len = bytes.len() - rest.len();
                 bytes = rest;
-                Some(Ok((len, op)))
+                Some(Ok(op))
             }
             None => {
                 bytes = &[];
-                Some(Err(StoreError::Journal("a journal record does not decode")))
+                Some(Err(JournalError::Undecodable))
             }
         }
     })

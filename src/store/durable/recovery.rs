@@ -1,10 +1,10 @@
 //! Opening a data folder: the journal's records the database lacks are applied, and a
 //! journal that cannot be used stops the store with what the operator can do.
 
-use super::audit::Sealing;
 use super::journal::Journal;
-use super::tables::{self, Spec};
-use super::{StoreError, WriteView};
+use crate::store::audit::Sealing;
+use crate::store::tables::{self, Spec};
+use crate::store::{StoreError, WriteView};
 use redb::{Database, ReadableDatabase};
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// At open: a journal whose content is wrong names its file and what the operator can do.
 pub(super) fn unusable(path: &Path) -> impl Fn(StoreError) -> StoreError + '_ {
     move |e| match e {
-        StoreError::Journal(reason) => StoreError::UnusableJournal {
+        StoreError::Journal(reason) if !reason.is_io() => StoreError::UnusableJournal {
             path: path.display().to_string(),
             reason,
         },

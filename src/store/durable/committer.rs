@@ -1,5 +1,5 @@
-//! Where commits become durable: the journal, and what it holds since the database file was
-//! last made durable.
+//! The committer: commits a write transaction through the journal, and knows what the journal
+//! holds since the database file was last made durable.
 //!
 //! A journal that could not be written or synced is not trusted again until the store is
 //! opened anew: after a failed `fdatasync` the kernel may have dropped the unwritten pages
@@ -7,18 +7,19 @@
 //! a hole that stops recovery before it. The store then takes no more changes (and the
 //! server reports itself not ready); reopening it applies what the journal holds. A change
 //! whose record failed to sync was refused, but the database had already committed it (see
-//! [`Log::commit`]): readers stay on the snapshot before it, and it may be in the database
-//! when the folder is next opened, as it may be in the journal.
+//! [`Committer::commit`]): readers stay on the snapshot before it, and it may be in the
+//! database when the folder is next opened, as it may be in the journal.
 
-use super::StoreError;
+use super::error::JournalError;
 use super::journal::Journal;
 use super::redo::Redo;
 use super::snapshots::Snapshots;
+use crate::store::StoreError;
 use std::time::{Duration, Instant};
 
 /// The journal and what it holds since the database was last durable.
 #[derive(Debug)]
-pub(super) struct Log {
+pub(super) struct Committer {
     journal: Journal,
     /// The number the next record gets.
     pub next_seq: u64,
@@ -30,13 +31,13 @@ pub(super) struct Log {
     pub sync_every: Duration,
     /// The journal failed to write or sync: no more changes until the store is reopened.
     failed: bool,
-    /// Which opening of the database this log commits to (see `reopen.rs`): a transaction
-    /// begun on an earlier one is refused.
+    /// Which opening of the database this committer commits to (see `reopen.rs`): a
+    /// transaction begun on an earlier one is refused.
     pub generation: u64,
 }
 
-impl Log {
-    pub fn new(journal: Journal, next_seq: u64, sync_every: Duration) -> Self {
+impl Committer {
+    pub fn new(journal: Journal, next_seq: u64, sync_every: Duration, generation: u64) -> Self {
         Self {
             journal,
             next_seq,
@@ -44,12 +45,12 @@ impl Log {
             synced: Instant::now(),
             sync_every,
             failed: false,
-            generation: 0,
+            generation,
         }
     }
 
-    /// Refuses a transaction begun on an opening of the database before this log's: the
-    /// database it would commit to was replaced.
+    /// Refuses a transaction begun on an opening of the database before this committer's:
+    /// the database it would commit to was replaced.
     pub fn check_generation(&self, generation: u64) -> Result<(), StoreError> {
         match generation == self.generation {
             true => Ok(()),
@@ -62,8 +63,9 @@ impl Log {
         !self.failed
     }
 
-    /// Commits `txn`: through the journal (its redo log synced, the database not waiting
-    /// for the disk), or durably when the log cannot express it or does not fit.
+    /// Commits `txn`, which recorded `next_seq` as its journal sequence: through the journal
+    /// (its redo log synced, the database not waiting for the disk), or durably when the log
+    /// cannot express it or does not fit.
     ///
     /// The database commits while the journal's record is on its way to disk; `snapshots`
     /// keeps readers on the snapshot before it until the record is durable.
@@ -116,7 +118,7 @@ impl Log {
     }
 
     /// The journal failed: says so once, and takes no more changes.
-    fn fail(&mut self, error: StoreError) -> StoreError {
+    fn fail(&mut self, error: JournalError) -> StoreError {
         self.failed = true;
         tracing::error!(
             %error,
@@ -124,7 +126,7 @@ impl Log {
              until it reopens the journal (`reopen.rs`); the change being committed was refused, \
              and may still be applied when the journal is next opened"
         );
-        error
+        error.into()
     }
 
     /// The database file could not be written or made durable: says so once, and takes no
@@ -142,7 +144,7 @@ impl Log {
         error
     }
 
-    /// The database was just made durable.
+    /// The database was just made durable: the journal starts again from its beginning.
     pub fn synced(&mut self) {
         self.dirty = false;
         self.journal.reset();

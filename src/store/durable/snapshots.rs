@@ -1,12 +1,12 @@
 //! Which snapshot readers get: never a commit that is not durable yet.
 //!
 //! A journaled commit is made visible in the database while its journal record is still
-//! being synced, so that the database's commit overlaps the disk's write (see `log.rs`).
+//! being synced, so that the database's commit overlaps the disk's write (see `committer.rs`).
 //! Meanwhile readers are handed the snapshot from just before that commit, held here; once
 //! the record is durable the hold is released and readers see the commit. A reader can
 //! therefore never act on, or answer with, a change that a crash could still take back.
 
-use super::StoreError;
+use crate::store::StoreError;
 use redb::{Database, ReadTransaction, ReadableDatabase};
 use std::sync::{Arc, PoisonError, RwLock};
 

@@ -17,11 +17,9 @@
 //! where a record was taken back because its transaction did not commit), or an older record
 //! from before the last sync.
 
-use super::StoreError;
+use super::error::JournalError;
+use super::file::JournalFile;
 use sha2::{Digest, Sha256};
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
-use std::path::Path;
 
 const HEADER: usize = 20;
 /// What a journal file begins with.
@@ -37,7 +35,7 @@ const STEP: u64 = 4 << 20;
 /// A journal file, and where the next record goes.
 #[derive(Debug)]
 pub(super) struct Journal {
-    file: File,
+    file: Box<dyn JournalFile>,
     /// The file's length: zeroes or records up to here, never a hole.
     len: u64,
     /// The most the file may grow to.
@@ -67,23 +65,13 @@ pub(super) struct Record {
     pub payload: Vec<u8>,
 }
 
-fn io(source: std::io::Error) -> StoreError {
-    StoreError::JournalIo(source)
-}
-
 impl Journal {
-    /// Opens the journal at `path`, creating it if needed. It may grow to `max` bytes, a
-    /// step at a time, each step written with zeroes (and synced) before records go there,
-    /// so that appending a record never allocates space, which would make its sync slower.
-    pub fn open(path: &Path, max: u64) -> Result<Self, StoreError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
+    /// Opens the journal in `file` (`created`: new and empty, so its header is written). It
+    /// may grow to `max` bytes, a step at a time, each step written with zeroes (and synced)
+    /// before records go there, so that appending a record never allocates space, which
+    /// would make its sync slower.
+    pub fn open(file: Box<dyn JournalFile>, created: bool, max: u64) -> Result<Self, JournalError> {
+        let len = file.size()?;
         let mut journal = Self {
             file,
             len,
@@ -92,55 +80,48 @@ impl Journal {
             #[cfg(test)]
             sync_hook: None,
         };
-        if len == 0 {
+        if created || len == 0 {
             let mut block = MAGIC.to_vec();
             block.extend(FORMAT.to_le_bytes());
             block.resize(START as usize, 0);
-            journal.file.write_all_at(&block, 0).map_err(io)?;
+            journal.file.write_all_at(&block, 0)?;
             journal.len = START;
             journal.grow_to(START + STEP)?;
-            if let Some(dir) = path.parent() {
-                File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-            }
         }
         journal.check_format()?;
         Ok(journal)
     }
 
     /// Refuses a file that is not a journal of this format.
-    fn check_format(&self) -> Result<(), StoreError> {
+    fn check_format(&self) -> Result<(), JournalError> {
         let mut head = [0u8; 12];
         if self.len < START || self.file.read_exact_at(&mut head, 0).is_err() {
-            return Err(StoreError::Journal("the journal file is cut short"));
+            return Err(JournalError::CutShort);
         }
         let (magic, format) = head.split_at(8);
         if magic != MAGIC {
-            return Err(StoreError::Journal(
-                "the journal file is not a clearance journal",
-            ));
+            return Err(JournalError::NotAJournal);
         }
         if format != FORMAT.to_le_bytes() {
-            return Err(StoreError::Journal(
-                "the journal is of a format this version does not read",
-            ));
+            return Err(JournalError::UnknownFormat);
         }
         Ok(())
     }
 
     /// Fills the file with zeroes from its end to at least `len`, in whole steps.
-    fn grow_to(&mut self, len: u64) -> Result<(), StoreError> {
+    fn grow_to(&mut self, len: u64) -> Result<(), JournalError> {
         let zeroes = vec![0u8; STEP as usize];
         while self.len < len {
-            self.file.write_all_at(&zeroes, self.len).map_err(io)?;
+            self.file.write_all_at(&zeroes, self.len)?;
             self.len += STEP;
         }
-        self.file.sync_all().map_err(io)
+        Ok(self.file.sync_data()?)
     }
 
     /// The records after `applied`, in order. Records numbered `applied` or lower were
     /// written before the database was last made durable and are skipped; a gap after
     /// `applied` means records were lost, and is an error.
-    pub fn records_after(&self, applied: u64) -> Result<Vec<Record>, StoreError> {
+    pub fn records_after(&self, applied: u64) -> Result<Vec<Record>, JournalError> {
         let mut out = Vec::new();
         let mut pos = START;
         let mut previous: Option<u64> = None;
@@ -153,9 +134,7 @@ impl Journal {
             if record.seq > applied {
                 let expected = out.last().map_or(applied + 1, |r: &Record| r.seq + 1);
                 if record.seq != expected {
-                    return Err(StoreError::Journal(
-                        "the journal does not continue the database: records are missing",
-                    ));
+                    return Err(JournalError::RecordsMissing);
                 }
                 out.push(record);
             }
@@ -164,12 +143,12 @@ impl Journal {
     }
 
     /// The record at `pos` and where the next one starts, if a whole record is there.
-    fn read_at(&self, pos: u64) -> Result<Option<(Record, u64)>, StoreError> {
+    fn read_at(&self, pos: u64) -> Result<Option<(Record, u64)>, JournalError> {
         let mut header = [0u8; HEADER];
         if pos + HEADER as u64 > self.len {
             return Ok(None);
         }
-        self.file.read_exact_at(&mut header, pos).map_err(io)?;
+        self.file.read_exact_at(&mut header, pos)?;
         let (len, rest) = header.split_at(4);
         let (seq, check) = rest.split_at(8);
         let len = u32::from_le_bytes(len.try_into().unwrap_or_default());
@@ -179,9 +158,7 @@ impl Journal {
             return Ok(None);
         }
         let mut payload = vec![0u8; len as usize];
-        self.file
-            .read_exact_at(&mut payload, pos + HEADER as u64)
-            .map_err(io)?;
+        self.file.read_exact_at(&mut payload, pos + HEADER as u64)?;
         if check != checksum(seq, &payload) {
             return Ok(None);
         }
@@ -196,9 +173,8 @@ impl Journal {
 
     /// Appends a record and starts writing it to disk; [`Journal::sync`] waits until it is
     /// there. The caller checked that it fits.
-    pub fn write(&mut self, seq: u64, payload: &[u8]) -> Result<(), StoreError> {
-        let len = u32::try_from(payload.len())
-            .map_err(|_| StoreError::Journal("a journal record is too large"))?;
+    pub fn write(&mut self, seq: u64, payload: &[u8]) -> Result<(), JournalError> {
+        let len = u32::try_from(payload.len()).map_err(|_| JournalError::RecordTooLarge)?;
         let mut record = Vec::with_capacity(HEADER + payload.len());
         record.extend_from_slice(&len.to_le_bytes());
         record.extend_from_slice(&seq.to_le_bytes());
@@ -208,24 +184,24 @@ impl Journal {
         if end > self.len {
             self.grow_to(end)?;
         }
-        self.file.write_all_at(&record, self.pos).map_err(io)?;
-        start_writeback(&self.file, self.pos, record.len());
+        self.file.write_all_at(&record, self.pos)?;
+        self.file.start_writeback(self.pos, record.len());
         self.pos = end;
         Ok(())
     }
 
     /// Waits until every record written is on disk.
-    pub fn sync(&mut self) -> Result<(), StoreError> {
+    pub fn sync(&mut self) -> Result<(), JournalError> {
         #[cfg(test)]
         if let Some(hook) = &mut self.sync_hook {
-            (hook.0)().map_err(io)?;
+            (hook.0)()?;
         }
-        self.file.sync_data().map_err(io)
+        Ok(self.file.sync_data()?)
     }
 
     /// Appends a record and waits until it is on disk.
     #[cfg(test)]
-    pub fn append(&mut self, seq: u64, payload: &[u8]) -> Result<(), StoreError> {
+    pub fn append(&mut self, seq: u64, payload: &[u8]) -> Result<(), JournalError> {
         self.write(seq, payload)?;
         self.sync()
     }
@@ -234,11 +210,11 @@ impl Journal {
     /// commit. The next record goes in its place; before that, its header is zeroed on disk
     /// and synced, so that the store opened after a crash does not apply a change whose
     /// caller was told it failed. An error here means the record may still be applied then.
-    pub fn retract(&mut self, len: usize) -> Result<(), StoreError> {
+    pub fn retract(&mut self, len: usize) -> Result<(), JournalError> {
         // Moved back first: whatever happens below, the next record takes this one's place
         // and number, so the journal never holds the same number twice.
         self.pos = self.pos.saturating_sub((HEADER + len) as u64).max(START);
-        self.file.write_all_at(&[0; HEADER], self.pos).map_err(io)?;
+        self.file.write_all_at(&[0; HEADER], self.pos)?;
         self.sync()
     }
 
@@ -251,9 +227,7 @@ impl Journal {
     /// Swaps the file for one that refuses writes, as a failing disk would.
     #[cfg(test)]
     pub fn break_file(&mut self) {
-        if let Ok(read_only) = File::open("/dev/null") {
-            self.file = read_only;
-        }
+        self.file = Box::new(super::file::Broken);
     }
 
     /// Starts again from the beginning: everything written so far is in the durable
@@ -262,26 +236,6 @@ impl Journal {
         self.pos = START;
     }
 }
-
-/// Asks the kernel to start writing `len` bytes at `offset` to disk without waiting, so that
-/// the disk's write proceeds while the database commits; the `fdatasync` that follows then
-/// waits for less. A hint only: where it fails or does not exist, the sync does all the work.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn start_writeback(file: &File, offset: u64, len: usize) {
-    use std::os::fd::AsRawFd;
-    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
-        return;
-    };
-    // SAFETY: the call takes no pointers, and the descriptor is open for as long as `file`
-    // is borrowed. Its result is ignored: it only starts what `fdatasync` does anyway.
-    unsafe {
-        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File, _offset: u64, _len: usize) {}
 
 fn checksum(seq: u64, payload: &[u8]) -> [u8; 8] {
     let mut hash = Sha256::new();

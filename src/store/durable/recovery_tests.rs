@@ -6,9 +6,8 @@
 use crate::domain::{Grant, GrantState, RequestId, ToolId};
 use crate::store::fixtures::{email, user};
 use crate::store::tables::dump_all;
-use crate::store::{NewAuditEntry, Store, StoreError};
+use crate::store::{JournalError, NewAuditEntry, Store, StoreError};
 use chrono::{DateTime, TimeZone, Utc};
-use redb::ReadableDatabase;
 use std::path::Path;
 
 fn at() -> DateTime<Utc> {
@@ -65,7 +64,7 @@ fn crash_copy(from: &Path, to: &Path) {
 type Dump = Vec<(&'static str, Vec<u8>, Vec<u8>)>;
 
 fn dump(store: &Store) -> Dump {
-    dump_all(&store.snapshots.database().1.begin_read().unwrap()).unwrap()
+    dump_all(&store.durable.newest().unwrap()).unwrap()
 }
 
 /// Equal dumps, or the first entry where they part (whole dumps are too long to print).
@@ -174,7 +173,10 @@ fn a_journal_that_fails_stops_every_change_until_reopened_and_loses_nothing_ackn
 
     store.break_journal();
     let one_user = |n| store.write(|w| w.put_user(&user(n)));
-    assert!(matches!(one_user(100), Err(StoreError::JournalIo(_))));
+    assert!(matches!(
+        one_user(100),
+        Err(StoreError::Journal(JournalError::Io(_)))
+    ));
     // Not tried again on a journal that may have lost pages: refused before redb is touched.
     assert!(matches!(one_user(101), Err(StoreError::JournalFailed)));
     assert!(!store.writable());

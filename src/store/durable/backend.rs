@@ -1,4 +1,4 @@
-//! The database file as redb's storage backend. Two things redb's own file backend lacks:
+//! The database file as redb's storage backend: the [`Disk`]'s, with two things it lacks:
 //!
 //! - a **fence**: when the store reopens the database after a storage failure, the old
 //!   database's file is fenced first (its locks released, every later write refused), so a
@@ -6,9 +6,8 @@
 //! - injected faults ([`StorageFaults`]): a switch that makes writes and syncs fail as a
 //!   full disk does (ENOSPC), for tests; a server started normally never has one.
 
-use redb::backends::FileBackend;
+use super::file::Disk;
 use redb::{BackendError, StorageBackend};
-use std::fs::{File, OpenOptions};
 use std::io;
 use std::ops::Bound;
 use std::path::Path;
@@ -41,26 +40,23 @@ impl StorageFaults {
     }
 }
 
-/// One opening of the database file: redb's file backend, its fence and its faults.
+/// One opening of the database file: the disk's backend, its fence and its faults.
 #[derive(Debug)]
 pub(super) struct DatabaseFile {
-    inner: FileBackend,
+    inner: Box<dyn StorageBackend>,
     fenced: AtomicBool,
     faults: Option<Arc<StorageFaults>>,
 }
 
 impl DatabaseFile {
-    /// Opens (creating if needed) the file at `path`, as redb's own `create` does.
-    pub fn open(path: &Path, faults: Option<Arc<StorageFaults>>) -> io::Result<Arc<Self>> {
-        let file: File = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
-        let inner = FileBackend::new(file).map_err(io::Error::other)?;
+    /// Opens (creating if needed) the file at `path` on `disk`.
+    pub fn open(
+        disk: &dyn Disk,
+        path: &Path,
+        faults: Option<Arc<StorageFaults>>,
+    ) -> io::Result<Arc<Self>> {
         Ok(Arc::new(Self {
-            inner,
+            inner: disk.database(path)?,
             fenced: AtomicBool::new(false),
             faults,
         }))

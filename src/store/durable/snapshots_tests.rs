@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use crate::store::fixtures::{user, visible};
-use crate::store::{Store, StoreError};
+use crate::store::{JournalError, Store, StoreError};
 use std::sync::{Arc, Mutex};
 
 #[test]
@@ -39,7 +39,7 @@ fn a_commit_whose_journal_record_fails_to_sync_is_never_seen() {
     let refused = store.write(|w| w.put_user(&user(2)));
 
     assert!(
-        matches!(refused, Err(StoreError::JournalIo(_))),
+        matches!(refused, Err(StoreError::Journal(JournalError::Io(_)))),
         "{refused:?}"
     );
     assert!(!store.writable());

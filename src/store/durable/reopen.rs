@@ -1,27 +1,29 @@
 //! Opening the database, and opening it anew inside the process after a storage failure.
 //!
 //! A failed write or sync of the database file (a full disk) leaves redb refusing all work
-//! until it is opened again, and the store taking no changes (`log.rs`). Once space is back
-//! the store reopens itself, as a restart would, without one:
+//! until it is opened again, and the store taking no changes (`committer.rs`). Once space is
+//! back the store reopens itself, as a restart would, without one:
 //!
-//! 1. with the log locked (no change can commit meanwhile), the old opening of the file is
-//!    fenced: its locks are released and it can never write again (`backend.rs`);
+//! 1. with the committer locked (no change can commit meanwhile), the old opening of the file
+//!    is fenced: its locks are released and it can never write again (`backend.rs`);
 //! 2. the database and the journal are opened afresh and the journal's records the database
 //!    lacks are applied (`recovery.rs`), exactly as at start;
-//! 3. the new database replaces the old for readers (`snapshots.rs`), and the log starts
-//!    over on it under the next generation: a transaction begun on the old database is
-//!    refused at commit.
+//! 3. the new database replaces the old for readers (`snapshots.rs`), and the committer
+//!    starts over on it under the next generation: a transaction begun on the old database
+//!    is refused at commit.
 //!
 //! If the disk is still full, opening fails and the store stays as it was; it tries again
 //! at most every `recover_every`.
 
-use super::audit::Sealing;
 use super::backend::{Backend, DatabaseFile};
+use super::committer::Committer;
 use super::journal::Journal;
-use super::log::Log;
 use super::recovery::{recover, unusable};
-use super::{JOURNAL_BYTES, Store, StoreError, StoreOptions, layout, tables};
+use super::{Durable, Health, JOURNAL_BYTES, JournalError};
+use crate::store::audit::Sealing;
+use crate::store::{Store, StoreError, StoreOptions, layout, tables};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -41,12 +43,12 @@ pub(super) fn open_database(
     sealing: &Arc<Sealing>,
 ) -> Result<Opened, StoreError> {
     let db_path = data_dir.join(Store::FILE);
-    let file = DatabaseFile::open(&db_path, options.faults.clone()).map_err(|source| {
-        StoreError::Folder {
-            path: db_path.display().to_string(),
-            source,
-        }
-    })?;
+    let folder = |source| StoreError::Folder {
+        path: db_path.display().to_string(),
+        source,
+    };
+    let file = DatabaseFile::open(options.disk.as_ref(), &db_path, options.faults.clone())
+        .map_err(folder)?;
     let db = redb::Builder::new()
         .set_cache_size(options.cache_bytes)
         .create_with_backend(Backend(Arc::clone(&file)))
@@ -61,8 +63,14 @@ pub(super) fn open_database(
     tables::create_all(&txn)?;
     txn.commit()?;
     let journal_path = data_dir.join(Store::JOURNAL_FILE);
-    let journal = Journal::open(&journal_path, JOURNAL_BYTES).map_err(unusable(&journal_path))?;
-    let next_seq = recover(&db, &journal, sealing).map_err(unusable(&journal_path))? + 1;
+    let unusable = unusable(&journal_path);
+    let (journal_file, created) = options
+        .disk
+        .journal(&journal_path)
+        .map_err(|e| unusable(JournalError::from(e).into()))?;
+    let journal =
+        Journal::open(journal_file, created, JOURNAL_BYTES).map_err(|e| unusable(e.into()))?;
+    let next_seq = recover(&db, &journal, sealing).map_err(unusable)? + 1;
     layout::upgrade(&db, found)?;
     Ok(Opened {
         file,
@@ -78,20 +86,27 @@ pub(super) fn open_database(
 pub(super) struct Reopening {
     data_dir: PathBuf,
     options: StoreOptions,
+    sealing: Arc<Sealing>,
     file: Mutex<Arc<DatabaseFile>>,
     tried: Mutex<Option<Instant>>,
     /// Whether the last attempt failed: said once per outage, not every second.
-    failing: std::sync::atomic::AtomicBool,
+    failing: AtomicBool,
 }
 
 impl Reopening {
-    pub fn new(data_dir: &Path, options: StoreOptions, file: Arc<DatabaseFile>) -> Self {
+    pub fn new(
+        data_dir: &Path,
+        options: StoreOptions,
+        sealing: Arc<Sealing>,
+        file: Arc<DatabaseFile>,
+    ) -> Self {
         Self {
             data_dir: data_dir.to_path_buf(),
             options,
+            sealing,
             file: Mutex::new(file),
             tried: Mutex::new(None),
-            failing: std::sync::atomic::AtomicBool::new(false),
+            failing: AtomicBool::new(false),
         }
     }
 
@@ -106,37 +121,37 @@ impl Reopening {
     }
 }
 
-impl Store {
+impl Durable {
     /// Whether the store takes changes; if it does not after a failure, and a reopening is
     /// due, it reopens the database and journal first (see the module's comment).
-    pub fn recover_if_failed(&self) -> bool {
+    pub fn reopen_if_failed(&self) -> Health {
         if self.writable() {
-            return true;
+            return Health::Writable;
         }
         if !self.reopening.due() {
-            return false;
+            return Health::Down;
         }
         let failing = &self.reopening.failing;
         match self.reopen() {
             Ok(()) => {
-                failing.store(false, std::sync::atomic::Ordering::Relaxed);
+                failing.store(false, Ordering::Relaxed);
                 tracing::warn!(
                     "the store reopened its database after a storage failure and takes changes again"
                 );
-                true
+                Health::Reopened
             }
             Err(error) => {
-                if !failing.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                if !failing.swap(true, Ordering::Relaxed) {
                     tracing::warn!(%error, "the store could not reopen its database yet; it tries again every second");
                 }
-                false
+                Health::Down
             }
         }
     }
 
     fn reopen(&self) -> Result<(), StoreError> {
-        let mut log = self.log.lock().map_err(|_| StoreError::JournalPoisoned)?;
-        if log.writable() {
+        let mut committer = self.lock()?;
+        if committer.writable() {
             return Ok(());
         }
         let reopening = &self.reopening;
@@ -146,24 +161,16 @@ impl Store {
             .unwrap_or_else(PoisonError::into_inner);
         // A failure to release is no reason to stay down: opening again says if it matters.
         let _ = file.fence();
-        let opened = open_database(&reopening.data_dir, &reopening.options, &self.sealing)?;
-        let generation = log.generation + 1;
-        *log = Log::new(
+        let opened = open_database(&reopening.data_dir, &reopening.options, &reopening.sealing)?;
+        let generation = committer.generation + 1;
+        *committer = Committer::new(
             opened.journal,
             opened.next_seq,
             reopening.options.sync_every,
+            generation,
         );
-        log.generation = generation;
         self.snapshots.replace(generation, Arc::new(opened.db));
         *file = opened.file;
-        // Caches of directory facts were filled from the old database: start them afresh.
-        self.committed(true);
         Ok(())
-    }
-
-    /// Begins a write transaction on the database now, with its generation.
-    pub(super) fn begin_write(&self) -> Result<(u64, redb::WriteTransaction), StoreError> {
-        let (generation, db) = self.snapshots.database();
-        Ok((generation, db.begin_write()?))
     }
 }

@@ -3,13 +3,20 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
+use crate::store::durable::file::{Disk, OsDisk};
 use std::io::Write;
+use std::path::Path;
 
 /// Two steps: the file starts at one and may grow to two.
 const MAX: u64 = 2 * STEP;
 
+fn open(path: &Path) -> Result<Journal, JournalError> {
+    let (file, created) = OsDisk.journal(path)?;
+    Journal::open(file, created, MAX)
+}
+
 fn journal(dir: &Path) -> Journal {
-    Journal::open(&dir.join("j"), MAX).unwrap()
+    open(&dir.join("j")).unwrap()
 }
 
 fn seqs(records: &[Record]) -> Vec<u64> {
@@ -43,8 +50,8 @@ fn a_file_of_another_kind_or_format_is_refused_not_misread() {
         (b"CLRJRNL\0".to_vec(), "cut short"),
     ] {
         std::fs::write(&path, &content).unwrap();
-        match Journal::open(&path, MAX) {
-            Err(StoreError::Journal(message)) => assert!(message.contains(why), "{message}"),
+        match open(&path) {
+            Err(error) => assert!(error.to_string().contains(why), "{error}"),
             other => panic!("expected a refusal ({why}), got {other:?}"),
         }
         assert_eq!(std::fs::read(&path).unwrap(), content, "left as it was");
@@ -110,7 +117,10 @@ fn a_gap_between_the_database_and_the_journal_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut j = journal(dir.path());
     j.append(7, b"x").unwrap();
-    assert!(matches!(j.records_after(5), Err(StoreError::Journal(_))));
+    assert!(matches!(
+        j.records_after(5),
+        Err(JournalError::RecordsMissing)
+    ));
 }
 
 #[test]
