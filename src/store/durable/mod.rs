@@ -55,6 +55,9 @@ pub use error::JournalError;
 pub use file::{Disk, JournalFile, OsDisk};
 pub(super) use redo::{Op, Redo, ops};
 
+#[cfg(test)]
+mod power_loss;
+
 use super::audit::Sealing;
 use super::{StoreError, StoreOptions};
 use committer::Committer;
@@ -77,12 +80,27 @@ pub(super) struct Durable {
     snapshots: Snapshots,
     /// How the database is opened anew after a storage failure (`reopen.rs`).
     reopening: Reopening,
+    /// Shown each state committed, with its journal sequence (tests).
+    #[cfg(test)]
+    on_commit: Mutex<Option<CommitHook>>,
+}
+
+/// What a test runs after each commit, with the commit's journal sequence and a snapshot of
+/// the database just after it.
+#[cfg(test)]
+pub(super) struct CommitHook(pub Box<dyn FnMut(u64, ReadTransaction) + Send>);
+
+#[cfg(test)]
+impl std::fmt::Debug for CommitHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitHook")
+    }
 }
 
 /// A write transaction about to commit, holding the committer (rule 1: after redb's lock).
 pub(super) struct Committing<'a> {
     committer: MutexGuard<'a, Committer>,
-    snapshots: &'a Snapshots,
+    durable: &'a Durable,
 }
 
 impl Committing<'_> {
@@ -93,7 +111,13 @@ impl Committing<'_> {
 
     /// Commits `txn`, whose changes are `redo`; durable when this returns `Ok`.
     pub fn commit(mut self, txn: WriteTransaction, redo: &Redo) -> Result<(), StoreError> {
-        self.committer.commit(txn, redo, self.snapshots)
+        let seq = self.seq();
+        self.committer.commit(txn, redo, &self.durable.snapshots)?;
+        #[cfg(test)]
+        self.durable.committed(seq);
+        #[cfg(not(test))]
+        let _ = seq;
+        Ok(())
     }
 }
 
@@ -122,6 +146,8 @@ impl Durable {
             snapshots: Snapshots::new(Arc::new(opened.db)),
             committer: Mutex::new(committer),
             reopening: Reopening::new(data_dir, options.clone(), Arc::clone(sealing), opened.file),
+            #[cfg(test)]
+            on_commit: Mutex::default(),
         })
     }
 
@@ -143,7 +169,7 @@ impl Durable {
         committer.check_generation(generation)?;
         Ok(Committing {
             committer,
-            snapshots: &self.snapshots,
+            durable: self,
         })
     }
 
@@ -193,6 +219,27 @@ impl Durable {
     /// write or sync, until the store is opened anew.
     pub fn writable(&self) -> bool {
         self.lock().is_ok_and(|c| c.writable())
+    }
+
+    /// Runs `hook` after every commit from now on, and after the store reopens.
+    #[cfg(test)]
+    pub fn on_commit(&self, hook: CommitHook) {
+        *self
+            .on_commit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(hook);
+    }
+
+    /// Shows the hook the state committed as `seq`.
+    #[cfg(test)]
+    fn committed(&self, seq: u64) {
+        let mut hook = self
+            .on_commit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let (Some(hook), Ok(txn)) = (hook.as_mut(), self.newest()) {
+            (hook.0)(seq, txn);
+        }
     }
 
     /// A snapshot of the database's newest commit, durable or not.
