@@ -1,6 +1,7 @@
 //! The command line: `serve`, `sweep`, `policy validate|test|what-if`, `audit verify|pack`.
 
 mod audit;
+mod backup;
 mod client;
 mod pack;
 mod token;
@@ -14,7 +15,7 @@ use crate::service::{ConnectedConfig, DriftConfig};
 use crate::startup::{Application, Config, shutdown_signal, sweep_once};
 use crate::store::{CheckpointPolicy, StoreOptions};
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -42,6 +43,9 @@ enum Command {
     /// Create, list and revoke API tokens on a running server (admin token).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Fetch an online backup of a running server (admin token) into a new folder and check
+    /// it: it opens, its audit log verifies, and it holds what the server copied.
+    Backup(backup::BackupArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,11 +312,26 @@ impl Cli {
             Command::Audit(AuditCommand::Verify(args)) => audit::verify(&args),
             Command::Audit(AuditCommand::Pack(args)) => pack::pack(&args),
             Command::Token(command) => token::run(command),
+            Command::Backup(args) => backup::backup(&args),
             Command::Policy(PolicyCommand::WhatIf(args)) => what_if::what_if(&args),
             Command::Policy(PolicyCommand::Validate(args)) => validate(&args),
             Command::Policy(PolicyCommand::Test { bundle, tests }) => test(&bundle, tests),
         }
     }
+}
+
+/// Creates the folder `out` for a command's output; it must not exist or be empty.
+fn new_folder(out: &Path) -> Result<(), String> {
+    let shown = out.display();
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map_err(|e| format!("{shown}: {e}"))?
+            .next()
+            .is_some()
+    {
+        return Err(format!("{shown} is not empty"));
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("{shown}: {e}"))
 }
 
 /// Reports an error that kept a command from running; exit code 2.

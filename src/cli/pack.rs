@@ -4,7 +4,7 @@
 
 use super::audit::{read_public_key, verdict, verify_file};
 use super::client::{Client, ServerArgs, runtime};
-use super::unusable;
+use super::{new_folder, unusable};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::PolicyFile;
 use crate::evidence::{ExportLine, VerifyReport};
@@ -103,16 +103,8 @@ async fn write_pack(args: &PackArgs) -> Result<(), String> {
 
 /// The folder must be new or empty, so that a pack holds nothing else.
 fn prepare(out: &Path) -> Result<(), String> {
-    let shown = out.display();
-    if out.exists()
-        && std::fs::read_dir(out)
-            .map_err(|e| format!("{shown}: {e}"))?
-            .next()
-            .is_some()
-    {
-        return Err(format!("{shown} is not empty"));
-    }
-    std::fs::create_dir_all(out.join("policies")).map_err(|e| format!("{shown}: {e}"))
+    new_folder(out)?;
+    std::fs::create_dir_all(out.join("policies")).map_err(|e| format!("{}: {e}", out.display()))
 }
 
 /// The window the server exported, from the export's header line.

@@ -85,7 +85,7 @@ impl ApiError {
                 S::InvalidPolicy(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 S::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
                 S::Unavailable | S::Busy | S::IdpUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-                S::Store(_) | S::Policy(_) | S::CommitFailed | S::Secrets(_) => {
+                S::Store(_) | S::Policy(_) | S::CommitFailed | S::BackupFailed | S::Secrets(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
             },

@@ -26,27 +26,36 @@ pub struct ExportParams {
     pub format: Option<ExportFormat>,
 }
 
-/// Streams what `write` writes, a few chunks in flight, so that an export of any size takes
-/// constant memory. A failure midway is logged and cuts the body short.
+/// Streams what `write` writes as `format`; see [`stream_chunks`].
 pub fn stream<W>(app: &AppState, format: ExportFormat, write: W) -> Response
 where
     W: FnOnce(&Service, &mut dyn FnMut(String) -> bool) -> Result<(), ServiceError>
         + Send
         + 'static,
 {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
-    let service: Arc<Service> = app.service.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut sink = |chunk: String| tx.blocking_send(Ok(chunk)).is_ok();
-        if let Err(e) = write(&service, &mut sink) {
-            tracing::error!(error = %e, "an export failed midway");
-            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
-        }
-    });
     let content_type = match format {
         ExportFormat::Jsonl => "application/jsonl",
         ExportFormat::Csv => "text/csv; charset=utf-8",
     };
+    stream_chunks(app, content_type, write)
+}
+
+/// Streams what `write` writes, a few chunks in flight, so that a body of any size takes
+/// constant memory. A failure midway is logged and cuts the body short.
+pub fn stream_chunks<C, W>(app: &AppState, content_type: &'static str, write: W) -> Response
+where
+    C: Into<axum::body::Bytes> + Send + 'static,
+    W: FnOnce(&Service, &mut dyn FnMut(C) -> bool) -> Result<(), ServiceError> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<C, std::io::Error>>(4);
+    let service: Arc<Service> = app.service.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut sink = |chunk: C| tx.blocking_send(Ok(chunk)).is_ok();
+        if let Err(e) = write(&service, &mut sink) {
+            tracing::error!(error = %e, "a streamed answer failed midway");
+            let _ = tx.blocking_send(Err(std::io::Error::other("cut short")));
+        }
+    });
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }

@@ -1,6 +1,7 @@
 //! HTTP: thin handlers that extract, call one service function and map the result.
 
 mod audit;
+mod backup;
 mod catalog;
 mod connectors;
 mod decisions;
@@ -165,11 +166,17 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .fallback(ops::no_route)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .with_state(state.clone());
+    // A backup copies the whole database before its first byte: it may take longer than
+    // any other call, and holds no lock while it does.
+    let unbounded = Router::new()
+        .route("/v1/admin/backup", get(backup::backup))
         .with_state(state);
     api.layer(axum::middleware::from_fn_with_state(
         request_timeout,
         deadline,
     ))
+    .merge(unbounded)
     .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

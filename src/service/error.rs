@@ -77,6 +77,9 @@ pub enum ServiceError {
     /// A batch of changes could not be committed (the cause is logged).
     #[error("the change could not be committed")]
     CommitFailed,
+    /// A backup could not be made or written out (the cause is logged).
+    #[error("the backup could not be made")]
+    BackupFailed,
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -133,7 +136,11 @@ impl ServiceError {
             Self::RateLimited(_) => "rate_limited",
             Self::InvalidPolicy(_) => "invalid_policy",
             Self::Unavailable | Self::Busy | Self::IdpUnavailable(_) => "unavailable",
-            Self::Store(_) | Self::Policy(_) | Self::CommitFailed | Self::Secrets(_) => "internal",
+            Self::Store(_)
+            | Self::Policy(_)
+            | Self::CommitFailed
+            | Self::BackupFailed
+            | Self::Secrets(_) => "internal",
         }
     }
 }

@@ -8,6 +8,7 @@ mod approvals;
 mod audit;
 mod auth;
 mod backoff;
+mod backup;
 mod bulk;
 mod catalog;
 mod connected;
@@ -39,6 +40,7 @@ mod writer;
 pub use approvals::{ApproveBody, DenyBody, Reviewed};
 pub use audit::{AuditPage, MAX_EVENTS};
 pub use auth::Actor;
+pub use backup::{Backup, BackupCheck, CheckError, MANIFEST, Manifest, check_backup};
 pub use bulk::{BulkAction, BulkBody, BulkError, BulkResult, MAX_BULK_IDS};
 pub use connected::{
     ConnectedConfig, ConnectorCheck, ConnectorTest, DRIFT_RUNS_SHOWN, DriftConfig, DriftRuns,

@@ -4,6 +4,7 @@
 //! that commits durably, or not at all, when the closure returns.
 
 mod audit;
+mod backup;
 mod codec;
 mod connected;
 mod decisions;
@@ -22,6 +23,7 @@ mod tables;
 mod writes;
 
 pub use audit::{AuditQueries, CheckpointPolicy, NewAuditEntry};
+pub use backup::{BackupCopy, Holdings};
 pub use connected::ConnectedQueries;
 pub use decisions::{DecisionQueries, DecisionWindow, GrantWindowQueries};
 pub use durable::{Disk, JournalError, JournalFile, OsDisk, StorageFaults};
@@ -101,6 +103,8 @@ pub struct Store {
     durable: Arc<Durable>,
     /// Seals credentials before they are stored; kept in a file next to the database.
     secrets: Arc<crate::secrets::SecretsKey>,
+    /// The data folder: the database, its journal and the key files.
+    data_dir: Arc<Path>,
 }
 
 /// A consistent snapshot for reading.
@@ -149,6 +153,7 @@ impl Store {
             directory_generation: Arc::default(),
             sealing,
             secrets,
+            data_dir: data_dir.into(),
         })
     }
 

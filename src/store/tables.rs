@@ -89,6 +89,16 @@ macro_rules! tables {
             Ok(out)
         }
 
+        /// Copies every entry of every table of the snapshot `from` into `to` (a new
+        /// database's transaction).
+        pub(super) fn copy_all(
+            from: &redb::ReadTransaction,
+            to: &redb::WriteTransaction,
+        ) -> Result<(), super::StoreError> {
+            $( copy_table::<$name>(from, to)?; )*
+            Ok(())
+        }
+
         /// Creates every table, so that snapshots can open them before the first write.
         pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
             $( txn.open_table($name::DEF)?; )*
@@ -194,6 +204,20 @@ tables! {
     META meta: &'static str => u64 = "meta";
     /// Under [`JOURNAL_SEQ`]: the number of the last journal record the database holds.
     JOURNAL journal: &'static str => u64 = "journal";
+}
+
+/// Copies table `S` of `from` into `to`, in key order.
+fn copy_table<S: Spec>(
+    from: &redb::ReadTransaction,
+    to: &redb::WriteTransaction,
+) -> Result<(), super::StoreError> {
+    use redb::ReadableTable;
+    let mut target = to.open_table(S::DEF)?;
+    for entry in from.open_table(S::DEF)?.iter()? {
+        let (key, value) = entry?;
+        target.insert(key.value(), value.value())?;
+    }
+    Ok(())
 }
 
 /// Layout 1's `(submitted_at ms, request id)` for pending requests, retired in layout 2: the

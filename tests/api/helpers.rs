@@ -235,6 +235,11 @@ impl TestApp {
         page["events"].as_array().expect("events").clone()
     }
 
+    /// `GET /v1/admin/backup` as `token`.
+    pub async fn backup_as(&self, token: &str) -> Response {
+        self.get_as(token, "/v1/admin/backup").await
+    }
+
     /// `POST /v1/requests`.
     pub async fn submit(&self, body: &Value) -> Response {
         self.post("/v1/requests", body).await

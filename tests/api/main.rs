@@ -10,6 +10,7 @@
 mod audit;
 mod auditors;
 mod auth;
+mod backup;
 mod bad_input;
 mod connected;
 mod decisions;

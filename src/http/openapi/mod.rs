@@ -6,8 +6,8 @@ mod links;
 mod rules;
 
 use super::{
-    audit, catalog, connectors, decisions, directory, drift, exports, grants, jira, lifecycle, ops,
-    policies, requests, review, tokens,
+    audit, backup, catalog, connectors, decisions, directory, drift, exports, grants, jira,
+    lifecycle, ops, policies, requests, review, tokens,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -35,7 +35,7 @@ use utoipa::{Modify, OpenApi};
         connectors::put_identity, connectors::identities, connectors::job, connectors::retry,
         connectors::escalations, connectors::run, connectors::check,
         jira::put, jira::get, jira::test, jira::deliveries, jira::retry, jira::run, jira::intake, drift::run, drift::list,
-        ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+        ops::healthz, ops::readyz, ops::metrics, ops::openapi, backup::backup,
     ),
     components(schemas(crate::service::ExportFormat)),
     modifiers(&BearerAuth)
