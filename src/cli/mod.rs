@@ -164,7 +164,8 @@ struct StoreArgs {
     /// Make the database file durable at most every this many milliseconds while changes
     /// arrive. Every change is durable in the journal before it is answered either way;
     /// longer means fewer pauses of writers (each longer, as it writes every page changed
-    /// since the last), and more journal to apply after a crash.
+    /// since the last; the disk's sync of them runs in the background), and more journal to
+    /// apply after a crash.
     #[arg(
         long,
         env = "CLEARANCE_DB_SYNC_MS",

@@ -126,6 +126,8 @@ impl Store {
     pub const FILE: &'static str = "clearance.redb";
     /// The journal file inside a data folder.
     pub const JOURNAL_FILE: &'static str = "clearance.journal";
+    /// The journal written while the database's sync after the first one runs, and after.
+    pub const SECOND_JOURNAL_FILE: &'static str = "clearance.journal.2";
 
     /// Opens (creating if needed) the database in `data_dir`, and every table, with the
     /// default options.
@@ -158,14 +160,18 @@ impl Store {
     }
 
     /// Makes the database file durable if it has changed since it last was and that is
-    /// longer ago than the store's `sync_every`, so that the journal can start again from
-    /// its beginning. Writes every page changed since: the longer the interval, the fewer
-    /// and the longer the pauses of writers.
+    /// longer ago than the store's `sync_every`, so that a journal file can start again from
+    /// its beginning. Writes every page changed since, holding up writers (the longer the
+    /// interval, the fewer and the longer the pauses); their `fdatasync` runs in the
+    /// background, while records go to the other journal file.
     pub fn sync_if_due(&self) -> Result<(), StoreError> {
         self.durable.sync_if_due()
     }
 
-    /// Makes the database file durable now, if it changed since it last was.
+    /// Makes the database file durable now, if it changed since it last was, as
+    /// [`Store::sync_if_due`] does (after waiting for a sync still running): its
+    /// `fdatasync` may still be running when this returns; the journals hold every change
+    /// until it returned.
     pub fn sync(&self) -> Result<(), StoreError> {
         self.durable.sync()
     }

@@ -3,6 +3,9 @@
 //! - a **fence**: when the store reopens the database after a storage failure, the old
 //!   database's file is fenced first (its locks released, every later write refused), so a
 //!   database left behind can never write over the new one;
+//! - a **deferred sync**: a durable commit made through [`DatabaseFile::commit_unsynced`]
+//!   writes its pages and header without waiting for the disk; [`DatabaseFile::start_sync`]
+//!   then runs that `fdatasync` on a thread of its own while changes go on (`journals.rs`);
 //! - injected faults ([`StorageFaults`]): a switch that makes writes and syncs fail as a
 //!   full disk does (ENOSPC), for tests; a server started normally never has one.
 
@@ -13,6 +16,7 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 
 /// Injected storage faults, shared between a test and the store it opened.
 #[derive(Debug, Default)]
@@ -46,6 +50,39 @@ pub(super) struct DatabaseFile {
     inner: Box<dyn StorageBackend>,
     fenced: AtomicBool,
     faults: Option<Arc<StorageFaults>>,
+    /// Set while a commit runs whose `fdatasync` is left to [`DatabaseFile::start_sync`].
+    unsynced: AtomicBool,
+    /// Whether that sync runs on a thread of its own (the disk says; see [`Disk`]).
+    in_background: bool,
+}
+
+/// The `fdatasync` of a durable commit, running or still to run.
+#[derive(Debug)]
+pub(super) enum PendingSync {
+    /// Running on its own thread.
+    Running(JoinHandle<io::Result<()>>),
+    /// To run when next waited for.
+    Owed(Arc<DatabaseFile>),
+}
+
+impl PendingSync {
+    /// Whether waiting for it would not block on a thread still syncing.
+    pub fn finished(&self) -> bool {
+        match self {
+            Self::Running(thread) => thread.is_finished(),
+            Self::Owed(_) => true,
+        }
+    }
+
+    /// Waits until the sync returned (running it first if it is owed); its result.
+    pub fn wait(self) -> io::Result<()> {
+        match self {
+            Self::Running(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the database sync thread panicked"))),
+            Self::Owed(file) => file.sync_now(),
+        }
+    }
 }
 
 impl DatabaseFile {
@@ -59,7 +96,42 @@ impl DatabaseFile {
             inner: disk.database(path)?,
             fenced: AtomicBool::new(false),
             faults,
+            unsynced: AtomicBool::new(false),
+            in_background: disk.syncs_database_in_background(),
         }))
+    }
+
+    /// Runs `commit`, a durable commit of the database, without waiting for the disk: its
+    /// pages and header are written but not synced until [`DatabaseFile::start_sync`]'s
+    /// sync returns. The caller holds redb's write lock, so no other commit runs meanwhile.
+    pub fn commit_unsynced<T>(&self, commit: impl FnOnce() -> T) -> T {
+        self.unsynced.store(true, Ordering::SeqCst);
+        let result = commit();
+        self.unsynced.store(false, Ordering::SeqCst);
+        result
+    }
+
+    /// Starts making everything written to the file durable: on a thread of its own, or
+    /// owed until waited for (a simulated disk, or no thread could be started).
+    pub fn start_sync(self: &Arc<Self>) -> PendingSync {
+        let owed = PendingSync::Owed(Arc::clone(self));
+        if !self.in_background {
+            return owed;
+        }
+        let file = Arc::clone(self);
+        match std::thread::Builder::new()
+            .name("database-sync".into())
+            .spawn(move || file.sync_now())
+        {
+            Ok(thread) => PendingSync::Running(thread),
+            Err(_) => owed,
+        }
+    }
+
+    /// Waits until everything written to the file is on disk.
+    pub fn sync_now(&self) -> io::Result<()> {
+        self.writable()?;
+        self.inner.sync_data()
     }
 
     /// Ends this opening: its locks are released and every later call fails, whoever still
@@ -108,8 +180,10 @@ impl StorageBackend for Backend {
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        self.0.writable()?;
-        self.0.inner.sync_data()
+        match self.0.unsynced.load(Ordering::SeqCst) {
+            true => self.0.writable(),
+            false => self.0.sync_now(),
+        }
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {

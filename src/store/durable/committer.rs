@@ -10,17 +10,21 @@
 //! [`Committer::commit`]): readers stay on the snapshot before it, and it may be in the
 //! database when the folder is next opened, as it may be in the journal.
 
+use super::backend::PendingSync;
 use super::error::JournalError;
-use super::journal::Journal;
+use super::journals::Journals;
 use super::redo::Redo;
 use super::snapshots::Snapshots;
 use crate::store::StoreError;
 use std::time::{Duration, Instant};
 
-/// The journal and what it holds since the database was last durable.
+/// The journals and what they hold since the database was last durable.
 #[derive(Debug)]
 pub(super) struct Committer {
-    journal: Journal,
+    journal: Journals,
+    /// The `fdatasync` of the last durable commit, until it is known to have returned: the
+    /// journal not written to holds records the durable database may lack meanwhile.
+    pending: Option<PendingSync>,
     /// The number the next record gets.
     pub next_seq: u64,
     /// Whether the database changed since it was last made durable.
@@ -37,9 +41,10 @@ pub(super) struct Committer {
 }
 
 impl Committer {
-    pub fn new(journal: Journal, next_seq: u64, sync_every: Duration, generation: u64) -> Self {
+    pub fn new(journal: Journals, next_seq: u64, sync_every: Duration, generation: u64) -> Self {
         Self {
             journal,
+            pending: None,
             next_seq,
             dirty: false,
             synced: Instant::now(),
@@ -101,7 +106,7 @@ impl Committer {
                 if let Err(e) = txn.commit() {
                     return Err(self.storage_failed(e.into()));
                 }
-                self.synced();
+                self.synced()?;
             }
         }
         self.next_seq = seq + 1;
@@ -144,22 +149,50 @@ impl Committer {
         error
     }
 
-    /// The database was just made durable: the journal starts again from its beginning.
-    pub fn synced(&mut self) {
+    /// Whether no sync of the database is running any more (`wait`: waiting for one that
+    /// is); a sync that failed fails the store.
+    pub fn settle(&mut self, wait: bool) -> Result<bool, StoreError> {
+        match self.pending.take() {
+            Some(pending) if wait || pending.finished() => match pending.wait() {
+                Ok(()) => Ok(true),
+                Err(e) => Err(self.storage_failed(redb::StorageError::from(e).into())),
+            },
+            Some(running) => {
+                self.pending = Some(running);
+                Ok(false)
+            }
+            None => Ok(true),
+        }
+    }
+
+    /// A durable commit just returned, its `fdatasync` being `pending`: records go to the
+    /// other journal, whose own were all in the database made durable before (rule 5).
+    pub fn sync_started(&mut self, pending: PendingSync) {
+        self.dirty = false;
+        self.journal.switch();
+        self.pending = Some(pending);
+        self.synced = Instant::now();
+    }
+
+    /// The database was just made durable, having waited for the disk: once a sync still
+    /// running returned, both journals start again from their beginnings.
+    pub fn synced(&mut self) -> Result<(), StoreError> {
+        self.settle(true)?;
         self.dirty = false;
         self.journal.reset();
         self.synced = Instant::now();
+        Ok(())
     }
 
     /// Makes every later write to the journal fail, as a full or failing disk would.
     #[cfg(test)]
     pub fn break_journal(&mut self) {
-        self.journal.break_file();
+        self.journal.break_files();
     }
 
-    /// Runs `hook` at each sync of the journal from now on; see [`Journal::on_sync`].
+    /// Runs `hook` at each sync of the journal from now on; see [`Journals::on_sync`].
     #[cfg(test)]
-    pub fn on_sync(&mut self, hook: super::journal::SyncHook) {
+    pub fn on_sync(&mut self, hook: super::journals::SyncHook) {
         self.journal.on_sync(hook);
     }
 }

@@ -31,6 +31,11 @@ pub trait Disk: Debug + Send + Sync {
     fn journal(&self, path: &Path) -> io::Result<(Box<dyn JournalFile>, bool)>;
     /// Opens (creating if needed) the database file at `path`, as redb's own `create` does.
     fn database(&self, path: &Path) -> io::Result<Box<dyn StorageBackend>>;
+    /// Whether the database file's periodic `fdatasync` runs on a thread of its own, rather
+    /// than when the next one is due (a simulated disk, whose every call a test follows).
+    fn syncs_database_in_background(&self) -> bool {
+        true
+    }
 }
 
 /// The operating system's files: what a server uses.

@@ -42,20 +42,6 @@ pub(super) struct Journal {
     max: u64,
     /// Where the next record goes.
     pos: u64,
-    /// Runs at each sync, before it; its error is the sync's.
-    #[cfg(test)]
-    sync_hook: Option<SyncHook>,
-}
-
-/// What a test runs at each sync of the journal.
-#[cfg(test)]
-pub(super) struct SyncHook(pub Box<dyn FnMut() -> std::io::Result<()> + Send>);
-
-#[cfg(test)]
-impl std::fmt::Debug for SyncHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SyncHook")
-    }
 }
 
 /// A record read back: its number and payload.
@@ -77,8 +63,6 @@ impl Journal {
             len,
             max: max.max(STEP),
             pos: START,
-            #[cfg(test)]
-            sync_hook: None,
         };
         if created || len == 0 {
             let mut block = MAGIC.to_vec();
@@ -121,7 +105,16 @@ impl Journal {
     /// The records after `applied`, in order. Records numbered `applied` or lower were
     /// written before the database was last made durable and are skipped; a gap after
     /// `applied` means records were lost, and is an error.
+    #[cfg(test)]
     pub fn records_after(&self, applied: u64) -> Result<Vec<Record>, JournalError> {
+        continuing(applied, self.chain_after(applied)?)
+    }
+
+    /// The records numbered after `applied` in the chain from the file's start: each
+    /// record the next number after its predecessor, up to the first that is not, or does
+    /// not check. The first may be later than `applied + 1`: the pair's other journal may
+    /// hold those before it (`journals.rs`).
+    pub fn chain_after(&self, applied: u64) -> Result<Vec<Record>, JournalError> {
         let mut out = Vec::new();
         let mut pos = START;
         let mut previous: Option<u64> = None;
@@ -132,10 +125,6 @@ impl Journal {
             previous = Some(record.seq);
             pos = next;
             if record.seq > applied {
-                let expected = out.last().map_or(applied + 1, |r: &Record| r.seq + 1);
-                if record.seq != expected {
-                    return Err(JournalError::RecordsMissing);
-                }
                 out.push(record);
             }
         }
@@ -192,10 +181,6 @@ impl Journal {
 
     /// Waits until every record written is on disk.
     pub fn sync(&mut self) -> Result<(), JournalError> {
-        #[cfg(test)]
-        if let Some(hook) = &mut self.sync_hook {
-            (hook.0)()?;
-        }
         Ok(self.file.sync_data()?)
     }
 
@@ -218,12 +203,6 @@ impl Journal {
         self.sync()
     }
 
-    /// Runs `hook` at each sync from now on, before it; its error is the sync's.
-    #[cfg(test)]
-    pub fn on_sync(&mut self, hook: SyncHook) {
-        self.sync_hook = Some(hook);
-    }
-
     /// Swaps the file for one that refuses writes, as a failing disk would.
     #[cfg(test)]
     pub fn break_file(&mut self) {
@@ -234,6 +213,18 @@ impl Journal {
     /// database.
     pub fn reset(&mut self) {
         self.pos = START;
+    }
+}
+
+/// `records`, in order, if they are numbered one after another from `applied + 1`.
+pub(super) fn continuing(applied: u64, records: Vec<Record>) -> Result<Vec<Record>, JournalError> {
+    let follows = records
+        .iter()
+        .zip(applied + 1..)
+        .all(|(record, expected)| record.seq == expected);
+    match follows {
+        true => Ok(records),
+        false => Err(JournalError::RecordsMissing),
     }
 }
 

@@ -162,3 +162,62 @@ fn a_retracted_record_is_never_read_and_the_next_takes_its_place() {
     assert_eq!(seqs(&records), [1, 2, 3]);
     assert_eq!(records[1].payload, b"next");
 }
+
+fn pair(dir: &Path) -> crate::store::durable::journals::Journals {
+    crate::store::durable::journals::Journals::new(
+        open(&dir.join("j")).unwrap(),
+        open(&dir.join("k")).unwrap(),
+    )
+}
+
+fn write_all(pair: &mut crate::store::durable::journals::Journals, seqs: std::ops::Range<u64>) {
+    for seq in seqs {
+        pair.write(seq, b"r").unwrap();
+        pair.sync().unwrap();
+    }
+}
+
+#[test]
+fn a_pair_reads_both_files_in_order_across_switches_and_never_a_file_s_older_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = pair(dir.path());
+    write_all(&mut j, 1..5);
+    // The database's durable commit after 4, its sync running: records go to the other file.
+    j.switch();
+    write_all(&mut j, 5..8);
+    // Power lost before that sync returned: the database is at its commit before 1.
+    assert_eq!(
+        seqs(&pair(dir.path()).records_after(0).unwrap()),
+        [1, 2, 3, 4, 5, 6, 7]
+    );
+    // It returned: the database holds 4.
+    assert_eq!(seqs(&pair(dir.path()).records_after(4).unwrap()), [5, 6, 7]);
+    // The next durable commit, after 7: the first file again, from its start; 1..=4 stay
+    // behind the new records and are never read.
+    j.switch();
+    write_all(&mut j, 8..10);
+    assert_eq!(
+        seqs(&pair(dir.path()).records_after(4).unwrap()),
+        [5, 6, 7, 8, 9]
+    );
+    assert_eq!(seqs(&pair(dir.path()).records_after(7).unwrap()), [8, 9]);
+}
+
+#[test]
+fn a_pair_whose_files_do_not_continue_each_other_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = pair(dir.path());
+    write_all(&mut j, 1..3);
+    j.switch();
+    // 3 is missing: what the second file holds does not follow the first.
+    write_all(&mut j, 4..6);
+    assert!(matches!(
+        pair(dir.path()).records_after(0),
+        Err(JournalError::RecordsMissing)
+    ));
+    // Nor may they begin later than the database's next record.
+    assert!(matches!(
+        pair(dir.path()).records_after(1),
+        Err(JournalError::RecordsMissing)
+    ));
+}

@@ -1,7 +1,10 @@
 //! Durability: how a change survives a crash or a power loss, in one place.
 //!
-//! - [`journal.rs`](journal) — the journal file: numbered, checksummed **records**, appended
-//!   and synced; read back at open; started again after each database sync.
+//! - [`journal.rs`](journal) — a journal file: numbered, checksummed **records**, appended
+//!   and synced; read back at open.
+//! - [`journals.rs`](journals) — the **pair** of journal files: records go to one while the
+//!   database's sync runs in the background, then to the other; each started again once
+//!   the database holding its records is on disk.
 //! - [`redo.rs`](redo) — what a record holds: the **redo log** of one transaction, every
 //!   insert and remove by table with raw key and value.
 //! - [`committer.rs`](committer) — the **committer**: commits a transaction through the
@@ -33,9 +36,16 @@
 //! 4. **Answered only once durable**: a change is answered, and readers see it, only after its
 //!    record's `fdatasync` returned (or its durable commit did); a failed sync refuses it and
 //!    stops the store taking changes until it reopens.
-//! 5. **Reset only after a durable database commit**: the journal starts again from its
-//!    beginning only once a commit with `Durability::Immediate` has returned, so every record
-//!    overwritten is in the durable database.
+//! 5. **Reset only after a durable database commit is on disk**: a journal file starts again
+//!    from its beginning only once a durable commit after its last record has returned from
+//!    its `fdatasync`, so every record overwritten is in the durable database. The periodic
+//!    durable commit writes its pages under the write lock but syncs them on another thread
+//!    ([`backend.rs`](backend)); meanwhile records go to the other file, and the next
+//!    durable commit waits for that sync. A power loss before it returned opens the
+//!    database at the durable commit before, which redb keeps intact until the next one
+//!    (it frees the pages a durable commit replaced only at the durable commit after), and
+//!    applies both files' records. Opening the folder syncs the database before writing a
+//!    journal again.
 //! 6. **A failed commit takes its record back**: when redb's commit fails after the record was
 //!    written, the record's header is zeroed and synced before anyone is answered, so a crash
 //!    does not apply a change its caller was told failed.
@@ -45,6 +55,7 @@ mod committer;
 mod error;
 mod file;
 mod journal;
+mod journals;
 mod recovery;
 mod redo;
 mod reopen;
@@ -182,15 +193,20 @@ impl Durable {
     /// Makes the database file durable if it changed since it last was, and that is longer
     /// ago than `sync_every`; the journal then starts again (rule 5).
     pub fn sync_if_due(&self) -> Result<(), StoreError> {
-        self.sync_when(|c| c.synced.elapsed() >= c.sync_every)
+        self.sync_when(false, |c| c.synced.elapsed() >= c.sync_every)
     }
 
-    /// Makes the database file durable now, if it changed since it last was.
+    /// Makes the database file durable now, if it changed since it last was, waiting first
+    /// for the sync before to return; this one's `fdatasync` may still run when this returns.
     pub fn sync(&self) -> Result<(), StoreError> {
-        self.sync_when(|_| true)
+        self.sync_when(true, |_| true)
     }
 
-    fn sync_when(&self, due: impl Fn(&Committer) -> bool) -> Result<(), StoreError> {
+    /// The durable commit is written under the write lock, but its `fdatasync` runs after,
+    /// without it (`backend.rs`), while records go to the other journal (`journals.rs`).
+    /// Not before the previous sync returned: the other journal holds what it made durable
+    /// (`wait`: waits for it; otherwise the sync is left for the next call).
+    fn sync_when(&self, wait: bool, due: impl Fn(&Committer) -> bool) -> Result<(), StoreError> {
         let wanted = |c: &Committer| c.dirty && due(c);
         // The writer asks after every batch: most times the answer is no, and costs no
         // write transaction.
@@ -205,13 +221,14 @@ impl Durable {
         if !committer.writable() {
             return Err(StoreError::JournalFailed);
         }
-        if !wanted(&committer) {
+        if !wanted(&committer) || !committer.settle(wait)? {
             return Ok(());
         }
-        if let Err(error) = txn.commit() {
+        let file = self.reopening.file();
+        if let Err(error) = file.commit_unsynced(|| txn.commit()) {
             return Err(committer.storage_failed(error.into()));
         }
-        committer.synced();
+        committer.sync_started(file.start_sync());
         Ok(())
     }
 
@@ -261,7 +278,7 @@ impl Durable {
     #[cfg(test)]
     pub fn on_journal_sync(&self, hook: impl FnMut() -> std::io::Result<()> + Send + 'static) {
         if let Ok(mut committer) = self.lock() {
-            committer.on_sync(journal::SyncHook(Box::new(hook)));
+            committer.on_sync(journals::SyncHook(Box::new(hook)));
         }
     }
 }

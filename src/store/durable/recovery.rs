@@ -1,7 +1,7 @@
 //! Opening a data folder: the journal's records the database lacks are applied, and a
 //! journal that cannot be used stops the store with what the operator can do.
 
-use super::journal::Journal;
+use super::journals::Journals;
 use crate::store::audit::Sealing;
 use crate::store::tables::{self, Spec};
 use crate::store::{StoreError, WriteView};
@@ -24,7 +24,7 @@ pub(super) fn unusable(path: &Path) -> impl Fn(StoreError) -> StoreError + '_ {
 /// the number of the last record the database now holds.
 pub(super) fn recover(
     db: &Database,
-    journal: &Journal,
+    journal: &Journals,
     sealing: &Arc<Sealing>,
 ) -> Result<u64, StoreError> {
     let applied = db

@@ -54,6 +54,7 @@ fn crash_copy(from: &Path, to: &Path) {
     for name in [
         Store::FILE,
         Store::JOURNAL_FILE,
+        Store::SECOND_JOURNAL_FILE,
         crate::evidence::KEY_FILE,
         crate::evidence::SIGNING_KEY_FILE,
     ] {
@@ -125,7 +126,8 @@ fn crashed_after_a_sync() -> (tempfile::TempDir, Dump) {
 #[test]
 fn without_its_journal_a_crash_copy_has_only_what_was_synced() {
     let (crashed_dir, synced) = crashed_after_a_sync();
-    std::fs::remove_file(crashed_dir.path().join(Store::JOURNAL_FILE)).unwrap();
+    // Written since the sync, which switched journals (`journals.rs`).
+    std::fs::remove_file(crashed_dir.path().join(Store::SECOND_JOURNAL_FILE)).unwrap();
     let recovered = Store::open(crashed_dir.path()).unwrap();
     // The journal is what made the later writes durable: this shows the test above is not
     // passing on a database file that already had them.
@@ -137,7 +139,7 @@ fn an_unusable_journal_stops_the_store_naming_the_file_and_moving_it_aside_opens
 {
     let (crashed_dir, synced) = crashed_after_a_sync();
     // Its format number changed: this version must not guess at what the records mean.
-    let journal = crashed_dir.path().join(Store::JOURNAL_FILE);
+    let journal = crashed_dir.path().join(Store::SECOND_JOURNAL_FILE);
     let mut bytes = std::fs::read(&journal).unwrap();
     bytes[8] = 9;
     std::fs::write(&journal, &bytes).unwrap();

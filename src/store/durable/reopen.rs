@@ -18,6 +18,7 @@
 use super::backend::{Backend, DatabaseFile};
 use super::committer::Committer;
 use super::journal::Journal;
+use super::journals::Journals;
 use super::recovery::{recover, unusable};
 use super::{Durable, Health, JOURNAL_BYTES, JournalError};
 use crate::store::audit::Sealing;
@@ -31,7 +32,7 @@ use std::time::Instant;
 pub(super) struct Opened {
     pub file: Arc<DatabaseFile>,
     pub db: redb::Database,
-    pub journal: Journal,
+    pub journal: Journals,
     pub next_seq: u64,
 }
 
@@ -62,15 +63,15 @@ pub(super) fn open_database(
     let txn = db.begin_write()?;
     tables::create_all(&txn)?;
     txn.commit()?;
-    let journal_path = data_dir.join(Store::JOURNAL_FILE);
-    let unusable = unusable(&journal_path);
-    let (journal_file, created) = options
-        .disk
-        .journal(&journal_path)
-        .map_err(|e| unusable(JournalError::from(e).into()))?;
-    let journal =
-        Journal::open(journal_file, created, JOURNAL_BYTES).map_err(|e| unusable(e.into()))?;
-    let next_seq = recover(&db, &journal, sealing).map_err(unusable)? + 1;
+    let journal = Journals::new(
+        open_journal(data_dir, Store::JOURNAL_FILE, options)?,
+        open_journal(data_dir, Store::SECOND_JOURNAL_FILE, options)?,
+    );
+    let both = format!("{} and {}", Store::JOURNAL_FILE, Store::SECOND_JOURNAL_FILE);
+    let next_seq = recover(&db, &journal, sealing).map_err(unusable(&data_dir.join(both)))? + 1;
+    // Both journals are written again from their starts: the database must be on disk, also
+    // a durable commit whose sync had not returned when the store last failed (rule 5).
+    file.sync_now().map_err(folder)?;
     layout::upgrade(&db, found)?;
     Ok(Opened {
         file,
@@ -78,6 +79,21 @@ pub(super) fn open_database(
         journal,
         next_seq,
     })
+}
+
+/// Opens (creating if needed) the journal `name` in `data_dir`.
+fn open_journal(
+    data_dir: &Path,
+    name: &str,
+    options: &StoreOptions,
+) -> Result<Journal, StoreError> {
+    let path = data_dir.join(name);
+    let unusable = unusable(&path);
+    let (file, created) = options
+        .disk
+        .journal(&path)
+        .map_err(|e| unusable(JournalError::from(e).into()))?;
+    Journal::open(file, created, JOURNAL_BYTES).map_err(|e| unusable(e.into()))
 }
 
 /// What reopening needs: where and how the store was opened, the opening of the file in
@@ -108,6 +124,11 @@ impl Reopening {
             tried: Mutex::new(None),
             failing: AtomicBool::new(false),
         }
+    }
+
+    /// The opening of the database file in use.
+    pub fn file(&self) -> Arc<DatabaseFile> {
+        Arc::clone(&self.file.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Whether a reopening is due: none was tried within `recover_every`.

@@ -180,6 +180,12 @@ impl Disk for SimDisk {
         self.state().files.entry(name.clone()).or_default();
         Ok(Box::new(Handle(self.clone(), name)))
     }
+
+    // Owed until the next sync is due, so that the workload runs between the database's
+    // durable commit and its sync, and every I/O call there is imaged.
+    fn syncs_database_in_background(&self) -> bool {
+        false
+    }
 }
 
 /// An open file of the simulated disk.

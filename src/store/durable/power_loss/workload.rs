@@ -128,10 +128,18 @@ impl World {
 
     /// Runs `steps` seeded operations; after each, `acked(true)` if it was acknowledged (its
     /// change committed) and `acked(false)` if it was refused. Returns what ran.
+    ///
+    /// Every `SYNC_EVERY`th step is a sync, as the writer's periodic one, besides those
+    /// drawn: a short run still has work between syncs' durable commits and the syncs that
+    /// return at the next one (`journals.rs`).
     pub fn run(mut self, steps: usize, mut acked: impl FnMut(bool)) -> String {
+        const SYNC_EVERY: usize = 8;
         let mut ran = [0usize; 7];
-        for _ in 0..steps {
-            let op = self.rng.random_range(0..100);
+        for step in 1..=steps {
+            let op = match step % SYNC_EVERY {
+                0 => 80,
+                _ => self.rng.random_range(0..100),
+            };
             let (kind, committed) = match op {
                 0..35 => (0, self.lone()),
                 35..55 => (1, self.batch()),

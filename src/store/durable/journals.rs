@@ -1,0 +1,116 @@
+//! The journal pair: two journal files, one written at a time, so that the database can be
+//! made durable in the background while changes go on being journaled.
+//!
+//! When the database is made durable, its pages are written at once but their `fdatasync`
+//! runs on another thread (`backend.rs`), and new records go to the other file, from its
+//! start. The file written before holds the records since the previous durable commit until
+//! that `fdatasync` returned: a power loss meanwhile opens the database at the previous
+//! durable commit, and both files' records are applied after it. A file is written from its
+//! start again only once the durable commit after its last record is on disk (rule 5).
+
+use super::error::JournalError;
+use super::journal::{Journal, Record, continuing};
+
+/// Two journal files; records go to the active one.
+#[derive(Debug)]
+pub(super) struct Journals {
+    files: [Journal; 2],
+    active: usize,
+    /// Runs at each sync, before it; its error is the sync's.
+    #[cfg(test)]
+    sync_hook: Option<SyncHook>,
+}
+
+/// What a test runs at each sync of the journal.
+#[cfg(test)]
+pub(super) struct SyncHook(pub Box<dyn FnMut() -> std::io::Result<()> + Send>);
+
+#[cfg(test)]
+impl std::fmt::Debug for SyncHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SyncHook")
+    }
+}
+
+impl Journals {
+    /// The pair of `first` and `second`; records go to `first` until the first switch.
+    pub fn new(first: Journal, second: Journal) -> Self {
+        Self {
+            files: [first, second],
+            active: 0,
+            #[cfg(test)]
+            sync_hook: None,
+        }
+    }
+
+    /// The records after `applied` in both files, in order; a gap after `applied` means
+    /// records were lost, and is an error.
+    pub fn records_after(&self, applied: u64) -> Result<Vec<Record>, JournalError> {
+        let [first, second] = &self.files;
+        let mut records = first.chain_after(applied)?;
+        records.extend(second.chain_after(applied)?);
+        records.sort_by_key(|r| r.seq);
+        continuing(applied, records)
+    }
+
+    fn active(&mut self) -> &mut Journal {
+        let [first, second] = &mut self.files;
+        match self.active {
+            0 => first,
+            _ => second,
+        }
+    }
+
+    /// Whether a record of `len` payload bytes fits in the active file.
+    pub fn fits(&self, len: usize) -> bool {
+        let [first, second] = &self.files;
+        match self.active {
+            0 => first.fits(len),
+            _ => second.fits(len),
+        }
+    }
+
+    /// Appends a record to the active file; see [`Journal::write`].
+    pub fn write(&mut self, seq: u64, payload: &[u8]) -> Result<(), JournalError> {
+        self.active().write(seq, payload)
+    }
+
+    /// Waits until every record written to the active file is on disk.
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        #[cfg(test)]
+        if let Some(hook) = &mut self.sync_hook {
+            (hook.0)()?;
+        }
+        self.active().sync()
+    }
+
+    /// Takes back the last record appended; see [`Journal::retract`].
+    pub fn retract(&mut self, len: usize) -> Result<(), JournalError> {
+        self.active().retract(len)
+    }
+
+    /// Records go to the other file from its start. Only once every record it holds is in
+    /// the durable database: the durable commit before the active file's first record
+    /// returned from its `fdatasync`.
+    pub fn switch(&mut self) {
+        self.active = 1 - self.active;
+        self.active().reset();
+    }
+
+    /// Both files start again: every record written so far is in the durable database.
+    pub fn reset(&mut self) {
+        self.files.iter_mut().for_each(Journal::reset);
+    }
+
+    /// Makes every later write to either file fail, as a full or failing disk would.
+    #[cfg(test)]
+    pub fn break_files(&mut self) {
+        self.files.iter_mut().for_each(Journal::break_file);
+    }
+
+    /// Runs `hook` at each sync from now on, before it; its error is the sync's.
+    #[cfg(test)]
+    pub fn on_sync(&mut self, hook: SyncHook) {
+        self.sync_hook = Some(hook);
+    }
+}
