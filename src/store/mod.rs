@@ -26,7 +26,7 @@ pub use audit::{AuditQueries, CheckpointPolicy, NewAuditEntry};
 pub use backup::{BackupCopy, Holdings};
 pub use connected::ConnectedQueries;
 pub use decisions::{DecisionQueries, DecisionWindow, GrantWindowQueries};
-pub use durable::{Disk, JournalError, JournalFile, OsDisk, StorageFaults};
+pub use durable::{DatabaseStorage, Disk, JournalError, JournalFile, OsDisk, StorageFaults};
 pub use error::StoreError;
 pub use insights::InsightQueries;
 pub use jira::JiraQueries;

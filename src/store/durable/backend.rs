@@ -9,7 +9,7 @@
 //! - injected faults ([`StorageFaults`]): a switch that makes writes and syncs fail as a
 //!   full disk does (ENOSPC), for tests; a server started normally never has one.
 
-use super::file::Disk;
+use super::file::{Disk, write_back};
 use redb::{BackendError, StorageBackend};
 use std::io;
 use std::ops::Bound;
@@ -48,6 +48,8 @@ impl StorageFaults {
 #[derive(Debug)]
 pub(super) struct DatabaseFile {
     inner: Box<dyn StorageBackend>,
+    /// A second handle of the file to write it back in steps with, on a real disk.
+    writeback: Option<std::fs::File>,
     fenced: AtomicBool,
     faults: Option<Arc<StorageFaults>>,
     /// Set while a commit runs whose `fdatasync` is left to [`DatabaseFile::start_sync`].
@@ -55,6 +57,9 @@ pub(super) struct DatabaseFile {
     /// Whether that sync runs on a thread of its own (the disk says; see [`Disk`]).
     in_background: bool,
 }
+
+/// How much of the database file the background sync writes at a time.
+const WRITE_BACK_STEP: u64 = 512 * 1024;
 
 /// The `fdatasync` of a durable commit, running or still to run.
 #[derive(Debug)]
@@ -92,8 +97,10 @@ impl DatabaseFile {
         path: &Path,
         faults: Option<Arc<StorageFaults>>,
     ) -> io::Result<Arc<Self>> {
+        let storage = disk.database(path)?;
         Ok(Arc::new(Self {
-            inner: disk.database(path)?,
+            inner: storage.backend,
+            writeback: storage.writeback,
             fenced: AtomicBool::new(false),
             faults,
             unsynced: AtomicBool::new(false),
@@ -121,11 +128,26 @@ impl DatabaseFile {
         let file = Arc::clone(self);
         match std::thread::Builder::new()
             .name("database-sync".into())
-            .spawn(move || file.sync_now())
+            .spawn(move || file.sync_in_steps())
         {
             Ok(thread) => PendingSync::Running(thread),
             Err(_) => owed,
         }
+    }
+
+    /// [`DatabaseFile::sync_now`], having first written the file to disk a step at a time:
+    /// one `fdatasync` of all the pages a durable commit wrote keeps the disk busy so long
+    /// that the journal's own syncs, on the same disk, wait behind it; a step at a time,
+    /// they wait for one step at most.
+    fn sync_in_steps(&self) -> io::Result<()> {
+        if let Some(file) = &self.writeback {
+            let len = self.inner.len()?;
+            for offset in (0..len).step_by(WRITE_BACK_STEP as usize) {
+                self.usable()?;
+                write_back(file, offset, WRITE_BACK_STEP);
+            }
+        }
+        self.sync_now()
     }
 
     /// Waits until everything written to the file is on disk.

@@ -24,13 +24,24 @@ pub trait JournalFile: Debug + Send {
     fn start_writeback(&self, _offset: u64, _len: usize) {}
 }
 
+/// The database's file as a disk opens it.
+#[derive(Debug)]
+pub struct DatabaseStorage {
+    /// What redb reads, writes and syncs.
+    pub backend: Box<dyn StorageBackend>,
+    /// On a disk of the operating system, a second handle of the same file, to write it to
+    /// disk in steps before a sync ([`write_back`]), so that the journal's syncs on the
+    /// same disk do not wait behind one long one.
+    pub writeback: Option<File>,
+}
+
 /// Where a data folder's journal and database file are opened.
 pub trait Disk: Debug + Send + Sync {
     /// Opens (creating if needed) the journal at `path`; true if it was created, after the
     /// folder's entry for it is durable.
     fn journal(&self, path: &Path) -> io::Result<(Box<dyn JournalFile>, bool)>;
     /// Opens (creating if needed) the database file at `path`, as redb's own `create` does.
-    fn database(&self, path: &Path) -> io::Result<Box<dyn StorageBackend>>;
+    fn database(&self, path: &Path) -> io::Result<DatabaseStorage>;
     /// Whether the database file's periodic `fdatasync` runs on a thread of its own, rather
     /// than when the next one is due (a simulated disk, whose every call a test follows).
     fn syncs_database_in_background(&self) -> bool {
@@ -61,9 +72,19 @@ impl Disk for OsDisk {
         Ok((Box::new(OsFile(file)), created))
     }
 
-    fn database(&self, path: &Path) -> io::Result<Box<dyn StorageBackend>> {
-        let backend = FileBackend::new(open(path)?).map_err(io::Error::other)?;
-        Ok(Box::new(backend))
+    fn database(&self, path: &Path) -> io::Result<DatabaseStorage> {
+        let file = open(path)?;
+        let writeback = Some(file.try_clone()?);
+        let backend = Box::new(FileBackend::new(file).map_err(io::Error::other)?);
+        Ok(DatabaseStorage { backend, writeback })
+    }
+}
+
+/// Writes `len` bytes of `file` at `offset` to disk and waits for them (not the disk's
+/// cache): a step towards the `fdatasync` that alone makes them durable.
+pub(super) fn write_back(file: &File, offset: u64, len: u64) {
+    if let Ok(len) = usize::try_from(len) {
+        write_range(file, offset, len, WAIT);
     }
 }
 
@@ -89,29 +110,43 @@ impl JournalFile for OsFile {
     }
 
     fn start_writeback(&self, offset: u64, len: usize) {
-        start_writeback(&self.0, offset, len);
+        write_range(&self.0, offset, len, START);
     }
 }
 
-/// Asks the kernel to start writing `len` bytes at `offset` to disk without waiting, so that
-/// the disk's write proceeds while the database commits; the `fdatasync` that follows then
-/// waits for less. A hint only: where it fails or does not exist, the sync does all the work.
+/// Start the range's writeback, without waiting.
+#[cfg(target_os = "linux")]
+const START: libc::c_uint = libc::SYNC_FILE_RANGE_WRITE;
+/// Write the range and wait until it is written (also for writeback already under way).
+#[cfg(target_os = "linux")]
+const WAIT: libc::c_uint = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+    | libc::SYNC_FILE_RANGE_WRITE
+    | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+#[cfg(not(target_os = "linux"))]
+const START: u32 = 0;
+#[cfg(not(target_os = "linux"))]
+const WAIT: u32 = 0;
+
+/// Asks the kernel to write `len` bytes at `offset` to disk (`sync_file_range`): `START`
+/// only starts it, so that the disk's write proceeds while the database commits and the
+/// `fdatasync` after waits for less; `WAIT` waits for it. A hint only: where it fails or
+/// does not exist, the sync does all the work.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
-fn start_writeback(file: &File, offset: u64, len: usize) {
+fn write_range(file: &File, offset: u64, len: usize, flags: libc::c_uint) {
     use std::os::fd::AsRawFd;
     let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
         return;
     };
     // SAFETY: the call takes no pointers, and the descriptor is open for as long as `file`
-    // is borrowed. Its result is ignored: it only starts what `fdatasync` does anyway.
+    // is borrowed. Its result is ignored: it only does part of what `fdatasync` does anyway.
     unsafe {
-        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+        libc::sync_file_range(file.as_raw_fd(), offset, len, flags);
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File, _offset: u64, _len: usize) {}
+fn write_range(_file: &File, _offset: u64, _len: usize, _flags: u32) {}
 
 /// A journal file that refuses every write and sync, as a failing disk would (tests).
 #[cfg(test)]

@@ -63,7 +63,7 @@ mod snapshots;
 
 pub use backend::StorageFaults;
 pub use error::JournalError;
-pub use file::{Disk, JournalFile, OsDisk};
+pub use file::{DatabaseStorage, Disk, JournalFile, OsDisk};
 pub(super) use redo::{Op, Redo, ops};
 
 #[cfg(test)]

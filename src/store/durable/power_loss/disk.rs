@@ -3,7 +3,7 @@
 //! synced state plus any prefix, subset or torn sector of the writes not synced yet.
 
 use super::content::{Content, File, Op};
-use crate::store::{Disk, JournalFile};
+use crate::store::{DatabaseStorage, Disk, JournalFile};
 use redb::StorageBackend;
 use std::collections::BTreeMap;
 use std::io;
@@ -175,10 +175,14 @@ impl Disk for SimDisk {
         Ok((Box::new(Handle(self.clone(), name)), created))
     }
 
-    fn database(&self, path: &Path) -> io::Result<Box<dyn StorageBackend>> {
+    fn database(&self, path: &Path) -> io::Result<DatabaseStorage> {
         let name = name(path);
         self.state().files.entry(name.clone()).or_default();
-        Ok(Box::new(Handle(self.clone(), name)))
+        Ok(DatabaseStorage {
+            backend: Box::new(Handle(self.clone(), name)),
+            // Writing back in steps changes nothing a crash could image: only syncs do.
+            writeback: None,
+        })
     }
 
     // Owed until the next sync is due, so that the workload runs between the database's
