@@ -150,6 +150,7 @@ async fn a_backup_taken_under_load_holds_every_decision_acknowledged_before_it()
             "audit-signing.key",
             "clearance-backup.json",
             "clearance.journal",
+            "clearance.journal.2",
             "clearance.redb",
             "secrets.key"
         ]
