@@ -164,12 +164,12 @@ struct StoreArgs {
     /// Make the database file durable at most every this many milliseconds while changes
     /// arrive. Every change is durable in the journal before it is answered either way;
     /// longer means fewer pauses of writers (each longer, as it writes every page changed
-    /// since the last; the disk's sync of them runs in the background), and more journal to
-    /// apply after a crash.
+    /// since the last; the disk's sync of them runs in the background), fewer pages written
+    /// again, and more journal to apply after a crash.
     #[arg(
         long,
         env = "CLEARANCE_DB_SYNC_MS",
-        default_value_t = 5_000,
+        default_value_t = 1_000,
         value_parser = at_least_one::<u64>
     )]
     db_sync_ms: u64,
