@@ -1,6 +1,6 @@
 //! The files durability rests on, behind small traits so that tests can put a simulated disk
-//! under the store (see `power_loss_tests.rs`): the journal as a [`JournalFile`], the database
-//! as redb's [`StorageBackend`], both opened through a [`Disk`].
+//! under the store (see `power_loss/`): each journal file as a [`JournalFile`], the database
+//! as redb's [`StorageBackend`] (a [`DatabaseStorage`]), all opened through a [`Disk`].
 
 use redb::StorageBackend;
 use redb::backends::FileBackend;
