@@ -59,7 +59,7 @@ pub(super) struct DatabaseFile {
 }
 
 /// How much of the database file the background sync writes at a time.
-const WRITE_BACK_STEP: u64 = 512 * 1024;
+const WRITE_BACK_STEP: usize = 512 * 1024;
 
 /// The `fdatasync` of a durable commit, running or still to run.
 #[derive(Debug)]
@@ -142,7 +142,7 @@ impl DatabaseFile {
     fn sync_in_steps(&self) -> io::Result<()> {
         if let Some(file) = &self.writeback {
             let len = self.inner.len()?;
-            for offset in (0..len).step_by(WRITE_BACK_STEP as usize) {
+            for offset in (0..len).step_by(WRITE_BACK_STEP) {
                 self.usable()?;
                 write_back(file, offset, WRITE_BACK_STEP);
             }

@@ -82,10 +82,8 @@ impl Disk for OsDisk {
 
 /// Writes `len` bytes of `file` at `offset` to disk and waits for them (not the disk's
 /// cache): a step towards the `fdatasync` that alone makes them durable.
-pub(super) fn write_back(file: &File, offset: u64, len: u64) {
-    if let Ok(len) = usize::try_from(len) {
-        write_range(file, offset, len, WAIT);
-    }
+pub(super) fn write_back(file: &File, offset: u64, len: usize) {
+    write_range(file, offset, len, WAIT);
 }
 
 /// A journal in a file of the operating system.

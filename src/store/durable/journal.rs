@@ -4,9 +4,10 @@
 //!
 //! A commit is durable once its record is synced: one short sequential write, where a
 //! durable database commit writes every page the transaction touched. The database commits
-//! without waiting for the disk and is made durable now and then (a sync); after each sync
-//! the journal is written again from its start. On open, the records the database does not
-//! have yet are applied again.
+//! without waiting for the disk and is made durable now and then (a sync); once the sync
+//! after its last record is on disk, the file is written again from its start (the pair of
+//! files, `journals.rs`). On open, the records the database does not have yet are applied
+//! again.
 //!
 //! The file begins with a 4 KiB block naming its format (`MAGIC`, then the format number);
 //! records follow. A journal of another format is refused rather than misread.

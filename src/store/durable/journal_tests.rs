@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::store::durable::file::{Disk, OsDisk};
+use crate::store::durable::journals::Journals;
 use std::io::Write;
 use std::path::Path;
 
@@ -163,14 +164,11 @@ fn a_retracted_record_is_never_read_and_the_next_takes_its_place() {
     assert_eq!(records[1].payload, b"next");
 }
 
-fn pair(dir: &Path) -> crate::store::durable::journals::Journals {
-    crate::store::durable::journals::Journals::new(
-        open(&dir.join("j")).unwrap(),
-        open(&dir.join("k")).unwrap(),
-    )
+fn pair(dir: &Path) -> Journals {
+    Journals::new(open(&dir.join("j")).unwrap(), open(&dir.join("k")).unwrap())
 }
 
-fn write_all(pair: &mut crate::store::durable::journals::Journals, seqs: std::ops::Range<u64>) {
+fn write_all(pair: &mut Journals, seqs: std::ops::Range<u64>) {
     for seq in seqs {
         pair.write(seq, b"r").unwrap();
         pair.sync().unwrap();

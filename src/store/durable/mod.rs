@@ -191,7 +191,7 @@ impl Durable {
     }
 
     /// Makes the database file durable if it changed since it last was, and that is longer
-    /// ago than `sync_every`; the journal then starts again (rule 5).
+    /// ago than `sync_every`; records then go to the other journal file (rule 5).
     pub fn sync_if_due(&self) -> Result<(), StoreError> {
         self.sync_when(false, |c| c.synced.elapsed() >= c.sync_every)
     }
