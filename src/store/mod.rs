@@ -257,7 +257,14 @@ impl Store {
         E: From<StoreError>,
     {
         let mut view = WriteView::new(&txn, Arc::clone(&self.sealing));
-        let value = f(&mut view)?;
+        let value = match f(&mut view) {
+            Ok(value) => value,
+            Err(error) => {
+                drop(view);
+                self.durable.abort(generation, txn);
+                return Err(error);
+            }
+        };
         let committing = self.durable.committing(generation)?;
         view.set_journal_seq(committing.seq())?;
         // The view's open tables close here, before the commit that needs them closed.

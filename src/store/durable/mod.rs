@@ -170,7 +170,35 @@ impl Durable {
     /// Begins a write transaction on the database now, with its generation.
     pub fn begin(&self) -> Result<(u64, WriteTransaction), StoreError> {
         let (generation, db) = self.snapshots.database();
-        Ok((generation, db.begin_write()?))
+        match db.begin_write() {
+            Ok(txn) => Ok((generation, txn)),
+            Err(error) => Err(self.failed_on(generation, error.into())),
+        }
+    }
+
+    /// Drops `txn`, begun on `generation`, uncommitted: its change failed. A failure to
+    /// write the database file while it ran (a full disk as the file grew) fails the store.
+    pub fn abort(&self, generation: u64, txn: WriteTransaction) {
+        if let Err(error) = txn.abort() {
+            self.failed_on(generation, error.into());
+        }
+    }
+
+    /// `error` came from the database opened as `generation`. After an I/O failure redb
+    /// refuses every later write until it is opened anew, wherever the failure arose (a
+    /// commit, a page written back or the file grown while a change was applied), so the
+    /// store fails, and reopens once it can (`reopen.rs`). An error from a database
+    /// already replaced changes nothing.
+    fn failed_on(&self, generation: u64, error: StoreError) -> StoreError {
+        if !error.is_storage_failure() {
+            return error;
+        }
+        match self.lock() {
+            Ok(mut committer) if committer.generation == generation => {
+                committer.storage_failed(error)
+            }
+            _ => error,
+        }
     }
 
     /// The committer, for a transaction begun on `generation`; refused if the database was

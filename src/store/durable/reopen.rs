@@ -197,3 +197,7 @@ impl Durable {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "reopen_tests.rs"]
+mod tests;
