@@ -104,7 +104,7 @@ impl DatabaseFile {
             fenced: AtomicBool::new(false),
             faults,
             unsynced: AtomicBool::new(false),
-            in_background: disk.syncs_database_in_background(),
+            in_background: disk.syncs_in_background(),
         }))
     }
 

@@ -89,7 +89,11 @@ impl Committer {
                     snapshots.release();
                     return Err(self.fail(e));
                 }
-                if let Err(e) = txn.commit() {
+                // The record's sync runs while the database commits (`syncer.rs`).
+                let sync = self.journal.start_sync();
+                let committed = txn.commit();
+                let synced = sync.and_then(|sync| Ok(sync.wait()?));
+                if let Err(e) = committed {
                     snapshots.release();
                     if let Err(retracting) = self.journal.retract(bytes.len()) {
                         self.fail(retracting);
@@ -98,7 +102,7 @@ impl Committer {
                 }
                 // A failed sync keeps readers on the snapshot held before the commit for
                 // good: the change was refused, so nobody is shown it.
-                self.journal.sync().map_err(|e| self.fail(e))?;
+                synced.map_err(|e| self.fail(e))?;
                 snapshots.release();
                 self.dirty = true;
             }

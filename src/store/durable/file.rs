@@ -11,7 +11,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// What the journal needs of its file: positioned reads and writes, and a sync.
-pub trait JournalFile: Debug + Send {
+pub trait JournalFile: Debug + Send + Sync {
     /// The file's length.
     fn size(&self) -> io::Result<u64>;
     /// Reads exactly `out.len()` bytes at `offset`.
@@ -42,9 +42,11 @@ pub trait Disk: Debug + Send + Sync {
     fn journal(&self, path: &Path) -> io::Result<(Box<dyn JournalFile>, bool)>;
     /// Opens (creating if needed) the database file at `path`, as redb's own `create` does.
     fn database(&self, path: &Path) -> io::Result<DatabaseStorage>;
-    /// Whether the database file's periodic `fdatasync` runs on a thread of its own, rather
-    /// than when the next one is due (a simulated disk, whose every call a test follows).
-    fn syncs_database_in_background(&self) -> bool {
+    /// Whether `fdatasync`s run on threads of their own while the writer goes on — the
+    /// database file's periodic one, and each journal record's while its transaction
+    /// commits — rather than when they are waited for (a simulated disk, whose every call
+    /// a test follows in order).
+    fn syncs_in_background(&self) -> bool {
         true
     }
 }

@@ -20,7 +20,9 @@
 
 use super::error::JournalError;
 use super::file::JournalFile;
+use super::syncer::{JournalSync, Syncer};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 const HEADER: usize = 20;
 /// What a journal file begins with.
@@ -36,7 +38,7 @@ const STEP: u64 = 4 << 20;
 /// A journal file, and where the next record goes.
 #[derive(Debug)]
 pub(super) struct Journal {
-    file: Box<dyn JournalFile>,
+    file: Arc<dyn JournalFile>,
     /// The file's length: zeroes or records up to here, never a hole.
     len: u64,
     /// The most the file may grow to.
@@ -60,7 +62,7 @@ impl Journal {
     pub fn open(file: Box<dyn JournalFile>, created: bool, max: u64) -> Result<Self, JournalError> {
         let len = file.size()?;
         let mut journal = Self {
-            file,
+            file: Arc::from(file),
             len,
             max: max.max(STEP),
             pos: START,
@@ -185,6 +187,12 @@ impl Journal {
         Ok(self.file.sync_data()?)
     }
 
+    /// Starts making every record written durable, on `syncer`'s thread; waiting for the
+    /// result is the caller's.
+    pub fn start_sync(&self, syncer: &Syncer) -> JournalSync {
+        syncer.start(&self.file)
+    }
+
     /// Appends a record and waits until it is on disk.
     #[cfg(test)]
     pub fn append(&mut self, seq: u64, payload: &[u8]) -> Result<(), JournalError> {
@@ -207,7 +215,7 @@ impl Journal {
     /// Swaps the file for one that refuses writes, as a failing disk would.
     #[cfg(test)]
     pub fn break_file(&mut self) {
-        self.file = Box::new(super::file::Broken);
+        self.file = Arc::new(super::file::Broken);
     }
 
     /// Starts again from the beginning: everything written so far is in the durable

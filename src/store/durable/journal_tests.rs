@@ -165,7 +165,11 @@ fn a_retracted_record_is_never_read_and_the_next_takes_its_place() {
 }
 
 fn pair(dir: &Path) -> Journals {
-    Journals::new(open(&dir.join("j")).unwrap(), open(&dir.join("k")).unwrap())
+    Journals::new(
+        open(&dir.join("j")).unwrap(),
+        open(&dir.join("k")).unwrap(),
+        true,
+    )
 }
 
 fn write_all(pair: &mut Journals, seqs: std::ops::Range<u64>) {

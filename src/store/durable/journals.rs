@@ -10,12 +10,15 @@
 
 use super::error::JournalError;
 use super::journal::{Journal, Record, continuing};
+use super::syncer::{JournalSync, Syncer};
 
 /// Two journal files; records go to the active one.
 #[derive(Debug)]
 pub(super) struct Journals {
     files: [Journal; 2],
     active: usize,
+    /// Where the active file's syncs run (`syncer.rs`).
+    syncer: Syncer,
     /// Runs at each sync, before it; its error is the sync's.
     #[cfg(test)]
     sync_hook: Option<SyncHook>,
@@ -34,10 +37,13 @@ impl std::fmt::Debug for SyncHook {
 
 impl Journals {
     /// The pair of `first` and `second`; records go to `first` until the first switch.
-    pub fn new(first: Journal, second: Journal) -> Self {
+    /// With `background`, their syncs run on a thread of their own while the writer goes on
+    /// (see `syncer.rs`); without, when they are waited for.
+    pub fn new(first: Journal, second: Journal, background: bool) -> Self {
         Self {
             files: [first, second],
             active: 0,
+            syncer: Syncer::new(background),
             #[cfg(test)]
             sync_hook: None,
         }
@@ -63,10 +69,15 @@ impl Journals {
 
     /// Whether a record of `len` payload bytes fits in the active file.
     pub fn fits(&self, len: usize) -> bool {
+        self.current().fits(len)
+    }
+
+    /// The active file, to read.
+    fn current(&self) -> &Journal {
         let [first, second] = &self.files;
         match self.active {
-            0 => first.fits(len),
-            _ => second.fits(len),
+            0 => first,
+            _ => second,
         }
     }
 
@@ -75,13 +86,20 @@ impl Journals {
         self.active().write(seq, payload)
     }
 
-    /// Waits until every record written to the active file is on disk.
-    pub fn sync(&mut self) -> Result<(), JournalError> {
+    /// Starts making every record written to the active file durable; the record is on
+    /// disk once the result was waited for.
+    pub fn start_sync(&mut self) -> Result<JournalSync, JournalError> {
         #[cfg(test)]
         if let Some(hook) = &mut self.sync_hook {
             (hook.0)()?;
         }
-        self.active().sync()
+        Ok(self.current().start_sync(&self.syncer))
+    }
+
+    /// Waits until every record written to the active file is on disk.
+    #[cfg(test)]
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        Ok(self.start_sync()?.wait()?)
     }
 
     /// Takes back the last record appended; see [`Journal::retract`].

@@ -10,6 +10,8 @@
 //! - [`committer.rs`](committer) — the **committer**: commits a transaction through the
 //!   journal (or durably when the journal cannot hold it), and knows what the journal holds
 //!   since the database was last durable.
+//! - [`syncer.rs`](syncer) — the **syncer**: a record's `fdatasync` on a thread of its own
+//!   while its transaction commits to the database.
 //! - [`snapshots.rs`](snapshots) — the **snapshot gate**: readers never see a commit whose
 //!   record is not durable yet.
 //! - [`recovery.rs`](recovery), [`reopen.rs`](reopen) — applying the records the database
@@ -26,7 +28,7 @@
 //!    Every commit and every database sync takes them in that order; nothing takes the
 //!    committer's mutex and then begins a write transaction.
 //! 2. **One record in flight**: a record is written, its transaction committed and the record
-//!    synced while the committer's mutex is held, so records reach the file one at a time and
+//!    synced (the sync overlapping the commit, `syncer.rs`) while the committer's mutex is held, so records reach the file one at a time and
 //!    in sequence order. Sequence numbers only grow (a reset keeps counting), so a stale record
 //!    left behind the write position by an earlier pass can never continue the chain of new
 //!    ones: reading stops at the first record that is not the next number.
@@ -60,6 +62,7 @@ mod recovery;
 mod redo;
 mod reopen;
 mod snapshots;
+mod syncer;
 
 pub use backend::StorageFaults;
 pub use error::JournalError;

@@ -66,6 +66,7 @@ pub(super) fn open_database(
     let journal = Journals::new(
         open_journal(data_dir, Store::JOURNAL_FILE, options)?,
         open_journal(data_dir, Store::SECOND_JOURNAL_FILE, options)?,
+        options.disk.syncs_in_background(),
     );
     let both = format!("{} and {}", Store::JOURNAL_FILE, Store::SECOND_JOURNAL_FILE);
     let next_seq = recover(&db, &journal, sealing).map_err(unusable(&data_dir.join(both)))? + 1;

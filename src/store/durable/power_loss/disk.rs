@@ -185,9 +185,10 @@ impl Disk for SimDisk {
         })
     }
 
-    // Owed until the next sync is due, so that the workload runs between the database's
-    // durable commit and its sync, and every I/O call there is imaged.
-    fn syncs_database_in_background(&self) -> bool {
+    // The database's sync owed until the next one is due, so that the workload runs between
+    // the durable commit and its sync, and every I/O call there is imaged; a record's sync
+    // runs after its transaction's commit, one call after another.
+    fn syncs_in_background(&self) -> bool {
         false
     }
 }
