@@ -20,6 +20,7 @@
 
 use super::error::JournalError;
 use super::file::JournalFile;
+use super::growth::{Growth, STEP, fill};
 use super::syncer::{JournalSync, Syncer};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -32,9 +33,6 @@ const FORMAT: u32 = 1;
 /// Records start after the block naming the format.
 const START: u64 = 4096;
 
-/// The journal grows by this much at a time, filled with zeroes.
-const STEP: u64 = 4 << 20;
-
 /// A journal file, and where the next record goes.
 #[derive(Debug)]
 pub(super) struct Journal {
@@ -45,6 +43,8 @@ pub(super) struct Journal {
     max: u64,
     /// Where the next record goes.
     pos: u64,
+    /// A growth started ahead of need (`growth.rs`), not taken in yet.
+    growing: Option<Growth>,
 }
 
 /// A record read back: its number and payload.
@@ -66,6 +66,7 @@ impl Journal {
             len,
             max: max.max(STEP),
             pos: START,
+            growing: None,
         };
         if created || len == 0 {
             let mut block = MAGIC.to_vec();
@@ -97,12 +98,35 @@ impl Journal {
 
     /// Fills the file with zeroes from its end to at least `len`, in whole steps.
     fn grow_to(&mut self, len: u64) -> Result<(), JournalError> {
-        let zeroes = vec![0u8; STEP as usize];
-        while self.len < len {
-            self.file.write_all_at(&zeroes, self.len)?;
-            self.len += STEP;
+        self.len = fill(self.file.as_ref(), self.len, len)?;
+        Ok(())
+    }
+
+    /// Starts growing the file ahead of need to `len` bytes (at most its maximum), on a
+    /// thread of its own with `background`, else owed until [`Journal::settle`]. Only for
+    /// a file no record goes to until then (the pair's idle one); nothing if it is that
+    /// long already or a growth is under way.
+    pub fn grow_ahead(&mut self, len: u64, background: bool) {
+        let to = len.min(self.max);
+        if to > self.len && self.growing.is_none() {
+            self.growing = Some(Growth::start(&self.file, self.len, to, background));
         }
-        Ok(self.file.sync_data()?)
+    }
+
+    /// Takes in a growth started ahead, if it is done (`wait`: waiting for it); an owed one
+    /// runs now.
+    pub fn settle(&mut self, wait: bool) {
+        if let Some(growth) = self.growing.take() {
+            match growth.finish(wait) {
+                Ok(grown) => self.len = self.len.max(grown.unwrap_or(0)),
+                Err(running) => self.growing = Some(running),
+            }
+        }
+    }
+
+    /// Where the next record goes: how much of the file records use since its start.
+    pub fn used(&self) -> u64 {
+        self.pos
     }
 
     /// The records after `applied`, in order. Records numbered `applied` or lower were
@@ -173,6 +197,9 @@ impl Journal {
         record.extend_from_slice(&checksum(seq, payload));
         record.extend_from_slice(payload);
         let end = self.pos + record.len() as u64;
+        if end > self.len {
+            self.settle(true);
+        }
         if end > self.len {
             self.grow_to(end)?;
         }
@@ -247,6 +274,16 @@ fn checksum(seq: u64, payload: &[u8]) -> [u8; 8] {
         .zip(hash.finalize())
         .for_each(|(o, d)| *o = d);
     out
+}
+
+impl Drop for Journal {
+    /// Waits for a growth still running, so that nothing writes to the file once it is
+    /// closed (the store may open it again at once).
+    fn drop(&mut self) {
+        if let Some(Growth::Running(result)) = self.growing.take() {
+            let _ = result.recv();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,11 @@ fn open(path: &Path) -> Result<Journal, JournalError> {
     Journal::open(file, created, MAX)
 }
 
+fn open_with_max(path: &Path, max: u64) -> Journal {
+    let (file, created) = OsDisk.journal(path).unwrap();
+    Journal::open(file, created, max).unwrap()
+}
+
 fn journal(dir: &Path) -> Journal {
     open(&dir.join("j")).unwrap()
 }
@@ -222,4 +227,96 @@ fn a_pair_whose_files_do_not_continue_each_other_is_refused() {
         pair(dir.path()).records_after(1),
         Err(JournalError::RecordsMissing)
     ));
+}
+
+fn size(dir: &Path, name: &str) -> u64 {
+    std::fs::metadata(dir.join(name)).unwrap().len()
+}
+
+#[test]
+fn after_a_switch_the_idle_file_grows_ahead_to_what_its_period_used_and_half_again() {
+    let big = vec![7u8; 1 << 20];
+    for background in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let max = 8 * STEP;
+        let open = |name: &str| open_with_max(&dir.path().join(name), max);
+        let mut j = Journals::new(open("j"), open("k"), background);
+        // Seven MiB of records: the first file grew inline to two steps.
+        for seq in 1..=7 {
+            j.write(seq, &big).unwrap();
+        }
+        j.sync().unwrap();
+        assert_eq!(size(dir.path(), "j"), START + 2 * STEP);
+        // Idle now: grown to what it held and half again, rounded up to whole steps.
+        j.switch();
+        write_all(&mut j, 8..10);
+        let grown = START + 3 * STEP;
+        match background {
+            true => {
+                drop(j);
+                assert_eq!(size(dir.path(), "j"), grown, "grown on its own thread");
+                assert_eq!(
+                    size(dir.path(), "k"),
+                    START + STEP,
+                    "the active file is not"
+                );
+                let j = Journals::new(open("j"), open("k"), background);
+                assert_eq!(
+                    seqs(&j.records_after(0).unwrap()),
+                    [1, 2, 3, 4, 5, 6, 7, 8, 9]
+                );
+            }
+            false => {
+                assert_eq!(size(dir.path(), "j"), START + 2 * STEP, "owed until needed");
+                j.switch();
+                assert_eq!(size(dir.path(), "j"), grown, "grown once records go there");
+                for seq in 10..=19 {
+                    j.write(seq, &big).unwrap();
+                }
+                j.sync().unwrap();
+                assert_eq!(
+                    size(dir.path(), "j"),
+                    grown,
+                    "the records fit without growing"
+                );
+                assert_eq!(seqs(&j.records_after(9).unwrap()).len(), 10);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_growth_ahead_that_fails_leaves_the_length_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = journal(dir.path());
+    j.append(1, b"kept").unwrap();
+    let len = j.len;
+    j.break_file();
+    j.grow_ahead(MAX, false);
+    j.settle(false);
+    assert_eq!(j.len, len, "the zeroes are written again when needed");
+    assert!(j.growing.is_none());
+    assert_eq!(seqs(&journal(dir.path()).records_after(0).unwrap()), [1]);
+}
+
+#[test]
+fn growing_ahead_stops_at_the_maximum_and_never_shrinks_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = journal(dir.path());
+    j.grow_ahead(100 * STEP, false);
+    j.settle(false);
+    assert_eq!(
+        j.len,
+        START + 2 * STEP,
+        "up to the maximum and the step it ends in"
+    );
+    j.grow_ahead(STEP, false);
+    assert!(j.growing.is_none(), "nothing to grow");
+    // A file with a step of room past what its period used grows nothing.
+    let mut pair = pair(dir.path());
+    write_all(&mut pair, 1..4);
+    pair.switch();
+    pair.switch();
+    assert_eq!(size(dir.path(), "k"), START + STEP);
+    assert_eq!(size(dir.path(), "j"), START + 2 * STEP);
 }

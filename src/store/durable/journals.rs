@@ -9,6 +9,7 @@
 //! start again only once the durable commit after its last record is on disk (rule 5).
 
 use super::error::JournalError;
+use super::growth::STEP;
 use super::journal::{Journal, Record, continuing};
 use super::syncer::{JournalSync, Syncer};
 
@@ -19,6 +20,8 @@ pub(super) struct Journals {
     active: usize,
     /// Where the active file's syncs run (`syncer.rs`).
     syncer: Syncer,
+    /// Whether the idle file grows on a thread of its own (`growth.rs`).
+    background: bool,
     /// Runs at each sync, before it; its error is the sync's.
     #[cfg(test)]
     sync_hook: Option<SyncHook>,
@@ -44,6 +47,7 @@ impl Journals {
             files: [first, second],
             active: 0,
             syncer: Syncer::new(background),
+            background,
             #[cfg(test)]
             sync_hook: None,
         }
@@ -64,6 +68,14 @@ impl Journals {
         match self.active {
             0 => first,
             _ => second,
+        }
+    }
+
+    fn idle(&mut self) -> &mut Journal {
+        let [first, second] = &mut self.files;
+        match self.active {
+            0 => second,
+            _ => first,
         }
     }
 
@@ -110,9 +122,18 @@ impl Journals {
     /// Records go to the other file from its start. Only once every record it holds is in
     /// the durable database: the durable commit before the active file's first record
     /// returned from its `fdatasync`.
+    ///
+    /// The file left is idle until the next switch: it grows meanwhile to what this period
+    /// used and half again (a step at least), so that the next period on it rarely grows
+    /// it inline (`growth.rs`).
     pub fn switch(&mut self) {
+        let used = self.current().used();
         self.active = 1 - self.active;
+        self.active().settle(false);
         self.active().reset();
+        let background = self.background;
+        self.idle()
+            .grow_ahead(used + (used / 2).max(STEP), background);
     }
 
     /// Both files start again: every record written so far is in the durable database.

@@ -5,6 +5,8 @@
 //! - [`journals.rs`](journals) — the **pair** of journal files: records go to one while the
 //!   database's sync runs in the background, then to the other; each started again once
 //!   the database holding its records is on disk.
+//! - [`growth.rs`](growth) — **growing** a journal file with synced zeroes: inline when a
+//!   record does not fit, and ahead of need for the pair's idle file on a thread of its own.
 //! - [`redo.rs`](redo) — what a record holds: the **redo log** of one transaction, every
 //!   insert and remove by table with raw key and value.
 //! - [`committer.rs`](committer) — the **committer**: commits a transaction through the
@@ -28,8 +30,8 @@
 //!    Every commit and every database sync takes them in that order; nothing takes the
 //!    committer's mutex and then begins a write transaction.
 //! 2. **One record in flight**: a record is written, its transaction committed and the record
-//!    synced (the sync overlapping the commit, `syncer.rs`) while the committer's mutex is held, so records reach the file one at a time and
-//!    in sequence order. Sequence numbers only grow (a reset keeps counting), so a stale record
+//!    synced (the sync overlapping the commit, `syncer.rs`) while the committer's mutex is
+//!    held, so records reach the file one at a time and in sequence order. Sequence numbers only grow (a reset keeps counting), so a stale record
 //!    left behind the write position by an earlier pass can never continue the chain of new
 //!    ones: reading stops at the first record that is not the next number.
 //! 3. **The sequence in the same transaction**: each transaction writes its record's number
@@ -56,6 +58,7 @@ mod backend;
 mod committer;
 mod error;
 mod file;
+mod growth;
 mod journal;
 mod journals;
 mod recovery;
