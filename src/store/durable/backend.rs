@@ -9,6 +9,7 @@
 //! - injected faults ([`StorageFaults`]): a switch that makes writes and syncs fail as a
 //!   full disk does (ENOSPC), for tests; a server started normally never has one.
 
+use super::background::Background;
 use super::file::{Disk, write_back};
 use redb::{BackendError, StorageBackend};
 use std::io;
@@ -16,7 +17,6 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 
 /// Injected storage faults, shared between a test and the store it opened.
 #[derive(Debug, Default)]
@@ -62,33 +62,7 @@ pub(super) struct DatabaseFile {
 const WRITE_BACK_STEP: usize = 512 * 1024;
 
 /// The `fdatasync` of a durable commit, running or still to run.
-#[derive(Debug)]
-pub(super) enum PendingSync {
-    /// Running on its own thread.
-    Running(JoinHandle<io::Result<()>>),
-    /// To run when next waited for.
-    Owed(Arc<DatabaseFile>),
-}
-
-impl PendingSync {
-    /// Whether waiting for it would not block on a thread still syncing.
-    pub fn finished(&self) -> bool {
-        match self {
-            Self::Running(thread) => thread.is_finished(),
-            Self::Owed(_) => true,
-        }
-    }
-
-    /// Waits until the sync returned (running it first if it is owed); its result.
-    pub fn wait(self) -> io::Result<()> {
-        match self {
-            Self::Running(thread) => thread
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("the database sync thread panicked"))),
-            Self::Owed(file) => file.sync_now(),
-        }
-    }
-}
+pub(super) type PendingSync = Background<()>;
 
 impl DatabaseFile {
     /// Opens (creating if needed) the file at `path` on `disk`.
@@ -121,18 +95,10 @@ impl DatabaseFile {
     /// Starts making everything written to the file durable: on a thread of its own, or
     /// owed until waited for (a simulated disk, or no thread could be started).
     pub fn start_sync(self: &Arc<Self>) -> PendingSync {
-        let owed = PendingSync::Owed(Arc::clone(self));
-        if !self.in_background {
-            return owed;
-        }
         let file = Arc::clone(self);
-        match std::thread::Builder::new()
-            .name("database-sync".into())
-            .spawn(move || file.sync_in_steps())
-        {
-            Ok(thread) => PendingSync::Running(thread),
-            Err(_) => owed,
-        }
+        Background::start("database-sync", self.in_background, move || {
+            file.sync_in_steps()
+        })
     }
 
     /// [`DatabaseFile::sync_now`], having first written the file to disk a step at a time:

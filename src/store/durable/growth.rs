@@ -11,10 +11,10 @@
 //! in the background (a simulated one), the growth is owed until the file becomes active,
 //! and runs then.
 
+use super::background::Background;
 use super::file::JournalFile;
 use std::io;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, sync_channel};
 
 /// A file grows by whole steps of this many bytes.
 pub(super) const STEP: u64 = 4 << 20;
@@ -31,56 +31,16 @@ pub(super) fn fill(file: &dyn JournalFile, from: u64, to: u64) -> io::Result<u64
     Ok(len)
 }
 
-/// A growth started ahead of need.
-#[derive(Debug)]
-pub(super) enum Growth {
-    /// Running on a thread of its own; its result is the file's new length.
-    Running(Receiver<io::Result<u64>>),
-    /// To run when the file is needed.
-    Owed {
-        file: Arc<dyn JournalFile>,
-        from: u64,
-        to: u64,
-    },
-}
-
-impl Growth {
-    /// Starts growing `file` from `from` to `to`: on a thread with `background` (owed if none
-    /// can be started), else owed.
-    pub fn start(file: &Arc<dyn JournalFile>, from: u64, to: u64, background: bool) -> Self {
-        let owed = || Self::Owed {
-            file: Arc::clone(file),
-            from,
-            to,
-        };
-        if !background {
-            return owed();
-        }
-        let (done, result) = sync_channel(1);
-        let grown = Arc::clone(file);
-        let thread = std::thread::Builder::new()
-            .name("journal-grow".into())
-            .spawn(move || {
-                let _ = done.send(fill(grown.as_ref(), from, to));
-            });
-        match thread {
-            Ok(_) => Self::Running(result),
-            Err(_) => owed(),
-        }
-    }
-
-    /// The new length once the growth is done (`wait`: waiting for one still running; an
-    /// owed one runs now); `Err(self)` while it runs, `Ok(None)` if it failed, in which
-    /// case the zeroes are written again when needed.
-    pub fn finish(self, wait: bool) -> Result<Option<u64>, Self> {
-        match self {
-            Self::Running(result) if wait => Ok(result.recv().ok().and_then(Result::ok)),
-            Self::Running(result) => match result.try_recv() {
-                Ok(grown) => Ok(grown.ok()),
-                Err(std::sync::mpsc::TryRecvError::Empty) => Err(Self::Running(result)),
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => Ok(None),
-            },
-            Self::Owed { file, from, to } => Ok(fill(file.as_ref(), from, to).ok()),
-        }
-    }
+/// Starts growing `file` from `from` to `to` ahead of need: on a thread of its own with
+/// `background`, else owed until waited for. Its result is the file's new length.
+pub(super) fn ahead(
+    file: &Arc<dyn JournalFile>,
+    from: u64,
+    to: u64,
+    background: bool,
+) -> Background<u64> {
+    let file = Arc::clone(file);
+    Background::start("journal-grow", background, move || {
+        fill(file.as_ref(), from, to)
+    })
 }

@@ -18,9 +18,10 @@
 //! where a record was taken back because its transaction did not commit), or an older record
 //! from before the last sync.
 
+use super::background::Background;
 use super::error::JournalError;
 use super::file::JournalFile;
-use super::growth::{Growth, STEP, fill};
+use super::growth::{STEP, ahead, fill};
 use super::syncer::{JournalSync, Syncer};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -44,7 +45,7 @@ pub(super) struct Journal {
     /// Where the next record goes.
     pos: u64,
     /// A growth started ahead of need (`growth.rs`), not taken in yet.
-    growing: Option<Growth>,
+    growing: Option<Background<u64>>,
 }
 
 /// A record read back: its number and payload.
@@ -109,18 +110,21 @@ impl Journal {
     pub fn grow_ahead(&mut self, len: u64, background: bool) {
         let to = len.min(self.max);
         if to > self.len && self.growing.is_none() {
-            self.growing = Some(Growth::start(&self.file, self.len, to, background));
+            self.growing = Some(ahead(&self.file, self.len, to, background));
         }
     }
 
     /// Takes in a growth started ahead, if it is done (`wait`: waiting for it); an owed one
     /// runs now.
     pub fn settle(&mut self, wait: bool) {
-        if let Some(growth) = self.growing.take() {
-            match growth.finish(wait) {
-                Ok(grown) => self.len = self.len.max(grown.unwrap_or(0)),
-                Err(running) => self.growing = Some(running),
+        match self.growing.take() {
+            Some(growth) if wait || growth.finished() => {
+                // One that failed leaves the length: its zeroes are written again when needed.
+                if let Ok(len) = growth.wait() {
+                    self.len = self.len.max(len);
+                }
             }
+            running => self.growing = running,
         }
     }
 
@@ -280,8 +284,8 @@ impl Drop for Journal {
     /// Waits for a growth still running, so that nothing writes to the file once it is
     /// closed (the store may open it again at once).
     fn drop(&mut self) {
-        if let Some(Growth::Running(result)) = self.growing.take() {
-            let _ = result.recv();
+        if let Some(growth) = self.growing.take() {
+            growth.join_if_running();
         }
     }
 }

@@ -18,6 +18,8 @@
 //!   record is not durable yet.
 //! - [`recovery.rs`](recovery), [`reopen.rs`](reopen) — applying the records the database
 //!   lacks, at open and when the store reopens itself after a storage failure.
+//! - [`background.rs`](background) — file work on a thread of its own, or **owed** until
+//!   waited for: the database's periodic sync, a journal file grown ahead.
 //! - [`file.rs`](file), [`backend.rs`](backend) — the journal's file and the database's
 //!   storage behind small traits ([`Disk`]), so tests can simulate a disk that loses power.
 //!
@@ -31,9 +33,10 @@
 //!    committer's mutex and then begins a write transaction.
 //! 2. **One record in flight**: a record is written, its transaction committed and the record
 //!    synced (the sync overlapping the commit, `syncer.rs`) while the committer's mutex is
-//!    held, so records reach the file one at a time and in sequence order. Sequence numbers only grow (a reset keeps counting), so a stale record
-//!    left behind the write position by an earlier pass can never continue the chain of new
-//!    ones: reading stops at the first record that is not the next number.
+//!    held, so records reach the file one at a time and in sequence order. Sequence numbers
+//!    only grow (a reset keeps counting), so a stale record left behind the write position by
+//!    an earlier pass can never continue the chain of new ones: reading stops at the first
+//!    record that is not the next number.
 //! 3. **The sequence in the same transaction**: each transaction writes its record's number
 //!    into the database (`JOURNAL_SEQ`) before it commits, so the database always says which
 //!    records it holds, and recovery applies exactly the ones after.
@@ -55,6 +58,7 @@
 //!    does not apply a change its caller was told failed.
 
 mod backend;
+mod background;
 mod committer;
 mod error;
 mod file;
