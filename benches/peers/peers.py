@@ -15,6 +15,7 @@ import json
 import os
 import pathlib
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -222,13 +223,20 @@ def result(proc):
 
 def measure(server, url, target, conns, seconds, warmup):
     result(wrk(url, conns, warmup, target, f"W{conns}"))
-    before = server.cpu()
+    before, load_before = server.cpu(), children_cpu()
     row = result(wrk(url, conns, seconds, target, f"M{conns}"))
     row["cpu_us"] = (server.cpu() - before) * 1e6 / max(row["requests"], 1)
+    row["load_cpu_us"] = (children_cpu() - load_before) * 1e6 / max(row["requests"], 1)
     row["per_s"] = row["requests"] * 1e6 / row["duration_us"]
     if row["non2xx"] or row["errors"]:
         sys.exit(f"{target} at {conns}: {row['non2xx']} non-2xx, {row['errors']} errors")
     return row
+
+
+def children_cpu():
+    """Seconds of CPU the finished child processes (wrk runs) have used."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def backup_under_load(server, url, folder, seconds):
@@ -292,7 +300,7 @@ def main():
                 r = rows[(target, conns)]
                 print(f"{target:12} c={conns:<3} {r['per_s']:9.0f}/s  p50 {fmt_ms(r['p50_us'])} ms"
                       f"  p99 {fmt_ms(r['p99_us'])} ms  max {fmt_ms(r['max_us'])} ms"
-                      f"  cpu {r['cpu_us']:.0f} µs/decision", flush=True)
+                      f"  cpu {r['cpu_us']:.0f} µs/decision (wrk {r['load_cpu_us']:.0f})", flush=True)
             backup = None
             if target == "clearance" and not args.no_backup:
                 backup = backup_under_load(server, url, folder, args.seconds)
@@ -314,10 +322,13 @@ def main():
         line("p99 ms", "p99_us", fmt_ms, min)
         line("max ms", "max_us", fmt_ms, min)
         line("server CPU µs/decision", "cpu_us", lambda v: f"{v:.0f}", min)
+        line("wrk CPU µs/decision", "load_cpu_us", lambda v: f"{v:.0f}", None)
 
 
 def ratio(mine, a, b, better):
     """How clearance compares with the best peer: above 1 is better for clearance."""
+    if better is None:
+        return "—"
     best = better(a, b)
     value = mine / best if better is max else best / mine
     return f"{value:.2f}×"
