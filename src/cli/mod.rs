@@ -162,14 +162,15 @@ struct StoreArgs {
     )]
     checkpoint_secs: u32,
     /// Make the database file durable at most every this many milliseconds while changes
-    /// arrive. Every change is durable in the journal before it is answered either way;
-    /// longer means fewer pauses of writers (each longer, as it writes every page changed
-    /// since the last; the disk's sync of them runs in the background), fewer pages written
-    /// again, and more journal to apply after a crash.
+    /// arrive. Every change is durable in the journal before it is answered either way.
+    /// Each such sync pauses the writer while it writes every page changed since the last
+    /// (the disk's sync of them runs in the background): shorter keeps each pause short,
+    /// which sets the tail latency under load; longer writes fewer pages again and leaves
+    /// more journal to apply after a crash.
     #[arg(
         long,
         env = "CLEARANCE_DB_SYNC_MS",
-        default_value_t = 1_000,
+        default_value_t = 100,
         value_parser = at_least_one::<u64>
     )]
     db_sync_ms: u64,

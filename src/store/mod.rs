@@ -73,7 +73,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             checkpoints: CheckpointPolicy::default(),
-            sync_every: Duration::from_secs(1),
+            sync_every: Duration::from_millis(100),
             cache_bytes: CACHE_BYTES,
             faults: None,
             recover_every: Duration::from_secs(1),
