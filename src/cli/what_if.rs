@@ -2,7 +2,9 @@
 //! running server recorded, so that a policy pull request shows its effect on real work.
 
 use super::client::{Client, ServerArgs, runtime};
-use super::{BundleArgs, compile, unusable};
+use super::options::BundleArgs;
+use super::policy::compile;
+use super::unusable;
 use crate::clock::{Clock, SystemClock};
 use crate::policy::Bundle;
 use crate::service::WhatIf;
