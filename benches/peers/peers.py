@@ -77,6 +77,13 @@ def call(port, method, path, body=None, conn=None):
         return response.status, text
 
 
+def stat_cpu(path):
+    """The name and the seconds of CPU (user + system) in a `/proc` `stat` file."""
+    name, fields = path.read_text().split("(", 1)[1].rsplit(")", 1)
+    fields = fields.split()
+    return name, (int(fields[11]) + int(fields[12])) / TICK
+
+
 class Server:
     """A server process on a port of its own, stopped when done."""
 
@@ -103,21 +110,18 @@ class Server:
 
     def cpu(self):
         """Seconds of CPU the server has used (user + system)."""
-        fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
+        return stat_cpu(pathlib.Path(f"/proc/{self.proc.pid}/stat"))[1]
 
     def thread_cpu(self, prefix):
         """Seconds of CPU used by the server's threads whose name starts with `prefix`."""
         total = 0.0
         for task in pathlib.Path(f"/proc/{self.proc.pid}/task").iterdir():
             try:
-                stat = (task / "stat").read_text()
+                name, seconds = stat_cpu(task / "stat")
             except OSError:
                 continue  # the thread ended meanwhile
-            name, fields = stat.split("(", 1)[1].rsplit(")", 1)
             if name.startswith(prefix):
-                fields = fields.split()
-                total += (int(fields[11]) + int(fields[12])) / TICK
+                total += seconds
         return total
 
     def stop(self):

@@ -7,6 +7,7 @@ use crate::startup::Config;
 use crate::store::{CheckpointPolicy, StoreOptions};
 use clap::Args;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub(super) struct BundleArgs {
@@ -62,17 +63,21 @@ pub(super) struct ServeArgs {
 impl ServeArgs {
     /// The server's configuration from these options.
     pub(super) fn config(self) -> Config {
-        let every = (self.sweep_interval_secs > 0)
-            .then(|| std::time::Duration::from_secs(self.sweep_interval_secs));
-        let mut config = self.store.config(self.listen, every);
-        config.job_poll =
-            (self.job_poll_ms > 0).then(|| std::time::Duration::from_millis(self.job_poll_ms));
-        config.drift_every = (self.drift_interval_secs > 0)
-            .then(|| std::time::Duration::from_secs(self.drift_interval_secs));
-        config.timeouts.header_read = std::time::Duration::from_secs(self.header_timeout_secs);
-        config.timeouts.request = std::time::Duration::from_secs(self.request_timeout_secs);
+        let mut config = self.store.config(
+            self.listen,
+            unless_zero(self.sweep_interval_secs, Duration::from_secs),
+        );
+        config.job_poll = unless_zero(self.job_poll_ms, Duration::from_millis);
+        config.drift_every = unless_zero(self.drift_interval_secs, Duration::from_secs);
+        config.timeouts.header_read = Duration::from_secs(self.header_timeout_secs);
+        config.timeouts.request = Duration::from_secs(self.request_timeout_secs);
         config
     }
+}
+
+/// An interval option where 0 means never.
+fn unless_zero(n: u64, unit: fn(u64) -> Duration) -> Option<Duration> {
+    (n > 0).then(|| unit(n))
 }
 
 #[derive(Debug, Args)]
@@ -229,7 +234,7 @@ impl StoreArgs {
                     every: self.checkpoint_every,
                     interval: chrono::Duration::seconds(self.checkpoint_secs.into()),
                 },
-                sync_every: std::time::Duration::from_millis(self.db_sync_ms),
+                sync_every: Duration::from_millis(self.db_sync_ms),
                 cache_bytes: usize::try_from(self.db_cache_mib << 20).unwrap_or(usize::MAX),
                 ..StoreOptions::default()
             },
@@ -243,7 +248,7 @@ impl StoreArgs {
             timeouts: Timeouts::default(),
             job_poll: None,
             connected: ConnectedConfig {
-                call_timeout: std::time::Duration::from_secs(self.connector_timeout_secs),
+                call_timeout: Duration::from_secs(self.connector_timeout_secs),
                 drift: DriftConfig {
                     remediate: self.drift_remediate,
                     max_removal_share: f64::from(self.drift_max_removal_percent) / 100.0,
