@@ -3,8 +3,11 @@
 policy decision points that record nothing (cedar-agent, Cerbos), over the same directory
 (1,000 users, 100 tools) and the default pack's rules, driven by wrk at 1 and 64
 connections. Prints throughput, p50/p99/max latency and server CPU per decision for each,
-and clearance's ratios to the best peer. Then takes a backup of clearance while wrk drives
-it at 16 connections, and checks the backup holds every decision answered before it began.
+and clearance's ratios to the best peer. With `--rounds N` the three take turns N times at
+each level (the VM's speed drifts over minutes; each round's ratio compares figures taken
+minutes apart at most), and the table shows medians. Then takes a backup of clearance while
+wrk drives it at 16 connections, and checks the backup holds every decision answered before
+it began.
 
 Run through `benches/peers/run`, which installs the peers and wrk under target/peers/.
 """
@@ -241,11 +244,12 @@ def result(proc):
     sys.exit(f"wrk failed:\n{out}")
 
 
-def measure(server, url, target, conns, seconds, warmup):
-    result(wrk(url, conns, warmup, target, f"W{conns}"))
+def measure(server, url, target, conns, seconds, warmup, tag=""):
+    """One level: a warm-up, then the measured run; `tag` keeps issue keys of runs apart."""
+    result(wrk(url, conns, warmup, target, f"W{conns}{tag}"))
     before, load_before = server.cpu(), children_cpu()
     writer_before = server.thread_cpu(WRITER)
-    row = result(wrk(url, conns, seconds, target, f"M{conns}"))
+    row = result(wrk(url, conns, seconds, target, f"M{conns}{tag}"))
     row["cpu_us"] = (server.cpu() - before) * 1e6 / max(row["requests"], 1)
     row["writer_cpu_us"] = (server.thread_cpu(WRITER) - writer_before) * 1e6 / max(
         row["requests"], 1)
@@ -307,56 +311,96 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=20, help="each measured run")
     parser.add_argument("--warmup", type=int, default=5, help="each warm-up run")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="rounds of all three at each level, in turn (figures: medians)")
     parser.add_argument("--no-backup", action="store_true", help="skip the backup check")
     args = parser.parse_args()
 
-    rows = {}
+    rounds = []
     with tempfile.TemporaryDirectory(prefix="clearance-peers-") as tmp:
         folder = pathlib.Path(tmp)
-        for target, start in [("clearance", lambda: start_clearance(folder / "clearance")),
-                              ("cedar-agent", lambda: start_cedar_agent(folder)),
-                              ("cerbos", lambda: start_cerbos(folder))]:
-            server, url = start()
-            for conns in (1, 64):
-                rows[(target, conns)] = measure(server, url, target, conns, args.seconds,
-                                                args.warmup)
-                r = rows[(target, conns)]
-                print(f"{target:12} c={conns:<3} {r['per_s']:9.0f}/s  p50 {fmt_ms(r['p50_us'])} ms"
-                      f"  p99 {fmt_ms(r['p99_us'])} ms  max {fmt_ms(r['max_us'])} ms"
-                      f"  cpu {r['cpu_us']:.0f} µs/decision (wrk {r['load_cpu_us']:.0f})"
-                      + (f", its writer thread {r['writer_cpu_us']:.0f}" if target == "clearance"
-                         else ""), flush=True)
-            backup = None
-            if target == "clearance" and not args.no_backup:
-                backup = backup_under_load(server, url, folder, args.seconds)
-                print(f"backup under load: {json.dumps(backup)}", flush=True)
-                if backup["missing"] or not backup["report_ok"] or not backup["audit_ok"]:
-                    sys.exit("the backup does not hold every decision answered before it")
-            server.stop()
+        servers = {"clearance": start_clearance(folder / "clearance"),
+                   "cedar-agent": start_cedar_agent(folder),
+                   "cerbos": start_cerbos(folder)}
+        try:
+            for n in range(args.rounds):
+                rounds.append(one_round(servers, n, args))
+            if not args.no_backup:
+                check_backup(servers["clearance"], folder, args.seconds)
+        finally:
+            for server, _ in servers.values():
+                server.stop()
+    print_table(rounds)
 
+
+def one_round(servers, n, args):
+    """Each server at one connection, then each at 64, the order turned each round so that
+    no server is always measured first; the figures by (server, connections)."""
+    order = list(servers)
+    order = order[n % len(order):] + order[:n % len(order)]
+    rows = {}
+    for conns in (1, 64):
+        for target in order:
+            server, url = servers[target]
+            r = rows[(target, conns)] = measure(server, url, target, conns, args.seconds,
+                                                args.warmup, f"R{n}")
+            print(f"round {n} {target:12} c={conns:<3} {r['per_s']:9.0f}/s"
+                  f"  p50 {fmt_ms(r['p50_us'])} ms  p99 {fmt_ms(r['p99_us'])} ms"
+                  f"  max {fmt_ms(r['max_us'])} ms"
+                  f"  cpu {r['cpu_us']:.0f} µs/decision (wrk {r['load_cpu_us']:.0f})"
+                  + (f", its writer thread {r['writer_cpu_us']:.0f}" if target == "clearance"
+                     else ""), flush=True)
+    return rows
+
+
+def check_backup(clearance, folder, seconds):
+    server, url = clearance
+    backup = backup_under_load(server, url, folder, seconds)
+    print(f"backup under load: {json.dumps(backup)}", flush=True)
+    if backup["missing"] or not backup["report_ok"] or not backup["audit_ok"]:
+        sys.exit("the backup does not hold every decision answered before it")
+
+
+PEERS_ORDER = ("clearance", "cedar-agent", "cerbos")
+FIGURES = [("decisions/s", "per_s", lambda v: f"{v:,.0f}", max),
+           ("p50 ms", "p50_us", lambda v: fmt_ms(v), min),
+           ("p99 ms", "p99_us", lambda v: fmt_ms(v), min),
+           ("max ms", "max_us", lambda v: fmt_ms(v), min),
+           ("server CPU µs/decision", "cpu_us", lambda v: f"{v:.0f}", min),
+           ("wrk CPU µs/decision", "load_cpu_us", lambda v: f"{v:.0f}", None)]
+
+
+def print_table(rounds):
+    """Each figure (its median over the rounds), and clearance's ratio to the best peer: the
+    median of each round's ratio, so that the machine's drift between rounds cancels; with
+    more than one round, every round's ratio too."""
     print()
     print("| | clearance | cedar-agent | Cerbos | clearance ÷ best peer |")
     print("|---|---:|---:|---:|---:|")
     for conns in (1, 64):
-        c, a, b = (rows[(t, conns)] for t in ("clearance", "cedar-agent", "cerbos"))
-        line = lambda label, key, f, better: print(
-            f"| {label} at {conns} | {f(c[key])} | {f(a[key])} | {f(b[key])} | "
-            f"{ratio(c[key], a[key], b[key], better)} |")
-        line("decisions/s", "per_s", lambda v: f"{v:,.0f}", max)
-        line("p50 ms", "p50_us", fmt_ms, min)
-        line("p99 ms", "p99_us", fmt_ms, min)
-        line("max ms", "max_us", fmt_ms, min)
-        line("server CPU µs/decision", "cpu_us", lambda v: f"{v:.0f}", min)
-        line("wrk CPU µs/decision", "load_cpu_us", lambda v: f"{v:.0f}", None)
+        for label, key, f, better in FIGURES:
+            figures = [median([r[(t, conns)][key] for r in rounds]) for t in PEERS_ORDER]
+            shown = "—"
+            if better is not None:
+                ratios = [ratio(*(r[(t, conns)][key] for t in PEERS_ORDER), better)
+                          for r in rounds]
+                shown = f"{median(ratios):.2f}×"
+                if len(rounds) > 1:
+                    shown += " (" + ", ".join(f"{x:.2f}" for x in ratios) + ")"
+            print(f"| {label} at {conns} | " + " | ".join(f(v) for v in figures)
+                  + f" | {shown} |")
+
+
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def ratio(mine, a, b, better):
     """How clearance compares with the best peer: above 1 is better for clearance."""
-    if better is None:
-        return "—"
     best = better(a, b)
-    value = mine / best if better is max else best / mine
-    return f"{value:.2f}×"
+    return mine / best if better is max else best / mine
 
 
 if __name__ == "__main__":
