@@ -361,11 +361,11 @@ def check_backup(clearance, folder, seconds):
         sys.exit("the backup does not hold every decision answered before it")
 
 
-PEERS_ORDER = ("clearance", "cedar-agent", "cerbos")
+SERVERS = ("clearance", "cedar-agent", "cerbos")
 FIGURES = [("decisions/s", "per_s", lambda v: f"{v:,.0f}", max),
-           ("p50 ms", "p50_us", lambda v: fmt_ms(v), min),
-           ("p99 ms", "p99_us", lambda v: fmt_ms(v), min),
-           ("max ms", "max_us", lambda v: fmt_ms(v), min),
+           ("p50 ms", "p50_us", fmt_ms, min),
+           ("p99 ms", "p99_us", fmt_ms, min),
+           ("max ms", "max_us", fmt_ms, min),
            ("server CPU µs/decision", "cpu_us", lambda v: f"{v:.0f}", min),
            ("wrk CPU µs/decision", "load_cpu_us", lambda v: f"{v:.0f}", None)]
 
@@ -379,10 +379,10 @@ def print_table(rounds):
     print("|---|---:|---:|---:|---:|")
     for conns in (1, 64):
         for label, key, f, better in FIGURES:
-            figures = [median([r[(t, conns)][key] for r in rounds]) for t in PEERS_ORDER]
+            figures = [median([r[(t, conns)][key] for r in rounds]) for t in SERVERS]
             shown = "—"
             if better is not None:
-                ratios = [ratio(*(r[(t, conns)][key] for t in PEERS_ORDER), better)
+                ratios = [ratio(*(r[(t, conns)][key] for t in SERVERS), better)
                           for r in rounds]
                 shown = f"{median(ratios):.2f}×"
                 if len(rounds) > 1:
