@@ -108,6 +108,8 @@ class Server:
         self.fail("did not answer")
 
     def fail(self, what):
+        self.proc.kill()  # one that never answered would outlive the script otherwise
+        self.proc.wait()
         self.log.seek(0)
         sys.exit(f"{self.name} {what}:\n{self.log.read().decode(errors='replace')[-4000:]}")
 
@@ -315,14 +317,18 @@ def main():
                         help="rounds of all three at each level, in turn (figures: medians)")
     parser.add_argument("--no-backup", action="store_true", help="skip the backup check")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
 
-    rounds = []
+    rounds, servers = [], {}
     with tempfile.TemporaryDirectory(prefix="clearance-peers-") as tmp:
         folder = pathlib.Path(tmp)
-        servers = {"clearance": start_clearance(folder / "clearance"),
-                   "cedar-agent": start_cedar_agent(folder),
-                   "cerbos": start_cerbos(folder)}
+        # Started inside `try`: a server that fails to start stops those started before it.
         try:
+            for name, start in [("clearance", lambda: start_clearance(folder / "clearance")),
+                                ("cedar-agent", lambda: start_cedar_agent(folder)),
+                                ("cerbos", lambda: start_cerbos(folder))]:
+                servers[name] = start()
             for n in range(args.rounds):
                 rounds.append(one_round(servers, n, args))
             if not args.no_backup:

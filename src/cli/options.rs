@@ -75,9 +75,12 @@ impl ServeArgs {
     }
 }
 
-/// An interval option where 0 means never.
-fn unless_zero(n: u64, unit: fn(u64) -> Duration) -> Option<Duration> {
-    (n > 0).then(|| unit(n))
+/// An interval option where 0 means never (or forever): `n` in `unit`, unless it is 0.
+fn unless_zero<N, D>(n: N, unit: impl FnOnce(N) -> D) -> Option<D>
+where
+    N: Copy + Default + PartialEq,
+{
+    (n != N::default()).then(|| unit(n))
 }
 
 #[derive(Debug, Args)]
@@ -216,8 +219,9 @@ impl LifecycleArgs {
             approval_sla: chrono::Duration::hours(self.approval_sla_hours.into()),
             escalation_target: self.escalation_target.clone(),
             max_request_age: chrono::Duration::days(self.max_request_age_days.into()),
-            audit_retention: (self.audit_retention_days > 0)
-                .then(|| chrono::Duration::days(self.audit_retention_days.into())),
+            audit_retention: unless_zero(self.audit_retention_days, |days| {
+                chrono::Duration::days(days.into())
+            }),
         }
     }
 }
@@ -225,7 +229,7 @@ impl LifecycleArgs {
 impl StoreArgs {
     /// The server's configuration from these options, with `listen` and the sweep interval
     /// given (`clearance sweep` serves nothing and runs the sweeps once).
-    pub(super) fn config(self, listen: String, sweep_every: Option<std::time::Duration>) -> Config {
+    pub(super) fn config(self, listen: String, sweep_every: Option<Duration>) -> Config {
         Config {
             listen,
             lifecycle: self.lifecycle.config(),
